@@ -1,0 +1,17 @@
+"""vgg_lessons: the helper package of the vgg-lessons book.
+
+Modules, one idea each (import the one you need; nothing runs at import):
+
+- ``models``: ``build_vgg`` and the configurations of the paper.
+- ``receptive_field``: receptive-field arithmetic, measured and effective fields.
+- ``stats``: parameters, multiply-accumulates and activation memory per layer.
+- ``data``: CIFAR-10 from a folder, a download or a tensor cache.
+- ``train``: the training loop, checkpoints and ``load_pretrained``.
+- ``probes``: hooks, feature maps, filters, activation maximisation.
+- ``plots``, ``widgets``, ``exercises``: figures, explorers and checks for the book.
+"""
+
+from vgg_lessons.models import build_vgg
+
+__all__ = ["build_vgg"]
+__version__ = "0.1.0"

@@ -1,0 +1,346 @@
+"""The VGG builder: one function, every configuration of the paper.
+
+Simonyan & Zisserman (2014), "Very Deep Convolutional Networks for Large-Scale
+Image Recognition", Table 1, lists six networks (A, A-LRN, B, C, D, E). All of
+them are five *stages* of convolutions, each stage ending in a 2x2 max-pool, with
+64, 128, 256, 512 and 512 channels. They differ only in how many convolutions
+each stage holds (and, for C, in three 1x1 convolutions). So one builder,
+``build_vgg``, serves all of them, and also any list of five per-stage counts.
+
+The module layout copies torchvision's ``VGG`` (``features``, ``avgpool``,
+``classifier``, flat numbered ``features``) so that with the ImageNet head the
+state dict has torchvision's keys and official weights load into our model.
+On top of that every layer has a stable, readable name such as
+``stage3.conv2`` (the paper's ``conv3_2``), see ``VGG.layer_names``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+#: Output channels of the five stages at ``width=1``.
+STAGE_CHANNELS: tuple[int, ...] = (64, 128, 256, 512, 512)
+
+#: Table 1 of the paper: per stage, the kernel size of each convolution.
+CONFIGS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "A": ((3,), (3,), (3, 3), (3, 3), (3, 3)),
+    "A-LRN": ((3,), (3,), (3, 3), (3, 3), (3, 3)),
+    "B": ((3, 3), (3, 3), (3, 3), (3, 3), (3, 3)),
+    "C": ((3, 3), (3, 3), (3, 3, 1), (3, 3, 1), (3, 3, 1)),
+    "D": ((3, 3), (3, 3), (3, 3, 3), (3, 3, 3), (3, 3, 3)),
+    "E": ((3, 3), (3, 3), (3, 3, 3, 3), (3, 3, 3, 3), (3, 3, 3, 3)),
+}
+
+#: torchvision's names for the configurations that have one.
+ALIASES: dict[str, str] = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}
+
+BN_PLACEMENTS: tuple[str | None, ...] = ("before_relu", "after_relu", None)
+HEADS: tuple[str, ...] = ("imagenet", "cifar")
+
+#: Five 2x2 max-pools halve the image five times: 32 pixels is the least that
+#: leaves a 1x1 map at the end.
+MIN_INPUT_SIZE = 32
+
+_LRN_ARGS = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)  # Krizhevsky et al. (2012)
+
+
+def stage_kernels(arch: str | Sequence[int]) -> tuple[tuple[int, ...], ...]:
+    """Return, for each of the five stages, the kernel sizes of its convolutions.
+
+    Args:
+        arch: a configuration name ("A", "A-LRN", "B", "C", "D", "E", or the
+            aliases "vgg11", "vgg13", "vgg16", "vgg19"), or five per-stage
+            convolution counts such as ``[2, 2, 3, 3, 3]`` (all 3x3).
+
+    Raises:
+        ValueError: unknown name, not five stages, or a count below one.
+    """
+    if isinstance(arch, str):
+        key = ALIASES.get(arch.lower(), arch.upper())
+        if key not in CONFIGS:
+            known = ", ".join([*CONFIGS, *ALIASES])
+            raise ValueError(f"unknown VGG configuration {arch!r}; choose one of {known}, "
+                             "or pass five per-stage convolution counts such as [2, 2, 3, 3, 3]")
+        return CONFIGS[key]
+    counts = list(arch)
+    if len(counts) != len(STAGE_CHANNELS):
+        raise ValueError(f"VGG has {len(STAGE_CHANNELS)} stages, but {len(counts)} per-stage "
+                         f"convolution counts were given ({counts}); pass five, e.g. [2, 2, 3, 3, 3]")
+    for i, n in enumerate(counts, start=1):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"stage {i} has {n!r} convolutions; each stage needs a whole number "
+                             "of at least 1")
+    return tuple((3,) * n for n in counts)
+
+
+def config_name(arch: str | Sequence[int]) -> str:
+    """Return the paper's letter for ``arch``, or a name like "custom[1,1,2,2,2]"."""
+    if isinstance(arch, str):
+        stage_kernels(arch)  # validates
+        return ALIASES.get(arch.lower(), arch.upper())
+    kernels = stage_kernels(arch)
+    for name, cfg in CONFIGS.items():
+        if cfg == kernels and name != "A-LRN":
+            return name
+    return "custom[" + ",".join(str(len(k)) for k in kernels) + "]"
+
+
+def conv_count(arch: str | Sequence[int]) -> int:
+    """Number of convolution layers (the "weight layers" of the paper, minus the 3 FC)."""
+    return sum(len(stage) for stage in stage_kernels(arch))
+
+
+def scaled_channels(width: float) -> tuple[int, ...]:
+    """Stage channel counts at a width multiplier (at least one channel each)."""
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
+        raise ValueError(f"width must be a positive number (1.0 is the paper's VGG, 0.25 a "
+                         f"laptop-sized one), got {width!r}")
+    return tuple(max(1, round(c * width)) for c in STAGE_CHANNELS)
+
+
+class VGG(nn.Module):
+    """A VGG network: ``features`` (five stages), ``avgpool``, ``classifier``.
+
+    Build it with :func:`build_vgg`. Input ``(B, in_channels, H, W)`` with
+    ``H, W >= 32``; output logits ``(B, num_classes)``.
+
+    ``forward`` returns *logits*, never probabilities: ``nn.CrossEntropyLoss``
+    applies log-softmax itself, and a softmax inside the model squashes the
+    gradients (see the pitfalls chapter). Apply ``softmax`` only to show
+    probabilities to a person.
+
+    Attributes:
+        config: the arguments that rebuild this model (JSON-friendly).
+        layer_names: readable name -> module path, e.g.
+            ``"stage3.conv2" -> "features.12"``, ``"head.fc1" -> "classifier.0"``.
+        feature_info: per stage, a dict with ``num_chs``, ``reduction`` (input
+            pixels per output pixel) and ``module``/``name`` of its pool (timm's
+            convention).
+    """
+
+    def __init__(self, features: nn.Sequential, avgpool: nn.Module, classifier: nn.Sequential,
+                 layer_names: dict[str, str], stage_ends: list[int], config: dict[str, Any]):
+        super().__init__()
+        self.features = features
+        self.avgpool = avgpool
+        self.classifier = classifier
+        self.layer_names = layer_names
+        self.config = config
+        self._stage_ends = stage_ends
+        self._fold_conv_bias = {  # conv index -> BN index, where a bias-free conv feeds BN
+            int(conv.split(".")[1]): int(self.layer_names[name.replace("conv", "bn")].split(".")[1])
+            for name, conv in layer_names.items()
+            if ".conv" in name and config["bn"] == "before_relu" and not config["conv_bias"]
+        }
+        self.register_load_state_dict_pre_hook(self._fold_conv_biases_hook)
+
+    # ---- naming -----------------------------------------------------------------
+    @property
+    def feature_info(self) -> list[dict[str, Any]]:
+        channels = scaled_channels(self.config["width"])
+        info = []
+        for i, end in enumerate(self._stage_ends):
+            info.append(dict(num_chs=channels[i], reduction=2 ** (i + 1),
+                             module=f"features.{end}", name=f"stage{i + 1}.pool"))
+        return info
+
+    def layer(self, name: str) -> nn.Module:
+        """Return the module called ``name`` (readable name or module path)."""
+        path = self.layer_names.get(name, name)
+        try:
+            return self.get_submodule(path)
+        except AttributeError:
+            examples = ", ".join(list(self.layer_names)[:4])
+            raise ValueError(f"no layer named {name!r}; use a name from model.layer_names "
+                             f"(e.g. {examples}, ...) or a module path such as 'features.0'") from None
+
+    def readable_name(self, path: str) -> str:
+        """Inverse of ``layer_names``: ``"features.12" -> "stage3.conv2"``."""
+        for name, p in self.layer_names.items():
+            if p == path:
+                return name
+        return path
+
+    @property
+    def stages(self) -> list[nn.Sequential]:
+        """The five stages as separate ``nn.Sequential`` views sharing this model's layers."""
+        out, start = [], 0
+        for end in self._stage_ends:
+            out.append(nn.Sequential(*self.features[start:end + 1]))
+            start = end + 1
+        return out
+
+    # ---- forward ----------------------------------------------------------------
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise ValueError if ``x`` is not a ``(B, C, H, W)`` batch this model accepts."""
+        c = self.config["in_channels"]
+        if not isinstance(x, torch.Tensor):
+            raise ValueError(f"expected a torch.Tensor of shape (B, {c}, H, W), got {type(x).__name__}")
+        if x.dim() != 4:
+            hint = " (add a batch dimension with x.unsqueeze(0))" if x.dim() == 3 else ""
+            raise ValueError(f"expected a batch of shape (B, {c}, H, W), got shape "
+                             f"{tuple(x.shape)}{hint}")
+        if x.shape[1] != c:
+            raise ValueError(f"this model takes {c}-channel images, got {x.shape[1]} channels "
+                             f"(shape {tuple(x.shape)}); build it with in_channels={x.shape[1]}")
+        h, w = x.shape[-2:]
+        if min(h, w) < MIN_INPUT_SIZE:
+            raise ValueError(f"input of {h}x{w} pixels is too small: five 2x2 max-pools need at "
+                             f"least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} (CIFAR-10 size); resize or "
+                             "pad the images")
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C_in, H, W) -> (B, C5, H/32, W/32)``: the five stages."""
+        self.check_input(x)
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C5, h, w) -> (B, num_classes)`` logits."""
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C_in, H, W) -> (B, num_classes)`` logits (not probabilities)."""
+        return self.forward_head(self.forward_features(x))
+
+    # ---- torchvision compatibility ------------------------------------------------
+    def _fold_conv_biases_hook(self, module, state_dict, prefix, *args, **kwargs) -> None:
+        """Load a conv bias that our model drops (conv followed by BN) into BN's running mean.
+
+        In ``BN(conv(x) + b)`` the bias ``b`` only shifts the batch mean, which BN
+        subtracts again: in training mode it has no effect at all, and in eval mode
+        it is the same as using ``running_mean - b``. So torchvision's ``vgg*_bn``
+        weights, which keep such biases, load exactly into a bias-free model.
+        """
+        for conv_i, bn_i in self._fold_conv_bias.items():
+            key = f"{prefix}features.{conv_i}.bias"
+            mean_key = f"{prefix}features.{bn_i}.running_mean"
+            if key in state_dict and mean_key in state_dict:
+                bias = state_dict.pop(key)
+                state_dict[mean_key] = state_dict[mean_key] - bias
+
+
+def _stage_layers(stage: int, kernels: Sequence[int], c_in: int, c_out: int, bn: str | None,
+                  conv_bias: bool, lrn: bool) -> list[tuple[str, nn.Module]]:
+    """The named layers of one stage: convs with BN/ReLU as asked, then a 2x2 max-pool."""
+    layers: list[tuple[str, nn.Module]] = []
+    for j, k in enumerate(kernels, start=1):
+        bias = conv_bias or bn != "before_relu"
+        conv = nn.Conv2d(c_in, c_out, kernel_size=k, padding=k // 2, bias=bias)
+        layers.append((f"stage{stage}.conv{j}", conv))
+        if bn == "before_relu":
+            layers.append((f"stage{stage}.bn{j}", nn.BatchNorm2d(c_out)))
+        layers.append((f"stage{stage}.relu{j}", nn.ReLU(inplace=True)))
+        if bn == "after_relu":
+            layers.append((f"stage{stage}.bn{j}", nn.BatchNorm2d(c_out)))
+        if lrn and stage == 1 and j == 1:
+            layers.append((f"stage{stage}.lrn", nn.LocalResponseNorm(**_LRN_ARGS)))
+        c_in = c_out
+    layers.append((f"stage{stage}.pool", nn.MaxPool2d(kernel_size=2, stride=2)))
+    return layers
+
+
+def _head_layers(head: str, c5: int, num_classes: int, dropout: float
+                 ) -> tuple[nn.Module, list[tuple[str, nn.Module]]]:
+    """The pooling and named classifier layers of a head."""
+    if head == "imagenet":
+        # Exactly torchvision's: 7x7 pool, FC-4096, FC-4096, FC-classes.
+        return nn.AdaptiveAvgPool2d((7, 7)), [
+            ("head.fc1", nn.Linear(c5 * 7 * 7, 4096)), ("head.relu1", nn.ReLU(inplace=True)),
+            ("head.drop1", nn.Dropout(p=dropout)),
+            ("head.fc2", nn.Linear(4096, 4096)), ("head.relu2", nn.ReLU(inplace=True)),
+            ("head.drop2", nn.Dropout(p=dropout)),
+            ("head.fc3", nn.Linear(4096, num_classes)),
+        ]
+    # CIFAR: the 32x32 input is 1x1 after five pools; one linear layer suffices.
+    return nn.AdaptiveAvgPool2d((1, 1)), [("head.fc", nn.Linear(c5, num_classes))]
+
+
+def _init_weights(model: nn.Module) -> None:
+    """torchvision's VGG initialisation (He-normal convs, N(0, 0.01) linears)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
+
+
+def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = "before_relu",
+              head: str = "imagenet", num_classes: int | None = None, width: float = 1.0,
+              in_channels: int = 3, dropout: float = 0.5, conv_bias: bool = False) -> VGG:
+    """Build a VGG network from a configuration of the paper or five per-stage counts.
+
+    Args:
+        arch: "A" ("vgg11"), "A-LRN", "B" ("vgg13"), "C", "D" ("vgg16"), "E"
+            ("vgg19"), or five per-stage convolution counts, e.g. ``[2, 2, 2, 2, 2]``
+            (which is VGG-13, not ``[1, 1, 2, 2, 2]``: that is VGG-11).
+        bn: "before_relu" (conv -> BN -> ReLU, torchvision's ``vgg*_bn``),
+            "after_relu" (conv -> ReLU -> BN), or None (the paper: no BN).
+        head: "imagenet" (pool to 7x7, FC 4096 -> 4096 -> classes with ReLU and
+            dropout, torchvision's keys) or "cifar" (global average pool, one linear
+            layer: for 32x32 inputs).
+        num_classes: output logits; default 1000 for "imagenet", 10 for "cifar".
+        width: multiplies every stage's channel count (0.25: 16, 32, 64, 128, 128).
+        in_channels: channels of the input images (3 for RGB).
+        dropout: dropout probability in the ImageNet head.
+        conv_bias: keep a bias on convolutions that BN follows directly. Such a
+            bias is redundant (BN subtracts the mean), so by default it is left
+            out; True reproduces torchvision's ``vgg*_bn`` parameter count exactly.
+
+    Returns:
+        A :class:`VGG` in training mode, initialised as torchvision does.
+
+    Raises:
+        ValueError: for an unknown configuration, a wrong number of stages, a
+            non-positive count, width or class count, or an unknown ``bn`` or ``head``.
+    """
+    kernels = stage_kernels(arch)
+    if bn not in BN_PLACEMENTS:
+        raise ValueError(f"unknown bn placement {bn!r}; use 'before_relu' (conv-BN-ReLU), "
+                         "'after_relu' (conv-ReLU-BN) or None (no batch norm)")
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; use 'imagenet' (224x224, torchvision's "
+                         "classifier) or 'cifar' (32x32, one linear layer)")
+    if num_classes is None:
+        num_classes = 1000 if head == "imagenet" else 10
+    for label, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{label} must be a positive whole number, got {value!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    channels = scaled_channels(width)
+    lrn = isinstance(arch, str) and arch.upper() == "A-LRN"
+
+    named: list[tuple[str, nn.Module]] = []
+    stage_ends: list[int] = []
+    c_in = in_channels
+    for s, (ks, c_out) in enumerate(zip(kernels, channels), start=1):
+        named += _stage_layers(s, ks, c_in, c_out, bn, conv_bias, lrn)
+        stage_ends.append(len(named) - 1)
+        c_in = c_out
+    avgpool, head_named = _head_layers(head, channels[-1], num_classes, dropout)
+
+    features = nn.Sequential(*(m for _, m in named))
+    classifier = nn.Sequential(*(m for _, m in head_named))
+    layer_names = OrderedDict((n, f"features.{i}") for i, (n, _) in enumerate(named))
+    layer_names["head.avgpool"] = "avgpool"
+    layer_names.update((n, f"classifier.{i}") for i, (n, _) in enumerate(head_named))
+    config = dict(arch=arch if isinstance(arch, str) else list(arch), bn=bn, head=head,
+                  num_classes=num_classes, width=width, in_channels=in_channels,
+                  dropout=dropout, conv_bias=conv_bias)
+    model = VGG(features, avgpool, classifier, dict(layer_names), stage_ends, config)
+    _init_weights(model)
+    return model
+
