@@ -6,10 +6,6 @@ script saves it. Chapters add their figures below, each in its own section.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.rcParams.setdefault("figure.dpi", 100)
-
 # ---- Receptive fields (chapter 1) ------------------------------------------------------
 
 # ---- Building VGG (chapter 2) ----------------------------------------------------------
