@@ -1,0 +1,297 @@
+"""CIFAR-10 as uint8 tensors: from a folder, a download or a tensor cache.
+
+Three sources, one function, :func:`load_cifar10`:
+
+1. a folder in ImageFolder layout, ``<root>/train/<class>/*.jpg`` and
+   ``<root>/test/<class>/*.jpg`` (the offline archive the project ships for CI);
+2. torchvision's Python batches, ``<root>/cifar-10-batches-py``, downloaded into
+   ``<root>`` when they are missing and ``download=True`` (Colab, a laptop online);
+3. a tensor cache: after the first decode the whole split is saved as one uint8
+   tensor file, so no later epoch or notebook decodes a JPEG again.
+
+The data root is the ``root`` argument, else ``$VGG_LESSONS_DATA``, else
+``~/.cache/vgg-lessons/data`` (``$XDG_CACHE_HOME`` is honoured). The tensor cache
+never goes into the data root, which may be read-only: it lives in
+``$VGG_LESSONS_CACHE``, else ``~/.cache/vgg-lessons/tensors``, one file per split
+and data root, written to a temporary file and then renamed, so an interrupted
+write leaves nothing half-written.
+
+Images stay uint8 ``(N, 3, 32, 32)`` until they are on the training device;
+:func:`augment` and :func:`normalize` then work on whole batches there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+
+#: The ten classes in label order (0..9); the folder names sort into this order.
+CLASSES: tuple[str, ...] = ("airplane", "automobile", "bird", "cat", "deer",
+                            "dog", "frog", "horse", "ship", "truck")
+#: Per-channel mean and standard deviation of the training images (0..1 scale, RGB).
+MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
+STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
+#: Side of a CIFAR-10 image in pixels.
+IMAGE_SIZE = 32
+SPLITS = ("train", "test")
+DATA_ENV = "VGG_LESSONS_DATA"
+CACHE_ENV = "VGG_LESSONS_CACHE"
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".ppm"}
+_CACHE_VERSION = 1
+
+
+def _user_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vgg-lessons"
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """Return the CIFAR-10 root folder: ``root``, else ``$VGG_LESSONS_DATA``, else a user cache.
+
+    The default is ``~/.cache/vgg-lessons/data`` (under ``$XDG_CACHE_HOME`` if set).
+    The folder need not exist yet; ``~`` is expanded.
+    """
+    if root is None:
+        root = os.environ.get(DATA_ENV) or _user_cache() / "data"
+    return Path(root).expanduser()
+
+
+def cache_dir(cache: str | os.PathLike | None = None) -> Path:
+    """Return the folder of the tensor cache: ``cache``, else ``$VGG_LESSONS_CACHE``,
+    else ``~/.cache/vgg-lessons/tensors``. It is never inside the data root."""
+    if cache is None:
+        cache = os.environ.get(CACHE_ENV) or _user_cache() / "tensors"
+    return Path(cache).expanduser()
+
+
+def _where_to_put_data(root: Path) -> str:
+    return (f"Put CIFAR-10 in ImageFolder layout under {root} (train/<class>/*.jpg and "
+            f"test/<class>/*.jpg, classes {', '.join(CLASSES)}), or set ${DATA_ENV} to a folder "
+            "that holds it, or call load_cifar10(..., download=True) on a machine with internet "
+            "to fetch it with torchvision (about 170 MB)")
+
+
+# ---- the ImageFolder source -----------------------------------------------------
+def _list_image_folder(split_dir: Path) -> list[tuple[Path, int]]:
+    """``[(file, label), ...]`` of ``split_dir/<class>/*``, checked against the expected layout."""
+    expected = f"{split_dir}/<class>/*.jpg with one folder per class: {', '.join(CLASSES)}"
+    entries = sorted(p for p in split_dir.iterdir() if not p.name.startswith("."))
+    loose = [p.name for p in entries if p.is_file()]
+    folders = {p.name for p in entries if p.is_dir()}
+    if loose or folders != set(CLASSES):
+        found = ", ".join(sorted(folders)) or "no class folders"
+        extra = f" and loose files ({', '.join(loose[:3])}{', ...' if len(loose) > 3 else ''})" \
+            if loose else ""
+        raise ValueError(f"wrong layout in {split_dir}: found {found}{extra}; expected {expected}")
+    per_class = []
+    for label, name in enumerate(CLASSES):
+        files = []
+        for f in sorted((split_dir / name).iterdir()):
+            if f.name.startswith("."):
+                continue
+            if not f.is_file() or f.suffix.lower() not in _IMAGE_SUFFIXES:
+                raise ValueError(f"{f} is not an image file (expected {', '.join(sorted(_IMAGE_SUFFIXES))}); "
+                                 f"remove it, the layout is {expected}")
+            files.append((f, label))
+        per_class.append(files)
+    if not any(per_class):
+        raise ValueError(f"no images in {split_dir}; expected {expected}")
+    # Interleave the classes (0, 1, ..., 9, 0, 1, ...) so that every prefix is balanced.
+    longest = max(len(files) for files in per_class)
+    return [files[i] for i in range(longest) for files in per_class if i < len(files)]
+
+
+def _fingerprint(files: list[tuple[Path, int]]) -> str:
+    """A cheap identity of a set of files: names, sizes and modification times."""
+    h = hashlib.sha256()
+    for f, label in files:
+        st = f.stat()
+        h.update(f"{f.name}|{label}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _decode_one(path: Path) -> torch.Tensor:
+    from torchvision.io import ImageReadMode, decode_image, read_file
+    try:
+        img = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"cannot decode {path}: it is corrupt or not an image ({err}); "
+                         "replace or delete it") from None
+    if tuple(img.shape) != (3, IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"{path} is {img.shape[2]}x{img.shape[1]} pixels; CIFAR-10 images are "
+                         f"{IMAGE_SIZE}x{IMAGE_SIZE}")
+    return img
+
+
+def _decode_files(files: list[tuple[Path, int]], chunk: int = 2000) -> torch.Tensor:
+    """Decode images into ``(N, 3, 32, 32)`` uint8; a bad file is named in the error."""
+    from torchvision.io import decode_jpeg, read_file
+    out = torch.empty(len(files), 3, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
+    for start in range(0, len(files), chunk):
+        part = [f for f, _ in files[start:start + chunk]]
+        try:  # fast path: libjpeg-turbo on a list of JPEGs at once
+            if any(p.suffix.lower() not in (".jpg", ".jpeg") for p in part):
+                raise RuntimeError("not all JPEG")
+            imgs = decode_jpeg([read_file(str(p)) for p in part])
+            if any(tuple(i.shape) != (3, IMAGE_SIZE, IMAGE_SIZE) for i in imgs):
+                raise RuntimeError("odd shape")
+            out[start:start + len(part)] = torch.stack(imgs)
+        except (RuntimeError, ValueError):  # slow path: one by one, to name the culprit
+            for i, p in enumerate(part):
+                out[start + i] = _decode_one(p)
+    return out
+
+
+# ---- the torchvision source -----------------------------------------------------
+def _load_torchvision(root: Path, split: str, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision.datasets import CIFAR10
+    try:
+        ds = CIFAR10(str(root), train=split == "train", download=download)
+    except (OSError, RuntimeError) as err:  # URLError is an OSError
+        raise FileNotFoundError(
+            f"no CIFAR-10 found in {root} and the download failed ({type(err).__name__}: {err}). "
+            + _where_to_put_data(root)) from None
+    except (pickle.UnpicklingError, EOFError) as err:
+        raise ValueError(f"the CIFAR-10 batches in {root / 'cifar-10-batches-py'} are corrupt "
+                         f"({err}); delete that folder and download again") from None
+    images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()  # (N, 32, 32, 3) -> NCHW
+    return images, torch.tensor(ds.targets, dtype=torch.int64)
+
+
+# ---- the tensor cache -------------------------------------------------------------
+def _cache_file(root: Path, split: str, cache: Path) -> Path:
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    return cache / f"cifar10-{split}-{key}.pt"
+
+
+def _read_cache(path: Path, fingerprint: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a damaged cache file is rebuilt, never trusted
+        return None
+    if blob.get("version") != _CACHE_VERSION or blob.get("fingerprint") != fingerprint:
+        return None
+    return blob["images"], blob["labels"]
+
+
+def _write_cache(path: Path, images: torch.Tensor, labels: torch.Tensor, fingerprint: str) -> None:
+    """Save atomically: a temporary file in the same folder, then ``os.replace``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    except OSError:
+        return  # an unwritable cache only costs a decode next time
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(dict(version=_CACHE_VERSION, fingerprint=fingerprint,
+                            images=images, labels=labels), fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_cifar10(split: str = "train", root: str | os.PathLike | None = None, *,
+                 download: bool = True, cache: str | os.PathLike | None = None,
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load a CIFAR-10 split as ``(images, labels)``.
+
+    Args:
+        split: "train" (50,000 images) or "test" (10,000).
+        root: the data root (see :func:`data_root`). It may be read-only.
+        download: fetch CIFAR-10 with torchvision into ``root`` if no data is there.
+        cache: folder of the tensor cache (see :func:`cache_dir`).
+
+    Returns:
+        ``images``, uint8 ``(N, 3, 32, 32)`` RGB in 0..255, and ``labels``, int64
+        ``(N,)`` in 0..9 (indices into :data:`CLASSES`). From a folder the classes are
+        interleaved (labels 0, 1, ..., 9, 0, 1, ...), so ``images[:n]`` is a balanced
+        subset; torchvision's batches come in their own, mixed order.
+
+    Raises:
+        ValueError: unknown split, a wrong folder layout, or a corrupt or non-image file
+            (named in the message).
+        FileNotFoundError: no data under ``root`` and no download (the message says where
+            to put it and how to get it).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    root = data_root(root)
+    cache_path = _cache_file(root, split, cache_dir(cache))
+    split_dir = root / split
+    if split_dir.is_dir():
+        files = _list_image_folder(split_dir)
+        fingerprint = "folder:" + _fingerprint(files)
+        cached = _read_cache(cache_path, fingerprint)
+        if cached is not None:
+            return cached
+        images = _decode_files(files)
+        labels = torch.tensor([label for _, label in files], dtype=torch.int64)
+    else:
+        batches = root / "cifar-10-batches-py"
+        if not batches.is_dir() and not download:
+            raise FileNotFoundError(f"no CIFAR-10 in {root}: neither {split_dir} nor {batches} "
+                                    "exists, and download=False. " + _where_to_put_data(root))
+        if batches.is_dir():
+            fingerprint = "batches:" + _fingerprint([(p, 0) for p in sorted(batches.iterdir())])
+            cached = _read_cache(cache_path, fingerprint)
+            if cached is not None:
+                return cached
+        images, labels = _load_torchvision(root, split, download)
+        fingerprint = "batches:" + _fingerprint([(p, 0) for p in sorted(batches.iterdir())])
+    _write_cache(cache_path, images, labels, fingerprint)
+    return images, labels
+
+
+# ---- on-device batch transforms ----------------------------------------------------
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(B, 3, H, W)`` in 0..255 -> float32 ``(x / 255 - MEAN) / STD``, on the same device.
+
+    Float input is taken to be on the 0..255 scale too (e.g. after :func:`augment`).
+    """
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
+    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1) * 255
+    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1) * 255
+    return (images.float() - mean) / std
+
+
+def augment(images: torch.Tensor, generator: torch.Generator | None = None, *,
+            padding: int = 4, flip: bool = True) -> torch.Tensor:
+    """Random crop with zero padding and random horizontal flip, for a whole batch at once.
+
+    Each image of ``(B, C, H, W)`` is padded by ``padding`` pixels of zeros on every
+    side, cropped back to ``H x W`` at a random offset, and mirrored left-right with
+    probability 1/2: torchvision's ``RandomCrop(32, padding=4)`` and
+    ``RandomHorizontalFlip()``, but as one gather on the images' device.
+
+    Args:
+        images: ``(B, C, H, W)``, any dtype (uint8 is cheapest), any device.
+        generator: a CPU ``torch.Generator`` for reproducible draws.
+        padding: pixels of padding (crop offsets are 0..2*padding).
+        flip: mirror half of the images.
+
+    Returns:
+        A new tensor of the same shape, dtype and device.
+    """
+    if images.dim() != 4:
+        raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(images.shape)}")
+    b, c, h, w = images.shape
+    dev = images.device
+    offsets = torch.randint(0, 2 * padding + 1, (2, b), generator=generator)
+    mirror = (torch.rand(b, generator=generator) < 0.5) if flip else torch.zeros(b, dtype=torch.bool)
+    padded = torch.nn.functional.pad(images, (padding,) * 4)
+    ar_h, ar_w = torch.arange(h), torch.arange(w)
+    rows = offsets[0, :, None] + ar_h  # (B, H)
+    cols = offsets[1, :, None] + torch.where(mirror[:, None], w - 1 - ar_w, ar_w)  # (B, W)
+    rows, cols = rows.to(dev), cols.to(dev)
+    bi = torch.arange(b, device=dev)[:, None, None, None]
+    ci = torch.arange(c, device=dev)[None, :, None, None]
+    return padded[bi, ci, rows[:, None, :, None], cols[:, None, None, :]]

@@ -1,0 +1,412 @@
+"""Training: a fast loop over on-device uint8 tensors, checkpoints, ``load_pretrained``.
+
+The loop keeps the whole data set as one uint8 tensor on the training device and
+does shuffling, augmentation (:func:`vgg_lessons.data.augment`) and normalisation on
+whole batches there: no DataLoader, no per-image Python. SGD with Nesterov momentum,
+a one-cycle (or cosine) learning-rate schedule, label smoothing, channels_last, and
+bf16 autocast on CUDA.
+
+Every epoch draws its shuffle and augmentation from a generator seeded with
+``(seed, epoch)``, so a run resumed from a checkpoint ends with the same weights as an
+uninterrupted one (exactly, on CPU). Checkpoints hold plain tensors, numbers and
+strings: they load with ``torch.load(..., weights_only=True)``, never by unpickling
+arbitrary objects.
+
+Command line: ``python -m vgg_lessons.train --help``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vgg_lessons.data import augment as augment_batch
+from vgg_lessons.data import normalize
+from vgg_lessons.models import VGG, build_vgg
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.json"
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's (if installed) and torch's generators (CPU and CUDA)."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+        np.random.seed(seed % 2**32)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def default_device() -> torch.device:
+    """``cuda`` when a GPU is available, else ``cpu``."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def lr_at(step: int, total: int, peak: float, schedule: str = "onecycle",
+          warmup: float = 0.2) -> float:
+    """Learning rate at ``step`` of ``total``.
+
+    ``"onecycle"``: linear from ``peak/10`` up to ``peak`` over the first ``warmup``
+    fraction of steps, then linear down to 0. ``"cosine"``: the same warm-up, then a
+    half cosine down to 0. ``"constant"``: ``peak`` throughout.
+    """
+    if schedule == "constant":
+        return peak
+    w = max(1, round(warmup * total))
+    if step < w:
+        return peak * (0.1 + 0.9 * step / w)
+    frac = (step - w) / max(1, total - w)
+    if schedule == "onecycle":
+        return peak * (1 - frac)
+    if schedule == "cosine":
+        return peak * 0.5 * (1 + math.cos(math.pi * frac))
+    raise ValueError(f"unknown schedule {schedule!r}; use 'onecycle', 'cosine' or 'constant'")
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+    """Write via a temporary file in the same folder and ``os.replace``: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _autocast(device: torch.device):
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
+             batch_size: int = 1000, device: torch.device | str | None = None,
+             flip_tta: bool = False) -> dict[str, Any]:
+    """Test a model on uint8 images.
+
+    Args:
+        images: uint8 ``(N, 3, 32, 32)``; labels: int64 ``(N,)``.
+        flip_tta: average the logits of each image and its mirror image.
+
+    Returns:
+        ``{"loss": mean cross-entropy (nats), "acc": fraction correct,
+        "predictions": int64 (N,) on CPU}``. The model is left in eval mode.
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.eval().to(device)
+    fmt = torch.channels_last
+    total_loss, preds = 0.0, []
+    for start in range(0, len(images), batch_size):
+        x = normalize(images[start:start + batch_size].to(device)).contiguous(memory_format=fmt)
+        y = labels[start:start + batch_size].to(device)
+        with _autocast(device):
+            logits = model(x).float()
+            if flip_tta:
+                logits = (logits + model(x.flip(3)).float()) / 2
+        total_loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+        preds.append(logits.argmax(1).cpu())
+    predictions = torch.cat(preds)
+    return dict(loss=total_loss / len(images),
+                acc=(predictions == labels.cpu()).float().mean().item(),
+                predictions=predictions)
+
+
+def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                     epoch: int, config: dict, history: list[dict]) -> None:
+    blob = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), epoch=epoch,
+                config=json.dumps(config), metrics=json.dumps(history))
+    _atomic_write(path, lambda fh: torch.save(blob, fh))
+
+
+def _load_blob(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(
+            f"refusing to load {path}: it is not a plain-tensor checkpoint (it may hold pickled "
+            f"Python objects, which could run code when loaded, or be damaged). Save checkpoints "
+            f"as a state dict of tensors with JSON config. Details: {str(err).splitlines()[0]}"
+        ) from None
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[VGG, dict[str, Any]]:
+    """Load a checkpoint written by :func:`fit` or a shipped model (``weights_only=True``).
+
+    Returns:
+        ``(model, info)``: the VGG (float32, CPU, eval mode) and a dict with its
+        ``config`` (build_vgg arguments and training settings), ``metrics`` (per-epoch
+        dicts) and whatever else the file recorded.
+
+    Raises:
+        ValueError: the file holds pickled objects or no model config.
+    """
+    blob = _load_blob(path)
+    info = {k: json.loads(v) if isinstance(v, str) and k in ("config", "metrics", "info") else v
+            for k, v in blob.items() if k not in ("model", "optimizer")}
+    config = info.get("config", {})
+    model_cfg = config.get("model") if isinstance(config, dict) else None
+    if not model_cfg:
+        raise ValueError(f"{path} has no model config; expected a checkpoint from vgg_lessons.train")
+    model = build_vgg(**model_cfg)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()}
+    model.load_state_dict(state)
+    return model.eval(), info
+
+
+def load_pretrained(name: str = "vgg11_bn_cifar10") -> VGG:
+    """The model shipped in ``vgg_lessons/assets/<name>.pt``, float32, CPU, eval mode.
+
+    Its model card is ``vgg_lessons/assets/<name>.md``.
+    """
+    path = ASSETS / f"{name}.pt"
+    if not path.is_file():
+        shipped = sorted(p.stem for p in ASSETS.glob("*.pt")) if ASSETS.is_dir() else []
+        raise ValueError(f"no shipped model {name!r}; available: {', '.join(shipped) or 'none'}")
+    return load_checkpoint(path)[0]
+
+
+def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
+        test_data: tuple[torch.Tensor, torch.Tensor] | None = None, *,
+        epochs: int, batch_size: int = 256, lr: float = 0.1, momentum: float = 0.9,
+        weight_decay: float = 5e-4, label_smoothing: float = 0.1, schedule: str = "onecycle",
+        augment: bool = True, seed: int = 0, device: torch.device | str | None = None,
+        progress: bool = True, out_dir: str | os.PathLike | None = None, resume: bool = False,
+        callback: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
+    """Train ``model`` in place with SGD (Nesterov) and return per-epoch metrics.
+
+    Args:
+        train_data, test_data: ``(images uint8 (N, 3, 32, 32), labels int64 (N,))``.
+        epochs, batch_size: passes over the data and images per step (the last,
+            smaller batch of an epoch is dropped).
+        lr: peak learning rate of the ``schedule`` (see :func:`lr_at`), per step.
+        weight_decay: L2 on weights (not on BN parameters or biases).
+        label_smoothing: of the cross-entropy targets.
+        augment: random crop (padding 4) and horizontal flip on every batch.
+        seed: seeds shuffling, augmentation and dropout, per epoch (so resuming
+            reproduces them). The initial weights are the caller's: call
+            :func:`seed_everything` before building the model.
+        device: default :func:`default_device`.
+        progress: show a tqdm progress bar (terminal or notebook).
+        out_dir: if given, ``checkpoint.pt`` and ``metrics.json`` are written there
+            after every epoch, atomically.
+        resume: continue from ``out_dir/checkpoint.pt`` if it exists.
+        callback: called with each epoch's metrics dict after it is saved.
+
+    Returns:
+        One dict per epoch: ``epoch`` (1-based), ``train_loss``, ``train_acc``,
+        ``test_loss``, ``test_acc`` (None without test data), ``seconds`` (wall time),
+        ``images_per_s`` (training throughput), ``lr`` (at the epoch's end) and
+        ``step_losses`` (the training loss of every step).
+
+    Raises:
+        TrainingDiverged: the loss became NaN or infinite (the message says what to do).
+    """
+    from tqdm.auto import tqdm
+
+    device = torch.device(device) if device is not None else default_device()
+    images, labels = train_data
+    if images.dtype != torch.uint8 or images.dim() != 4:
+        raise ValueError(f"train images must be uint8 (N, 3, H, W), got {images.dtype} "
+                         f"{tuple(images.shape)}; load them with vgg_lessons.data.load_cifar10")
+    n = len(images)
+    steps = n // batch_size
+    if steps < 1:
+        raise ValueError(f"batch_size {batch_size} exceeds the {n} training images")
+    out = Path(out_dir) if out_dir is not None else None
+    config = dict(model=getattr(model, "config", None), epochs=epochs, batch_size=batch_size,
+                  lr=lr, momentum=momentum, weight_decay=weight_decay,
+                  label_smoothing=label_smoothing, schedule=schedule, augment=augment,
+                  seed=seed, train_size=n)
+
+    fmt = torch.channels_last
+    model.to(device).to(memory_format=fmt)
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    optimizer = torch.optim.SGD([dict(params=decay, weight_decay=weight_decay),
+                                 dict(params=no_decay, weight_decay=0.0)],
+                                lr=lr, momentum=momentum, nesterov=True)
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    if resume and out is not None and (out / CHECKPOINT).is_file():
+        blob = _load_blob(out / CHECKPOINT)
+        saved = json.loads(blob["config"])
+        if saved != json.loads(json.dumps(config)):
+            diff = {k: (saved.get(k), v) for k, v in json.loads(json.dumps(config)).items()
+                    if saved.get(k) != v}
+            raise ValueError(f"cannot resume from {out / CHECKPOINT}: its settings differ "
+                             f"(saved, now): {diff}; use a new out_dir or the same settings")
+        model.load_state_dict(blob["model"])
+        optimizer.load_state_dict(blob["optimizer"])
+        start_epoch, history = blob["epoch"], json.loads(blob["metrics"])
+
+    images, labels = images.to(device), labels.to(device)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    check_every = 1 if device.type == "cpu" else 25  # .item() syncs a GPU: do it rarely there
+    for epoch in range(start_epoch, epochs):
+        torch.manual_seed(seed * 1000 + epoch)  # dropout, if any
+        gen = torch.Generator().manual_seed(seed * 1000 + epoch)
+        order = torch.randperm(n, generator=gen).to(device)
+        model.train()
+        t0 = time.perf_counter()
+        step_losses, correct = [], torch.zeros((), device=device)
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
+                   leave=True, dynamic_ncols=True)
+        for step in bar:
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            x = images[idx]
+            if augment:
+                x = augment_batch(x, gen)
+            x = normalize(x).contiguous(memory_format=fmt)
+            y = labels[idx]
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(epoch * steps + step, epochs * steps, lr, schedule)
+            with _autocast(device):
+                logits = model(x)
+                loss = loss_fn(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step_losses.append(loss.detach())
+            correct += (logits.argmax(1) == y).sum()
+            if step % check_every == 0 or step == steps - 1:
+                value = loss.item()
+                if not math.isfinite(value):
+                    where = (f"; the last good checkpoint (epoch {start_epoch if not history else history[-1]['epoch']}) "
+                             f"is kept in {out / CHECKPOINT}") if out is not None and history else ""
+                    raise TrainingDiverged(
+                        f"the training loss became {value} at epoch {epoch + 1}, step {step + 1} "
+                        f"(lr {optimizer.param_groups[0]['lr']:.3g}); lower the learning rate "
+                        f"(now {lr}) or check the data for NaNs{where}")
+                seen = (step + 1) * batch_size
+                bar.set_postfix(loss=f"{value:.3f}", acc=f"{correct.item() / seen:.3f}",
+                                img_s=f"{seen / (time.perf_counter() - t0):.0f}", refresh=False)
+        losses = torch.stack(step_losses).float().cpu()
+        seconds_train = time.perf_counter() - t0
+        row = dict(epoch=epoch + 1, train_loss=losses.mean().item(),
+                   train_acc=correct.item() / (steps * batch_size), test_loss=None, test_acc=None)
+        if test_data is not None:
+            ev = evaluate(model, *test_data, device=device)
+            row.update(test_loss=ev["loss"], test_acc=ev["acc"])
+            model.train()
+        row.update(seconds=time.perf_counter() - t0, images_per_s=steps * batch_size / seconds_train,
+                   lr=optimizer.param_groups[0]["lr"], step_losses=losses.tolist())
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row['train_acc']:.3f}",
+                        test_acc="-" if row["test_acc"] is None else f"{row['test_acc']:.3f}")
+        bar.close()
+        history.append(row)
+        if out is not None:
+            _save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, config, history)
+            _atomic_write(out / METRICS, lambda fh: json.dump(history, fh, indent=1), mode="w")
+        if callback is not None:
+            callback(row)
+    model.to(memory_format=torch.contiguous_format)
+    return history
+
+
+# ---- command line -----------------------------------------------------------------
+def _export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
+    """Write ``<stem>.pt`` (fp16 state dict + JSON config/metrics) and ``<stem>.json``."""
+    state = {k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype)
+             .contiguous() for k, v in model.state_dict().items()}
+    blob = dict(model=state, config=json.dumps(info["config"]), metrics=json.dumps(info["metrics"]),
+                info=json.dumps({k: v for k, v in info.items() if k not in ("config", "metrics")}))
+    _atomic_write(path_stem.with_suffix(".pt"), lambda fh: torch.save(blob, fh))
+    _atomic_write(path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w")
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """``python -m vgg_lessons.train``: train a VGG on CIFAR-10 from the command line."""
+    import argparse
+    import platform
+    import shlex
+    import sys
+
+    from vgg_lessons.data import CLASSES, load_cifar10
+
+    p = argparse.ArgumentParser(prog="python -m vgg_lessons.train", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--arch", default="A", help="A (VGG-11), B, C, D, E or vgg11/13/16/19")
+    p.add_argument("--bn", default="before_relu", choices=["before_relu", "after_relu", "none"])
+    p.add_argument("--width", type=float, default=0.25, help="channel multiplier")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=0.1, help="peak learning rate")
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--schedule", default="onecycle", choices=["onecycle", "cosine", "constant"])
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--train-size", type=int, default=None, help="use only the first N images")
+    p.add_argument("--data-root", default=None, help="default $VGG_LESSONS_DATA or the user cache")
+    p.add_argument("--out-dir", default="runs/vgg11_bn", help="checkpoint and metrics.json")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if present)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--resume", action="store_true", help="continue from out-dir/checkpoint.pt")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--export", default=None, metavar="STEM",
+                   help="write STEM.pt (fp16 weights) and STEM.json (config, metrics, per-class)")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    t_start = time.perf_counter()
+    device = torch.device(args.device) if args.device else default_device()
+    train_data = load_cifar10("train", args.data_root)
+    test_data = load_cifar10("test", args.data_root)
+    if args.train_size:
+        train_data = (train_data[0][:args.train_size], train_data[1][:args.train_size])
+    seed_everything(args.seed)
+    bn = None if args.bn == "none" else args.bn
+    model = build_vgg(args.arch, bn=bn, head="cifar", width=args.width)
+    history = fit(model, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
+                  lr=args.lr, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+                  schedule=args.schedule, augment=not args.no_augment, seed=args.seed,
+                  device=device, progress=not args.no_progress, out_dir=args.out_dir,
+                  resume=args.resume)
+    wall = time.perf_counter() - t_start
+    final = history[-1]
+    print(f"test accuracy {final['test_acc']:.4f} after {len(history)} epochs; "
+          f"{wall:.0f} s wall time on {device}")
+    if args.export:
+        stem = Path(args.export)
+        ev = evaluate(model, *test_data, device=device)
+        tta = evaluate(model, *test_data, device=device, flip_tta=True)
+        per_class = {name: (ev["predictions"][test_data[1] == i] == i).float().mean().item()
+                     for i, name in enumerate(CLASSES)}
+        config = json.loads(json.dumps(dict(model=model.config, **{k: v for k, v in vars(args).items()
+                                                                    if k not in ("export",)})))
+        info = dict(name=stem.name, config=config, metrics=history,
+                    command="python -m vgg_lessons.train " + shlex.join(sys.argv[1:] if argv is None else argv),
+                    test_acc=ev["acc"], test_loss=ev["loss"], test_acc_flip_tta=tta["acc"],
+                    test_acc_per_class=per_class, epochs=len(history),
+                    wall_seconds=wall, train_seconds=sum(r["seconds"] for r in history),
+                    device=str(device), threads=torch.get_num_threads(),
+                    cpu=platform.processor() or platform.machine(), torch=torch.__version__)
+        _export(stem, model, info)
+        print(f"exported {stem.with_suffix('.pt')} and {stem.with_suffix('.json')}")
+    return history
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
