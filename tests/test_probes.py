@@ -85,3 +85,85 @@ def test_unknown_layer_and_empty_list_say_what_to_do(model, images):
     with pytest.raises(ValueError, match="no layer named 'conv'.*named_modules"):
         probes.feature_maps(plain, images, "conv")
     assert probes.feature_maps(plain, images, "0")["0"].shape == (6, 4, 30, 30)
+
+
+# ---- filters -------------------------------------------------------------------------
+def test_filters_are_a_copy_of_the_conv_weights(model):
+    w = probes.filters(model, "stage2.conv1")
+    assert w.shape == (32, 16, 3, 3)
+    assert torch.equal(w, model.features[4].weight.detach())
+    w.zero_()  # a copy: the model is untouched
+    assert model.features[4].weight.abs().sum() > 0
+    with pytest.raises(ValueError, match="is a ReLU, which has no filters.*convolution"):
+        probes.filters(model, "stage2.relu1")
+
+
+def test_first_layer_filter_images_scale_each_kernel_about_grey():
+    model = build_vgg("A", bn=None, head="cifar", width=1 / 32)  # 2 first-layer kernels
+    conv = model.features[0]
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.weight[0, 0, 1, 1] = 2.0   # kernel 0: a red centre, twice the size of ...
+        conv.weight[0, 2, 0, 0] = -1.0  # ... a negative blue corner
+        conv.weight[1] = 0.001          # kernel 1: tiny but uniform -> all white
+    rgb = probes.first_layer_filter_images(model)
+    assert rgb.shape == (2, 3, 3, 3)
+    assert rgb[0, 0, 1, 1] == 1.0 and rgb[0, 2, 0, 0] == 0.25 and rgb[0, 1, 2, 2] == 0.5
+    torch.testing.assert_close(rgb[1], torch.ones(3, 3, 3))
+    grey = build_vgg("A", bn=None, head="cifar", width=1 / 32, in_channels=1)
+    with pytest.raises(ValueError, match="1 input channels; only RGB"):
+        probes.first_layer_filter_images(grey)
+
+
+# ---- activation maximisation ---------------------------------------------------------
+def _response(model, x01, layer, channel):
+    x = probes.default_preprocess(x01 if x01.dim() == 4 else x01[None])
+    return probes.feature_maps(model, x, layer)[layer][:, channel].mean(dim=(1, 2))
+
+
+@pytest.mark.slow
+def test_maximize_activation_drives_its_channel_beyond_real_looking_inputs(model):
+    layer, channels = "stage3.bn2", [5, 17]
+    out = probes.maximize_activation(model, layer, channels, steps=40, seed=0)
+    assert out.shape == (2, 3, 32, 32)
+    assert out.min() >= 0 and out.max() <= 1
+    noise = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    for i, c in enumerate(channels):
+        gained = _response(model, out[i], layer, c).item()
+        assert gained > _response(model, noise, layer, c).max().item()
+        # and it is specific: image i excites channel c more than the other image does
+        assert gained > _response(model, out[1 - i], layer, c).item()
+    again = probes.maximize_activation(model, layer, channels, steps=40, seed=0)
+    torch.testing.assert_close(out, again)
+    assert _hook_count(model) == 0
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_maximize_activation_single_channel_and_errors(model):
+    img = probes.maximize_activation(model, "stage2.conv1", 0, steps=2)
+    assert img.shape == (3, 32, 32)
+    with pytest.raises(ValueError, match="has 64 channels .*channel 64 does not exist"):
+        probes.maximize_activation(model, "stage3.bn2", 64, steps=1)
+    with pytest.raises(ValueError, match="training mode.*model.eval"):
+        probes.maximize_activation(model.train(), "stage3.bn2", 0, steps=1)
+    model.eval()
+
+
+# ---- top activating images -----------------------------------------------------------
+def test_top_activating_images_match_a_brute_force_ranking(model, images):
+    layer, channel = "stage4.bn1", 7
+    # Reference: one image at a time through the whole features stack, by hand.
+    index = int(model.layer_names[layer].split(".")[1])
+    with torch.no_grad():
+        responses = torch.stack([model.features[:index + 1](img[None])[0, channel].mean()
+                                 for img in images])
+    expected = sorted(range(len(images)), key=lambda i: -responses[i].item())[:3]
+    idx, values = probes.top_activating_images(model, images, layer, channel, k=3)
+    assert idx.tolist() == expected
+    torch.testing.assert_close(values, responses[expected], rtol=1e-4, atol=1e-5)
+    scores = probes.channel_scores(model, images, layer, batch_size=4)  # two batches
+    assert scores.shape == (6, 128)
+    idx2, _ = probes.top_activating_images(model, images, layer, channel, k=3, scores=scores)
+    assert idx2.tolist() == expected
+    with pytest.raises(ValueError, match="k must be between 1 and the number of images"):
+        probes.top_activating_images(model, images, layer, channel, k=7, scores=scores)
