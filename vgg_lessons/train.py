@@ -67,6 +67,8 @@ def lr_at(step: int, total: int, peak: float, schedule: str = "onecycle",
     fraction of steps, then linear down to 0. ``"cosine"``: the same warm-up, then a
     half cosine down to 0. ``"constant"``: ``peak`` throughout.
     """
+    if schedule not in ("onecycle", "cosine", "constant"):
+        raise ValueError(f"unknown schedule {schedule!r}; use 'onecycle', 'cosine' or 'constant'")
     if schedule == "constant":
         return peak
     w = max(1, round(warmup * total))
@@ -75,9 +77,7 @@ def lr_at(step: int, total: int, peak: float, schedule: str = "onecycle",
     frac = (step - w) / max(1, total - w)
     if schedule == "onecycle":
         return peak * (1 - frac)
-    if schedule == "cosine":
-        return peak * 0.5 * (1 + math.cos(math.pi * frac))
-    raise ValueError(f"unknown schedule {schedule!r}; use 'onecycle', 'cosine' or 'constant'")
+    return peak * 0.5 * (1 + math.cos(math.pi * frac))  # cosine
 
 
 def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
@@ -327,10 +327,16 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
 
 # ---- command line -----------------------------------------------------------------
 def _export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
-    """Write ``<stem>.pt`` (fp16 state dict + JSON config/metrics) and ``<stem>.json``."""
+    """Write ``<stem>.pt`` (fp16 state dict + JSON config/metrics) and ``<stem>.json``.
+
+    The model's config goes in ``config["model"]``, as in training checkpoints, so
+    :func:`load_checkpoint` reads both.
+    """
     state = {k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype)
              .contiguous() for k, v in model.state_dict().items()}
-    blob = dict(model=state, config=json.dumps(info["config"]), metrics=json.dumps(info["metrics"]),
+    blob = dict(model=state, config=json.dumps(info["config"]),
+                metrics=json.dumps([{k: v for k, v in r.items() if k != "step_losses"}
+                                    for r in info["metrics"]]),
                 info=json.dumps({k: v for k, v in info.items() if k not in ("config", "metrics")}))
     _atomic_write(path_stem.with_suffix(".pt"), lambda fh: torch.save(blob, fh))
     _atomic_write(path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w")
@@ -367,6 +373,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--export", default=None, metavar="STEM",
                    help="write STEM.pt (fp16 weights) and STEM.json (config, metrics, per-class)")
+    p.add_argument("--save-metrics", default=None, metavar="FILE.json",
+                   help="write the run's config, command, per-epoch metrics and test results")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -379,32 +387,43 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     seed_everything(args.seed)
     bn = None if args.bn == "none" else args.bn
     model = build_vgg(args.arch, bn=bn, head="cifar", width=args.width)
-    history = fit(model, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
-                  lr=args.lr, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-                  schedule=args.schedule, augment=not args.no_augment, seed=args.seed,
-                  device=device, progress=not args.no_progress, out_dir=args.out_dir,
-                  resume=args.resume)
+    diverged = None
+    try:
+        history = fit(model, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
+                      lr=args.lr, weight_decay=args.weight_decay,
+                      label_smoothing=args.label_smoothing, schedule=args.schedule,
+                      augment=not args.no_augment, seed=args.seed, device=device,
+                      progress=not args.no_progress, out_dir=args.out_dir, resume=args.resume)
+    except TrainingDiverged as err:  # keep what was learnt about the run: it is a result too
+        diverged = str(err)
+        print(f"stopped: {diverged}", file=sys.stderr)
+        metrics = Path(args.out_dir) / METRICS
+        history = json.loads(metrics.read_text()) if metrics.is_file() else []
     wall = time.perf_counter() - t_start
-    final = history[-1]
-    print(f"test accuracy {final['test_acc']:.4f} after {len(history)} epochs; "
-          f"{wall:.0f} s wall time on {device}")
-    if args.export:
-        stem = Path(args.export)
+    info: dict[str, Any] = dict(
+        command="python -m vgg_lessons.train " + shlex.join(sys.argv[1:] if argv is None else argv),
+        config=json.loads(json.dumps(dict(model=model.config, **vars(args)))), metrics=history,
+        epochs=len(history), diverged=diverged, wall_seconds=wall,
+        train_seconds=sum(r["seconds"] for r in history), device=str(device),
+        threads=torch.get_num_threads(), cpu=platform.processor() or platform.machine(),
+        torch=torch.__version__)
+    if diverged is None:
         ev = evaluate(model, *test_data, device=device)
         tta = evaluate(model, *test_data, device=device, flip_tta=True)
-        per_class = {name: (ev["predictions"][test_data[1] == i] == i).float().mean().item()
-                     for i, name in enumerate(CLASSES)}
-        config = json.loads(json.dumps(dict(model=model.config, **{k: v for k, v in vars(args).items()
-                                                                    if k not in ("export",)})))
-        info = dict(name=stem.name, config=config, metrics=history,
-                    command="python -m vgg_lessons.train " + shlex.join(sys.argv[1:] if argv is None else argv),
-                    test_acc=ev["acc"], test_loss=ev["loss"], test_acc_flip_tta=tta["acc"],
-                    test_acc_per_class=per_class, epochs=len(history),
-                    wall_seconds=wall, train_seconds=sum(r["seconds"] for r in history),
-                    device=str(device), threads=torch.get_num_threads(),
-                    cpu=platform.processor() or platform.machine(), torch=torch.__version__)
-        _export(stem, model, info)
-        print(f"exported {stem.with_suffix('.pt')} and {stem.with_suffix('.json')}")
+        info.update(test_acc=ev["acc"], test_loss=ev["loss"], test_acc_flip_tta=tta["acc"],
+                    test_acc_per_class={name: (ev["predictions"][test_data[1] == i] == i)
+                                        .float().mean().item() for i, name in enumerate(CLASSES)})
+        print(f"test accuracy {ev['acc']:.4f} ({tta['acc']:.4f} with flip averaging) after "
+              f"{len(history)} epochs; {wall:.0f} s wall time on {device}")
+    if args.save_metrics:
+        path = Path(args.save_metrics)
+        _atomic_write(path, lambda fh: json.dump(info, fh, indent=1), "w")
+        print(f"wrote {path}")
+    if args.export and diverged is None:
+        _export(Path(args.export), model, info)
+        print(f"exported {Path(args.export).with_suffix('.pt')} and .json")
+    if diverged is not None:
+        raise SystemExit(1)
     return history
 
 

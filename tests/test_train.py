@@ -1,0 +1,201 @@
+"""vgg_lessons.train on tiny synthetic data: learning, resume, checkpoints, divergence, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vgg_lessons.data import CLASSES, load_cifar10, normalize
+from vgg_lessons.models import build_vgg
+from vgg_lessons.train import (TrainingDiverged, evaluate, fit, load_checkpoint, load_pretrained,
+                               lr_at, main, seed_everything)
+
+ASSETS = Path(__file__).resolve().parents[1] / "vgg_lessons" / "assets"
+SMALL = dict(epochs=2, batch_size=32, lr=0.05, progress=False, device="cpu")
+
+
+def _toy(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images whose class is their tint: a learnable, tiny stand-in for CIFAR-10."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 10
+    tints = torch.linspace(20, 235, 10)[labels].view(n, 1, 1, 1)
+    channel = (labels % 3).view(n, 1, 1, 1) == torch.arange(3).view(1, 3, 1, 1)
+    noise = torch.randint(0, 60, (n, 3, 32, 32), generator=g)
+    images = (torch.where(channel, tints, 128.0) + noise - 30).clamp(0, 255).to(torch.uint8)
+    return images, labels
+
+
+def _model(seed: int = 0, bn: str | None = "before_relu"):
+    seed_everything(seed)
+    return build_vgg("A", bn=bn, head="cifar", width=0.125)
+
+
+def test_lr_schedule() -> None:
+    assert lr_at(0, 100, 1.0) == pytest.approx(0.1)
+    assert lr_at(20, 100, 1.0) == pytest.approx(1.0)  # peak after 20% warm-up
+    assert lr_at(60, 100, 1.0) == pytest.approx(0.5)
+    assert lr_at(100, 100, 1.0) == pytest.approx(0.0)
+    assert lr_at(60, 100, 1.0, "cosine") == pytest.approx(0.5)
+    assert lr_at(40, 100, 1.0, "cosine") == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))
+    with pytest.raises(ValueError, match="unknown schedule"):
+        lr_at(0, 10, 1.0, "exponential")
+
+
+def test_fit_lowers_the_loss_and_reports_metrics() -> None:
+    train, test = _toy(320), _toy(100, seed=1)
+    history = fit(_model(), train, test, **{**SMALL, "epochs": 3})
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    first, last = history[0]["step_losses"], history[-1]["step_losses"]
+    assert len(first) == 320 // 32
+    assert np.mean(last[-3:]) < 0.7 * np.mean(first[:3])
+    assert history[-1]["test_acc"] > 0.5  # chance is 0.1
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc", "seconds", "images_per_s"):
+        assert all(isinstance(r[key], float) for r in history), key
+
+
+def test_fit_is_deterministic() -> None:
+    train = _toy(128)
+    a, b = _model(), _model()
+    fit(a, train, **SMALL)
+    fit(b, train, **SMALL)
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(va, vb), k
+
+
+def test_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    train, test = _toy(128), _toy(40, seed=1)
+    whole = _model()
+    expected = fit(whole, train, test, **{**SMALL, "epochs": 3}, out_dir=tmp_path / "whole")
+
+    def crash_after_epoch_2(row: dict) -> None:
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt("killed")
+    with pytest.raises(KeyboardInterrupt):
+        fit(_model(), train, test, **{**SMALL, "epochs": 3}, out_dir=tmp_path / "run",
+            callback=crash_after_epoch_2)
+    # a fresh process would build a fresh model; resume must replace its weights
+    resumed = _model(seed=123)
+    got = fit(resumed, train, test, **{**SMALL, "epochs": 3}, out_dir=tmp_path / "run", resume=True)
+    for (k, va), vb in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(va, vb), f"{k} differs after resuming"
+    assert [r["train_loss"] for r in got] == [r["train_loss"] for r in expected]
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [r["test_acc"] for r in saved] == [r["test_acc"] for r in expected]
+
+
+def test_resume_refuses_other_settings(tmp_path: Path) -> None:
+    fit(_model(), _toy(64), **{**SMALL, "epochs": 1}, out_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"settings differ.*lr"):
+        fit(_model(), _toy(64), **{**SMALL, "epochs": 1, "lr": 0.3}, out_dir=tmp_path, resume=True)
+
+
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    model = _model()
+    train = _toy(64)
+    fit(model, train, **{**SMALL, "epochs": 1}, out_dir=tmp_path)
+    blob = torch.load(tmp_path / "checkpoint.pt", weights_only=True)  # plain tensors only
+    assert blob["epoch"] == 1
+    loaded, info = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert not loaded.training and info["config"]["model"] == model.config
+    assert info["metrics"][0]["epoch"] == 1
+    for (k, va), vb in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(va, vb), k
+    model.eval()
+    x = normalize(train[0][:8])
+    torch.testing.assert_close(loaded(x), model(x))
+    assert not list(tmp_path.glob("*.tmp")), "temporary files must be renamed or removed"
+
+
+class _Trap:
+    """Unpickling this would create a file: proof that code ran."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_checkpoint_with_pickled_object_is_refused(tmp_path: Path) -> None:
+    model = _model()
+    evidence = tmp_path / "code_ran.txt"
+    path = tmp_path / "evil.pt"
+    torch.save(dict(model=model.state_dict(), config=json.dumps(dict(model=model.config)),
+                    extra=_Trap(str(evidence))), path)
+    with pytest.raises(ValueError, match="refusing to load") as err:
+        load_checkpoint(path)
+    assert str(path) in str(err.value)
+    assert not evidence.exists(), "loading ran code from the checkpoint"
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    model = _model()
+    calls = {"n": 0}
+
+    def poison(module, inputs, output):  # NaN logits from the 7th training step on
+        calls["n"] += 1
+        return output * float("nan") if calls["n"] > 6 and module.training else output
+    model.register_forward_hook(poison)
+    with pytest.raises(TrainingDiverged) as err:
+        fit(model, _toy(128), **{**SMALL, "epochs": 3}, out_dir=tmp_path)  # 4 steps per epoch
+    msg = str(err.value)
+    assert "nan" in msg and "epoch 2, step 3" in msg and "lower the learning rate" in msg
+    assert str(tmp_path / "checkpoint.pt") in msg
+    good, info = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert info["epoch"] == 1 and len(info["metrics"]) == 1
+    assert all(torch.isfinite(v).all() for v in good.state_dict().values() if v.is_floating_point())
+
+
+def test_evaluate_against_a_plain_forward() -> None:
+    model = _model().eval()
+    images, labels = _toy(50)
+    result = evaluate(model, images, labels, batch_size=16)
+    with torch.no_grad():
+        logits = model(normalize(images))
+    assert torch.equal(result["predictions"], logits.argmax(1))
+    assert result["loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(),
+                                           rel=1e-5)
+    assert result["acc"] == pytest.approx((logits.argmax(1) == labels).float().mean().item())
+
+
+def test_command_line_trains_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "data"
+    monkeypatch.setenv("VGG_LESSONS_CACHE", str(tmp_path / "cache"))
+    images, labels = _toy(100)
+    for split, n in (("train", 100), ("test", 30)):
+        for i in range(n):
+            folder = root / split / CLASSES[labels[i]]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[i].permute(1, 2, 0).numpy()).save(folder / f"{i:04d}.png")
+    history = main(["--width", "0.125", "--epochs", "2", "--batch-size", "25", "--lr", "0.05",
+                    "--data-root", str(root), "--out-dir", str(tmp_path / "run"), "--device", "cpu",
+                    "--no-progress", "--export", str(tmp_path / "model")])
+    assert len(history) == 2
+    info = json.loads((tmp_path / "model.json").read_text())
+    assert info["command"].startswith("python -m vgg_lessons.train --width 0.125")
+    assert set(info["test_acc_per_class"]) == set(CLASSES)
+    model, loaded_info = load_checkpoint(tmp_path / "model.pt")
+    assert model.config["width"] == 0.125 and loaded_info["info"]["test_acc"] == info["test_acc"]
+    assert next(iter(torch.load(tmp_path / "model.pt", weights_only=True)["model"].values())).dtype \
+        == torch.float16
+
+
+def test_load_pretrained_matches_its_model_card() -> None:
+    """The shipped model, on the real test set ($VGG_LESSONS_DATA), scores what its card says."""
+    model = load_pretrained()
+    assert not model.training and model.config["bn"] == "before_relu"
+    info = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())
+    assert str(round(100 * info["test_acc"], 2)) in (ASSETS / "vgg11_bn_cifar10.md").read_text()
+    images, labels = load_cifar10("test", download=False)
+    result = evaluate(model, images, labels)
+    assert result["acc"] == pytest.approx(info["test_acc"], abs=0.003)  # fp16 storage
+    with pytest.raises(ValueError, match="no shipped model 'vgg99'"):
+        load_pretrained("vgg99")
