@@ -167,3 +167,25 @@ def test_top_activating_images_match_a_brute_force_ranking(model, images):
     assert idx2.tolist() == expected
     with pytest.raises(ValueError, match="k must be between 1 and the number of images"):
         probes.top_activating_images(model, images, layer, channel, k=7, scores=scores)
+
+
+# ---- chapter 6 exercise checks (built on probes) -------------------------------------
+def test_chapter6_checks_accept_the_right_answer_and_hint_otherwise(model, images, capsys):
+    from vgg_lessons import exercises
+
+    assert exercises.check_map_side(32 // 2 ** 3)       # three pools before stage 4
+    assert not exercises.check_map_side(2)
+    assert exercises.check_kernel_numbers(3 * 3 * 3)
+    assert not exercises.check_kernel_numbers(9)
+    assert "one colour plane" in capsys.readouterr().out
+    with torch.no_grad():  # by hand: conv-bn-relu, pool, conv-bn-relu = features[:7]
+        zeros = (model.features[:7](images) == 0).float().mean().item()
+    assert exercises.check_zero_fraction(zeros, model, images)
+    assert not exercises.check_zero_fraction(100 * zeros, model, images)
+    assert "percentage" in capsys.readouterr().out
+    with torch.no_grad():
+        means = model.features[:17](images)[:, 3].mean(dim=(1, 2))  # up to stage4.bn1
+    assert exercises.check_top_image(int(means.argmax()), model, images)
+    assert not exercises.check_top_image(int(means.argmin()), model, images)
+    assert "least" in capsys.readouterr().out
+    assert not exercises.check_top_image("3", model, images)

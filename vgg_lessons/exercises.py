@@ -57,3 +57,73 @@ def checked_number(answer: Any, name: str) -> float | None:
 # ---- Chapter 5: pitfalls ---------------------------------------------------------------
 
 # ---- Chapter 6: what the layers see ----------------------------------------------------
+
+def check_map_side(answer: Any) -> bool:
+    """Exercise ex-see-map-side: side of ``stage4.conv1``'s feature map for a 32x32 input."""
+    import torch
+
+    from vgg_lessons.models import build_vgg
+    from vgg_lessons.probes import feature_maps
+
+    value = checked_number(answer, "the side of the map")
+    if value is None:
+        return False
+    model = build_vgg("A", bn=None, head="cifar", width=1 / 16).eval()  # sizes only
+    expected = feature_maps(model, torch.zeros(1, 3, 32, 32), "stage4.conv1")["stage4.conv1"].shape[-1]
+    return report(same_number(value, expected),
+                  "convolutions keep the size (padding 1); count the 2x2 pools *before* "
+                  "stage 4: each halves the side")
+
+
+def check_kernel_numbers(answer: Any) -> bool:
+    """Exercise ex-see-kernel: how many weights one first-layer kernel of VGG holds."""
+    from vgg_lessons.models import build_vgg
+    from vgg_lessons.probes import filters
+
+    value = checked_number(answer, "the number of weights")
+    if value is None:
+        return False
+    expected = filters(build_vgg("A", bn=None, head="cifar", width=1 / 16), "stage1.conv1")[0].numel()
+    if same_number(value, expected // 3):
+        return report(False, "that is one colour plane; the kernel has one for each input channel")
+    return report(same_number(value, expected),
+                  "a kernel spans all input channels (R, G, B) over a k x k window; no bias")
+
+
+def check_zero_fraction(answer: Any, model: Any, inputs: Any) -> bool:
+    """Exercise ex-see-sparsity: fraction of ``stage2.relu1`` outputs that are exactly 0.
+
+    Args:
+        model: the chapter's model; inputs: the normalised images the exercise names.
+    """
+    from vgg_lessons.probes import feature_maps
+
+    value = checked_number(answer, "the fraction")
+    if value is None:
+        return False
+    maps = feature_maps(model, inputs, "stage2.relu1")["stage2.relu1"]
+    expected = (maps == 0).float().mean().item()
+    if same_number(value, 100 * expected, rel_tol=1e-3):
+        return report(False, "that looks like a percentage; give a fraction between 0 and 1")
+    return report(same_number(value, expected, rel_tol=1e-3),
+                  "record stage2.relu1 (not the conv or the bn), then count the entries equal "
+                  "to 0 over all images, channels and positions, divided by the total")
+
+
+def check_top_image(answer: Any, model: Any, inputs: Any) -> bool:
+    """Exercise ex-see-top: index of the image that excites channel 3 of ``stage4.bn1`` most."""
+    from vgg_lessons.probes import top_activating_images
+
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        import torch
+
+        if not (isinstance(answer, torch.Tensor) and answer.numel() == 1):
+            print(f"❌ Give one image index (a whole number), got {answer!r}.")
+            return False
+        answer = int(answer)
+    indices, _ = top_activating_images(model, inputs, "stage4.bn1", 3, k=inputs.shape[0])
+    if answer in indices[-3:].tolist():
+        return report(False, "that image excites the channel *least*: sort the other way")
+    return report(answer == int(indices[0]),
+                  "a channel's response is the mean of its map over positions; take the "
+                  "image with the largest mean for channel 3 of stage4.bn1")
