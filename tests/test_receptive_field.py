@@ -174,5 +174,9 @@ def test_errors_say_what_to_do():
         rf.layer_table(nn.Sequential(nn.Conv2d(1, 1, (3, 1))), 32)
     with pytest.raises(ValueError, match="no row named 'conv5_3'.*stage1.conv1"):
         rf.layer_table(model, 32).row("conv5_3")
+    with pytest.raises(ValueError, match=r"16x16 pixels is too small for layer 'stage5.pool'.*>= 32"):
+        rf.effective_rf(model, "stage5.pool", 16)
+    with pytest.raises(ValueError, match=r"has 8 channels; channel must be in 0..7"):
+        rf.effective_rf(model, "stage1.conv1", 32, channel=8)
     with pytest.raises(ValueError, match="fraction"):
         rf.erf_mass_size(torch.ones(3, 3), 1.5)

@@ -242,8 +242,7 @@ def feature_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     then run its layers in registration order (an ``nn.Sequential``).
     """
     root, prefix = (model.features, "features.") if hasattr(model, "features") else (model, "")
-    return [(prefix + p, m) for p, m in root.named_modules() if p and not list(m.children())] or \
-        [(prefix.rstrip(".") or "input", root)]
+    return [(prefix + p, m) for p, m in root.named_modules() if p and not list(m.children())]
 
 
 def layer_spec(path: str, module: nn.Module, name: str | None = None) -> LayerSpec | None:
@@ -428,8 +427,13 @@ def effective_rf(model: nn.Module, layer: str, input_size: int = 64, *, n_inputs
         ``(input_size, input_size)`` float tensor on the CPU, normalised to maximum 1.
     """
     import torch
+    from torch import nn
 
     layers, i, name = _layer_index(model, layer)
+    needed = min_input_size(_named_specs(nn.Sequential(*(m for _, m in layers[:i + 1]))))
+    if input_size < needed:
+        raise ValueError(f"input of {input_size}x{input_size} pixels is too small for layer "
+                         f"{name!r}; use input_size >= {needed} (better: larger than its field)")
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     in_ch = next((m.in_channels for _, m in layers if hasattr(m, "in_channels")), 3)
@@ -444,6 +448,9 @@ def effective_rf(model: nn.Module, layer: str, input_size: int = 64, *, n_inputs
             for _, m in layers[:i + 1]:
                 out = m(out)  # (B, C, h, w)
             u, v = (out.shape[-2] - 1) // 2, (out.shape[-1] - 1) // 2
+            if channel is not None and not 0 <= channel < out.shape[1]:
+                raise ValueError(f"layer {name!r} has {out.shape[1]} channels; channel must be "
+                                 f"in 0..{out.shape[1] - 1}, or None for their sum")
             target = out[:, :, u, v] if channel is None else out[:, channel, u, v]
             (grad,) = torch.autograd.grad(target.sum(), x)
     finally:

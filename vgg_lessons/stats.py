@@ -160,6 +160,16 @@ class StatsTable:
                 f"<tfoot>{foot}</tfoot></table>")
 
 
+def _meta_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` on the meta device, made without copying any weights."""
+    memo: dict[int, Any] = {}
+    for p in model.parameters():
+        memo[id(p)] = nn.Parameter(torch.empty_like(p, device="meta"), p.requires_grad)
+    for b in model.buffers():
+        memo[id(b)] = torch.empty_like(b, device="meta")
+    return copy.deepcopy(model, memo)
+
+
 def layer_stats(model: nn.Module, input_size: int | tuple[int, int] = 224, *, batch_size: int = 1,
                 bytes_per_element: int = 4) -> StatsTable:
     """Per-layer output shape, parameters, MACs and activation bytes of one forward pass.
@@ -182,8 +192,7 @@ def layer_stats(model: nn.Module, input_size: int | tuple[int, int] = 224, *, ba
                      ("bytes_per_element", bytes_per_element)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{label} must be a positive whole number, got {v!r}")
-    meta = copy.deepcopy(model).to("meta") if any(
-        t.device.type != "meta" for t in [*model.parameters(), *model.buffers()]) else model
+    meta = _meta_copy(model)
     in_ch = next((m.in_channels for m in meta.modules() if hasattr(m, "in_channels")), 3)
     readable = getattr(model, "readable_name", lambda p: p)
     rows: list[LayerStats] = []
