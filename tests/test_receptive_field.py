@@ -164,6 +164,8 @@ def test_errors_say_what_to_do():
     model = build_vgg("A", width=0.125, head="cifar")
     with pytest.raises(ValueError, match=r"16x16 pixels is too small.*at least 32 pixels"):
         rf.layer_table(model, 16)
+    with pytest.raises(ValueError, match=r"input_size is the image height.*got \(32, 32\)"):
+        rf.layer_table(model, (32, 32))
     with pytest.raises(ValueError, match=r"layer '1' is a Upsample.*LayerSpec"):
         rf.layer_table(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Upsample(scale_factor=2)), 32)
     with pytest.raises(ValueError, match=r"no feature layer named 'head.fc'.*stage5.pool"):

@@ -185,6 +185,10 @@ def rf_table(specs: Iterable[LayerSpec], input_size: int | None = None) -> RFTab
     Raises:
         ValueError: a layer whose output would be empty at ``input_size``.
     """
+    if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, int)
+                                   or input_size < 1):
+        raise ValueError(f"input_size is the image height (= width) in pixels, a positive whole "
+                         f"number, got {input_size!r}")
     jump, rf, start, n = 1, 1, 0.0, input_size
     rows = []
     for s in specs:
