@@ -182,3 +182,13 @@ def test_errors_say_what_to_do():
         rf.effective_rf(model, "stage1.conv1", 32, channel=8)
     with pytest.raises(ValueError, match="fraction"):
         rf.erf_mass_size(torch.ones(3, 3), 1.5)
+
+
+def test_pencil_and_paper_part_needs_no_torch():
+    # Chapter 1 starts without PyTorch: the arithmetic module must not import it.
+    import subprocess
+    import sys
+
+    code = "import sys, vgg_lessons.receptive_field; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -11,7 +11,16 @@ Modules, one idea each (import the one you need; nothing runs at import):
 - ``plots``, ``widgets``, ``exercises``: figures, explorers and checks for the book.
 """
 
-from vgg_lessons.models import build_vgg
+from typing import Any
 
 __all__ = ["build_vgg"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``vgg_lessons.build_vgg`` without importing torch for the torch-free modules."""
+    if name == "build_vgg":
+        from vgg_lessons.models import build_vgg
+
+        return build_vgg
+    raise AttributeError(f"module 'vgg_lessons' has no attribute {name!r}")
