@@ -193,9 +193,32 @@ def test_load_pretrained_matches_its_model_card() -> None:
     model = load_pretrained()
     assert not model.training and model.config["bn"] == "before_relu"
     info = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())
-    assert str(round(100 * info["test_acc"], 2)) in (ASSETS / "vgg11_bn_cifar10.md").read_text()
+    card = (ASSETS / "vgg11_bn_cifar10.md").read_text()
+    assert f"{100 * info['test_acc']:.2f}%" in card and info["command"] in card
     images, labels = load_cifar10("test", download=False)
     result = evaluate(model, images, labels)
     assert result["acc"] == pytest.approx(info["test_acc"], abs=0.003)  # fp16 storage
     with pytest.raises(ValueError, match="no shipped model 'vgg99'"):
         load_pretrained("vgg99")
+
+
+def test_bn_placement_runs_share_one_recipe() -> None:
+    """The three batch-norm runs of chapter 3 differ only in --bn (and where they write)."""
+    runs = {p: json.loads((ASSETS / f"bn_placement_{p}.json").read_text())
+            for p in ("before_relu", "after_relu", "none")}
+    per_run = {"--bn", "--out-dir", "--save-metrics", "--export"}
+
+    def recipe(command: str) -> list[str]:
+        words = command.split()
+        return [w for i, w in enumerate(words) if w not in per_run and words[i - 1] not in per_run]
+    recipes = {p: recipe(info["command"]) for p, info in runs.items()}
+    assert recipes["before_relu"] == recipes["after_relu"] == recipes["none"]
+    for placement, info in runs.items():
+        assert info["config"]["model"]["bn"] == (None if placement == "none" else placement)
+        assert f"--bn {placement}" in info["command"]
+        assert [r["epoch"] for r in info["metrics"]] == list(range(1, len(info["metrics"]) + 1))
+        assert info["diverged"] is not None or len(info["metrics"]) == info["config"]["epochs"]
+        for row in info["metrics"]:
+            assert len(row["step_losses"]) == 50_000 // info["config"]["batch_size"]
+    shipped = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())
+    assert shipped["metrics"] == runs["before_relu"]["metrics"]

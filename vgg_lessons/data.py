@@ -26,7 +26,9 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import torch
 
@@ -167,10 +169,10 @@ def _cache_file(root: Path, split: str, cache: Path) -> Path:
 
 
 def _read_cache(path: Path, fingerprint: str) -> tuple[torch.Tensor, torch.Tensor] | None:
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
+    if not path.is_file():
         return None
+    try:  # mmap: pages are read when used, so a cached load takes well under a second
+        blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # a damaged cache file is rebuilt, never trusted
         return None
     if blob.get("version") != _CACHE_VERSION or blob.get("fingerprint") != fingerprint:
@@ -178,21 +180,27 @@ def _read_cache(path: Path, fingerprint: str) -> tuple[torch.Tensor, torch.Tenso
     return blob["images"], blob["labels"]
 
 
-def _write_cache(path: Path, images: torch.Tensor, labels: torch.Tensor, fingerprint: str) -> None:
-    """Save atomically: a temporary file in the same folder, then ``os.replace``."""
+def atomic_write(path: Path, write: Callable[[IO], None], mode: str = "wb") -> None:
+    """Write ``path`` all or nothing: ``write(fh)`` into a temporary file in the same
+    folder, then ``os.replace`` it into place (an interruption leaves no partial file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    except OSError:
-        return  # an unwritable cache only costs a decode next time
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(dict(version=_CACHE_VERSION, fingerprint=fingerprint,
-                            images=images, labels=labels), fh)
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_cache(path: Path, images: torch.Tensor, labels: torch.Tensor, fingerprint: str) -> None:
+    blob = dict(version=_CACHE_VERSION, fingerprint=fingerprint, images=images, labels=labels)
+    try:
+        atomic_write(path, lambda fh: torch.save(blob, fh))
+    except OSError:
+        pass  # an unwritable cache (or a full disk) only costs a decode next time
 
 
 def load_cifar10(split: str = "train", root: str | os.PathLike | None = None, *,

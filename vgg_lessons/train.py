@@ -21,7 +21,6 @@ import json
 import math
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons.data import atomic_write
 from vgg_lessons.data import augment as augment_batch
 from vgg_lessons.data import normalize
 from vgg_lessons.models import VGG, build_vgg
@@ -80,19 +80,6 @@ def lr_at(step: int, total: int, peak: float, schedule: str = "onecycle",
     return peak * 0.5 * (1 + math.cos(math.pi * frac))  # cosine
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
@@ -134,7 +121,7 @@ def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimi
                      epoch: int, config: dict, history: list[dict]) -> None:
     blob = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), epoch=epoch,
                 config=json.dumps(config), metrics=json.dumps(history))
-    _atomic_write(path, lambda fh: torch.save(blob, fh))
+    atomic_write(path, lambda fh: torch.save(blob, fh))
 
 
 def _load_blob(path: str | os.PathLike) -> dict:
@@ -293,8 +280,11 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
             if step % check_every == 0 or step == steps - 1:
                 value = loss.item()
                 if not math.isfinite(value):
-                    where = (f"; the last good checkpoint (epoch {start_epoch if not history else history[-1]['epoch']}) "
-                             f"is kept in {out / CHECKPOINT}") if out is not None and history else ""
+                    where = ""
+                    if out is not None:
+                        where = (f"; the last good checkpoint (epoch {history[-1]['epoch']}) is kept "
+                                 f"in {out / CHECKPOINT}" if history else
+                                 "; no checkpoint was written (the first epoch did not finish)")
                     raise TrainingDiverged(
                         f"the training loss became {value} at epoch {epoch + 1}, step {step + 1} "
                         f"(lr {optimizer.param_groups[0]['lr']:.3g}); lower the learning rate "
@@ -318,7 +308,7 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
         history.append(row)
         if out is not None:
             _save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, config, history)
-            _atomic_write(out / METRICS, lambda fh: json.dump(history, fh, indent=1), mode="w")
+            atomic_write(out / METRICS, lambda fh: json.dump(history, fh, indent=1), mode="w")
         if callback is not None:
             callback(row)
     model.to(memory_format=torch.contiguous_format)
@@ -338,8 +328,8 @@ def _export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
                 metrics=json.dumps([{k: v for k, v in r.items() if k != "step_losses"}
                                     for r in info["metrics"]]),
                 info=json.dumps({k: v for k, v in info.items() if k not in ("config", "metrics")}))
-    _atomic_write(path_stem.with_suffix(".pt"), lambda fh: torch.save(blob, fh))
-    _atomic_write(path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w")
+    atomic_write(path_stem.with_suffix(".pt"), lambda fh: torch.save(blob, fh))
+    atomic_write(path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w")
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -417,7 +407,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
               f"{len(history)} epochs; {wall:.0f} s wall time on {device}")
     if args.save_metrics:
         path = Path(args.save_metrics)
-        _atomic_write(path, lambda fh: json.dump(info, fh, indent=1), "w")
+        atomic_write(path, lambda fh: json.dump(info, fh, indent=1), "w")
         print(f"wrote {path}")
     if args.export and diverged is None:
         _export(Path(args.export), model, info)
