@@ -23,3 +23,52 @@ def test_checked_number_explains_a_placeholder(capsys):
     assert checked_number(..., "rf") is None
     assert "should be a number" in capsys.readouterr().out
     assert checked_number(3, "rf") == 3.0
+
+# ---- Chapters 3, 4 and 5: each check against an answer worked out by hand ---------------
+
+import math  # noqa: E402
+
+import pytest  # noqa: E402
+
+from vgg_lessons import exercises as ex  # noqa: E402
+
+# check name -> (the right answer worked out by hand, wrong answers that must fail,
+#                text that would give the answer away)
+CH5_ANSWERS = {
+    # best output one-hot, read as logits: -log(e / (e + 99))
+    "check_softmax_floor": (math.log(math.e + 99) - 1, [0, math.log(100), 1.461], ["3.62"]),
+    # the two missing 3x3 convs: 64->64 in stage 1, 128->128 in stage 2
+    "check_missing_conv_weights": (9 * 64 * 64 + 9 * 128 * 128,
+                                   [9 * 64 * 64 + 9 * 128 * 128 + 64 + 128, -184_320, 147_456],
+                                   ["184320", "184,320"]),
+    # 9,999 = 3 * 3 * 11 * 101: divisors up to 256 are 3, 9, 11, 33, 99, 101
+    "check_last_batch_of_one": (101, [99, 100, 256, 1], ["101"]),
+    # (5 - 3.5) / sqrt(1.5**2 + 1e-5): the biased variance
+    "check_bn_pair_output": (1.5 / math.sqrt(2.25 + 1e-5), [1.5 / math.sqrt(4.5), -1, 0, 3.5],
+                             ["1.0", "0.99"]),
+}
+
+
+@pytest.mark.parametrize("check_name", list(CH5_ANSWERS))
+def test_chapter5_check_accepts_right_rejects_wrong_never_tells(check_name, capsys):
+    check = getattr(ex, check_name)
+    right, wrongs, giveaways = CH5_ANSWERS[check_name]
+    assert check(right) is True
+    assert "Correct" in capsys.readouterr().out
+    for wrong in [*wrongs, ..., "a lot"]:
+        assert check(wrong) is False, wrong
+        out = capsys.readouterr().out
+        assert "❌" in out
+        for text in giveaways:
+            assert text not in out, f"{check_name}({wrong!r}) gave the answer away: {out}"
+
+
+def test_chapter5_checks_point_at_the_likely_slip(capsys):
+    assert not ex.check_missing_conv_weights(184_320 + 64 + 128)
+    assert "biases" in capsys.readouterr().out
+    assert not ex.check_last_batch_of_one(99)
+    assert "larger one" in capsys.readouterr().out
+    assert not ex.check_bn_pair_output(1.5 / math.sqrt(4.5))  # unbiased variance
+    assert "biased" in capsys.readouterr().out
+    assert not ex.check_softmax_floor(0)
+    assert "infinitely" in capsys.readouterr().out

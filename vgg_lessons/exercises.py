@@ -56,6 +56,85 @@ def checked_number(answer: Any, name: str) -> float | None:
 
 # ---- Chapter 5: pitfalls ---------------------------------------------------------------
 
+def check_softmax_floor(answer: Any) -> bool:
+    """Exercise ex-pit-floor: lowest cross-entropy of a 100-class model that outputs probabilities."""
+    import torch
+    import torch.nn.functional as F
+
+    value = checked_number(answer, "the lowest loss")
+    if value is None:
+        return False
+    perfect = F.one_hot(torch.tensor([0]), num_classes=100).double()  # certain and right
+    expected = F.cross_entropy(perfect, torch.tensor([0])).item()
+    if same_number(value, 0.0):
+        return report(False, "0 needs an infinitely large logit for the right class; here the "
+                      "largest 'logit' the loss can see is a probability, at most 1")
+    return report(same_number(value, expected, rel_tol=2e-3),
+                  "give the best output, probability 1 for the right class and 0 for the "
+                  "others, to cross-entropy as if it were logits: -log(e^1 / (e^1 + ...))")
+
+
+def check_missing_conv_weights(answer: Any) -> bool:
+    """Exercise ex-pit-vgg13: conv weights of VGG-13 minus those of a [1, 1, 2, 2, 2] model."""
+    import torch
+    from torch import nn
+
+    from vgg_lessons.models import build_vgg
+
+    value = checked_number(answer, "the number of weights")
+    if value is None:
+        return False
+
+    def convs(arch: Any) -> tuple[int, int]:
+        with torch.device("meta"):  # shapes only
+            layers = [m for m in build_vgg(arch, bn=None).modules() if isinstance(m, nn.Conv2d)]
+        return sum(m.weight.numel() for m in layers), sum(m.bias.numel() for m in layers)
+
+    (w13, b13), (w11, b11) = convs("vgg13"), convs([1, 1, 2, 2, 2])
+    if same_number(value, (w13 + b13) - (w11 + b11)):
+        return report(False, "close: you counted the biases too; count the weights only")
+    if same_number(value, -(w13 - w11)):
+        return report(False, "right size, wrong sign: how many *more* does the real VGG-13 have?")
+    return report(same_number(value, w13 - w11),
+                  "find the stages where the two lists differ; each missing 3x3 convolution "
+                  "from C to C channels has 3 * 3 * C * C weights")
+
+
+def check_last_batch_of_one(answer: Any) -> bool:
+    """Exercise ex-pit-batch: largest batch size <= 256 leaving one of 10,000 images at the end."""
+    n_images, largest = 10_000, 256
+    value = checked_number(answer, "the batch size")
+    if value is None:
+        return False
+    valid = [b for b in range(2, largest + 1) if n_images % b == 1]
+    if value in valid and value != max(valid):
+        return report(False, "that one does leave a batch of one, but there is a larger one "
+                      "up to 256")
+    return report(same_number(value, max(valid)),
+                  "the last batch holds 10000 % b images; you want a remainder of exactly 1, "
+                  "so b divides 9,999")
+
+
+def check_bn_pair_output(answer: Any) -> bool:
+    """Exercise ex-pit-bn-two: BatchNorm1d (train mode) output for the larger of two values."""
+    import torch
+    from torch import nn
+
+    value = checked_number(answer, "the output")
+    if value is None:
+        return False
+    pair = torch.tensor([[2.0], [5.0]])
+    with torch.no_grad():
+        expected = nn.BatchNorm1d(1).train()(pair)[1, 0].item()
+    unbiased = ((pair[1] - pair.mean()) / pair.std()).item()  # dividing by n - 1
+    if same_number(value, unbiased, rel_tol=1e-3):
+        return report(False, "batch norm divides by the *biased* standard deviation "
+                      "(the variance averages over n, not n - 1)")
+    return report(same_number(value, expected, rel_tol=1e-3),
+                  "subtract the batch mean, then divide by the square root of the batch "
+                  "variance (averaged over n) plus a tiny eps")
+
+
 # ---- Chapter 6: what the layers see ----------------------------------------------------
 
 def check_map_side(answer: Any) -> bool:

@@ -1,0 +1,102 @@
+"""The book's figures draw the numbers they are given: checked against hand-made data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from vgg_lessons import plots
+
+# ---- Batch norm and training (chapters 3 and 4) ---------------------------------------
+
+HISTORY_A = [dict(epoch=1, train_loss=2.0, test_acc=0.30, step_losses=[2.2, 1.8]),
+             dict(epoch=2, train_loss=1.5, test_acc=0.45, step_losses=[1.6, 1.4])]
+HISTORY_B = [dict(epoch=1, train_loss=2.3, test_acc=None, step_losses=[2.3, 2.3]),
+             dict(epoch=2, train_loss=2.2, test_acc=0.12, step_losses=[2.25, 2.15])]
+
+
+def test_training_curves_draw_each_run_per_metric_accuracy_in_percent():
+    fig = plots.plot_training_curves({"a": HISTORY_A, "b": HISTORY_B})
+    assert isinstance(fig, Figure)
+    loss_ax, acc_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.lines] == ["a", "b"]
+    np.testing.assert_allclose(loss_ax.lines[0].get_xydata(), [[1, 2.0], [2, 1.5]])
+    # a missing value (None) is skipped, accuracy is drawn in percent
+    np.testing.assert_allclose(acc_ax.lines[1].get_xydata(), [[2, 12.0]])
+    assert "%" in acc_ax.get_ylabel()
+
+
+def test_training_curves_can_draw_every_step():
+    fig = plots.plot_training_curves({"a": HISTORY_A}, ["train_loss"], step_losses=True)
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_xdata(), [0.5, 1.0, 1.5, 2.0])
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [2.2, 1.8, 1.6, 1.4])
+
+
+def test_training_curves_explain_bad_input():
+    with pytest.raises(ValueError, match="no runs"):
+        plots.plot_training_curves({})
+    with pytest.raises(ValueError, match="no run recorded 'val_acc'.*test_acc"):
+        plots.plot_training_curves({"a": HISTORY_A}, ["val_acc"])
+
+
+def test_activation_stats_are_mean_and_std_of_each_layer():
+    gen = torch.Generator().manual_seed(0)
+    maps = {name: {"conv1": torch.randn(4, 3, 5, 5, generator=gen) * scale + shift,
+                   "conv2": torch.rand(4, 6, 2, 2, generator=gen) * scale}
+            for name, scale, shift in [("small", 0.5, 1.0), ("large", 3.0, -2.0)]}
+    fig = plots.plot_activation_stats(maps)
+    mean_ax, std_ax = fig.axes
+    for line_mean, line_std, by_layer in zip(mean_ax.lines, std_ax.lines, maps.values()):
+        values = [t.numpy().ravel() for t in by_layer.values()]
+        np.testing.assert_allclose(line_mean.get_ydata(), [v.mean() for v in values], rtol=1e-5)
+        np.testing.assert_allclose(line_std.get_ydata(), [v.std(ddof=1) for v in values], rtol=1e-5)
+    assert [t.get_text() for t in mean_ax.get_xticklabels()] == ["conv1", "conv2"]
+
+
+def test_activation_stats_need_the_same_layers():
+    with pytest.raises(ValueError, match="same layers"):
+        plots.plot_activation_stats({"a": {"x": torch.ones(1)}, "b": {"y": torch.ones(1)}})
+
+
+def test_confusion_matrix_counts_true_rows_predicted_columns():
+    labels = torch.tensor([0, 0, 1, 2, 2, 2])
+    predictions = torch.tensor([0, 1, 1, 2, 0, 2])
+    expected = np.zeros((3, 3), dtype=np.int64)
+    for t, p in zip(labels.tolist(), predictions.tolist()):  # the definition, one by one
+        expected[t, p] += 1
+    np.testing.assert_array_equal(plots.confusion_matrix(labels, predictions, 3).numpy(), expected)
+
+
+@pytest.mark.parametrize("labels, predictions, message", [
+    ([0, 1], [0], "same length"),
+    ([0, 3], [0, 1], "labels must be class indices in 0..2"),
+    ([0, 1], [-1, 1], "predictions must be class indices"),
+])
+def test_confusion_matrix_explains_bad_input(labels, predictions, message):
+    with pytest.raises(ValueError, match=message):
+        plots.confusion_matrix(torch.tensor(labels), torch.tensor(predictions), 3)
+
+
+def test_confusion_figure_shows_row_percentages_and_per_class_accuracy():
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 2])
+    predictions = torch.tensor([0, 0, 0, 1, 1, 0, 2])
+    fig = plots.plot_confusion_matrix(labels, predictions, ["cat", "dog", "frog"])
+    heat, bars = fig.axes
+    shown = heat.images[0].get_array()
+    np.testing.assert_allclose(shown, [[75, 25, 0], [50, 50, 0], [0, 0, 100]])
+    np.testing.assert_allclose([p.get_width() for p in bars.patches], [75, 50, 100])
+    assert [t.get_text() for t in bars.get_yticklabels()] == ["cat", "dog", "frog"]
+
+
+def test_image_grid_shows_each_image_with_its_class():
+    images = torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(0))
+    fig = plots.plot_image_grid(images, torch.arange(10) % 3, ["cat", "dog", "frog"], ncols=4)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 12 and len(shown) == 10
+    np.testing.assert_array_equal(shown[3].images[0].get_array(), images[3].permute(1, 2, 0).numpy())
+    assert [ax.get_title() for ax in shown[:4]] == ["cat", "dog", "frog", "cat"]
+    with pytest.raises(ValueError, match="between 1 and 64"):
+        plots.plot_image_grid(torch.zeros(65, 3, 8, 8, dtype=torch.uint8))
