@@ -48,7 +48,160 @@ def checked_number(answer: Any, name: str) -> float | None:
 
 # ---- Chapter 1: receptive fields ---------------------------------------------------
 
+def check_output_size(answer: Any) -> bool:
+    """Exercise ex-rf-output-size: outputs of a kernel-5, stride-2, padding-1 conv on 32 pixels."""
+    from vgg_lessons.receptive_field import output_size
+
+    value = checked_number(answer, "the output size")
+    if value is None:
+        return False
+    expected = output_size(32, kernel=5, stride=2, padding=1)
+    return report(same_number(value, expected),
+                  "count the positions where the kernel fits: floor((n + 2p - k) / s) + 1; "
+                  "the floor drops a last window that would stick out")
+
+
+def check_small_stack_rf(answer: Any) -> bool:
+    """Exercise ex-rf-stack: receptive field of conv-conv-pool-conv-pool-conv (3x3, 2x2)."""
+    from vgg_lessons.receptive_field import LayerSpec, rf_table
+
+    value = checked_number(answer, "the receptive field")
+    if value is None:
+        return False
+    conv = dict(kernel=3, stride=1, padding=1)
+    pool = dict(kernel=2, stride=2, padding=0)
+    specs = [LayerSpec(name, **kind) for name, kind in
+             [("conv1", conv), ("conv2", conv), ("pool1", pool), ("conv3", conv),
+              ("pool2", pool), ("conv4", conv)]]
+    expected = rf_table(specs).row("conv4").rf
+    return report(same_number(value, expected),
+                  "each layer adds (k - 1) times the jump *before* it, and each pool "
+                  "doubles the jump for the layers after it; pools add to the field too")
+
+
+def check_weights_saved(answer: Any) -> bool:
+    """Exercise ex-rf-weights: weights saved by three 3x3 convs over one 7x7, 256 channels."""
+    import torch
+    from torch import nn
+
+    from vgg_lessons.stats import count_parameters
+
+    value = checked_number(answer, "the number of weights saved")
+    if value is None:
+        return False
+    with torch.device("meta"):  # shapes only: counting needs no memory
+        one_7x7 = nn.Conv2d(256, 256, 7, padding=3, bias=False)
+        three_3x3 = nn.Sequential(*[nn.Conv2d(256, 256, 3, padding=1, bias=False)
+                                    for _ in range(3)])
+    expected = count_parameters(one_7x7) - count_parameters(three_3x3)
+    if same_number(value, -expected):
+        return report(False, "that is the right size with the wrong sign: how many does the "
+                      "stack *save*, i.e. 7x7 minus three 3x3?")
+    return report(same_number(value, expected),
+                  "a k x k convolution from C to C channels has k * k * C * C weights; "
+                  "compute both sides and subtract")
+
+
+def check_vgg19_rf(answer: Any) -> bool:
+    """Exercise ex-rf-vgg19: receptive field of VGG-19's ``stage5.conv4``."""
+    from vgg_lessons.models import build_vgg
+    from vgg_lessons.receptive_field import layer_table
+
+    value = checked_number(answer, "the receptive field")
+    if value is None:
+        return False
+    # The field does not depend on the channels or the head: a tiny model is enough.
+    model = build_vgg("E", bn=None, head="cifar", width=1 / 16)
+    expected = layer_table(model, input_size=224).row("stage5.conv4").rf
+    return report(same_number(value, expected),
+                  "in stage t the jump is 2**(t - 1): each 3x3 conv adds 2 * 2**(t - 1), "
+                  "each pool 2**(t - 1); stage 3 to 5 have four convs each in VGG-19")
+
 # ---- Chapter 2: building VGG --------------------------------------------------------
+
+def _vgg16_weights_and_biases(layer: str) -> tuple[int, int]:
+    """Weights and biases of one layer of VGG-16 without batch norm (built on the meta device)."""
+    import torch
+
+    from vgg_lessons.models import build_vgg
+
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
+        module = build_vgg("vgg16", bn=None).layer(layer)
+    return module.weight.numel(), module.bias.numel()
+
+
+def check_conv_params(answer: Any) -> bool:
+    """Exercise ex-vgg-conv-params: parameters of VGG-16's ``stage3.conv1`` (with bias)."""
+    value = checked_number(answer, "the parameter count")
+    if value is None:
+        return False
+    weights, biases = _vgg16_weights_and_biases("stage3.conv1")
+    expected = weights + biases
+    if same_number(value, weights):
+        return report(False, "close: you counted the weights; each output channel also has a bias")
+    return report(same_number(value, expected),
+                  "a k x k convolution from C_in to C_out channels has k * k * C_in * C_out "
+                  "weights plus C_out biases")
+
+
+def check_stage4_shape(answer: Any) -> bool:
+    """Exercise ex-vgg-stage-shape: ``(C, H, W)`` after stage 4 of VGG-16 for a 224x224 image."""
+    from vgg_lessons.models import STAGE_CHANNELS
+
+    if not isinstance(answer, (tuple, list)):  # torch.Size is a tuple too
+        print(f"❌ Answer with a tuple (channels, height, width), got {answer!r}.")
+        return False
+    shape = tuple(answer)
+    if len(shape) == 4:  # (B, C, H, W) with a batch of one is fine too
+        if not same_number(shape[0], 1):
+            return report(False, "give the shape for one image: (channels, height, width)")
+        shape = shape[1:]
+    if len(shape) != 3:
+        print(f"❌ A shape here has three numbers (channels, height, width); got {len(shape)}.")
+        return False
+    side = 224 // 2 ** 4  # four 2x2 pools of stride 2
+    expected = (STAGE_CHANNELS[3], side, side)
+    if not same_number(shape[0], expected[0]):
+        return report(False, "look up the channels of stage 4 in model.feature_info (num_chs) or "
+                      "in the paper's Table 1")
+    return report(all(same_number(a, e) for a, e in zip(shape, expected)),
+                  "each stage ends with a 2x2 pool of stride 2; the convolutions keep the size")
+
+
+def check_fc1_params(answer: Any) -> bool:
+    """Exercise ex-vgg-fc1: parameters of VGG-16's first fully connected layer."""
+    value = checked_number(answer, "the parameter count")
+    if value is None:
+        return False
+    weights, biases = _vgg16_weights_and_biases("head.fc1")
+    expected = weights + biases
+    if same_number(value, weights):
+        return report(False, "close: you counted the weights; add one bias per output unit")
+    return report(same_number(value, expected),
+                  "a linear layer from n inputs to m outputs has n * m weights and m biases; "
+                  "n is channels * height * width of the flattened map")
+
+
+def check_vgg13_counts(answer: Any) -> bool:
+    """Exercise ex-vgg-b-counts: configuration B as five per-stage convolution counts."""
+    from vgg_lessons.models import stage_kernels
+
+    if not isinstance(answer, (tuple, list)):
+        print(f"❌ Answer with a list of five whole numbers, got {answer!r}.")
+        return False
+    counts = list(answer)
+    expected = [len(stage) for stage in stage_kernels("B")]
+    if len(counts) != len(expected):
+        return report(False, f"VGG has five stages, so give five counts (you gave {len(counts)})")
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
+        print("❌ Each count should be a whole number of convolutions.")
+        return False
+    if sum(counts) != sum(expected):
+        return report(False, "the weight layers are the convolutions plus the three fully "
+                      "connected layers: how many convolutions is that?")
+    return report(counts == expected,
+                  "the right total, but in the wrong stages: B adds convolutions to the "
+                  "stages where A has only one")
 
 # ---- Chapter 3: batch norm -----------------------------------------------------------
 
