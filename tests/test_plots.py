@@ -100,3 +100,71 @@ def test_image_grid_shows_each_image_with_its_class():
     assert [ax.get_title() for ax in shown[:4]] == ["cat", "dog", "frog", "cat"]
     with pytest.raises(ValueError, match="between 1 and 64"):
         plots.plot_image_grid(torch.zeros(65, 3, 8, 8, dtype=torch.uint8))
+
+
+# ---- Receptive fields and building VGG (chapters 1 and 2) -------------------------------
+
+from vgg_lessons.models import build_vgg  # noqa: E402
+from vgg_lessons.receptive_field import LayerSpec, rf_table  # noqa: E402
+from vgg_lessons.stats import layer_stats  # noqa: E402
+
+
+def _label(fig: Figure) -> str:
+    return " ".join(t.get_text() for t in fig.axes[0].texts)
+
+
+@pytest.mark.parametrize("specs, rf, read", [
+    # three 3x3 convs: 7 pixels, all read (worked out by hand: 1 + 2 + 2 + 2)
+    ([LayerSpec(f"c{i}", 3, padding=1) for i in range(3)], 7, 7),
+    # conv conv pool conv: 3, 5, 6, 10
+    ([LayerSpec("c1", 3, padding=1), LayerSpec("c2", 3, padding=1),
+      LayerSpec("p", 2, stride=2, kind="pool"), LayerSpec("c3", 3, padding=1)], 10, 10),
+    # three 3x3 convs with dilation 2: span 1 + 3 * 4 = 13, but only every other pixel is read
+    ([LayerSpec(f"c{i}", 3, dilation=2) for i in range(3)], 13, 7),
+])
+def test_rf_diagram_marks_the_field_worked_out_by_hand(specs, rf, read):
+    fig = plots.rf_diagram_1d(specs, input_size=24)
+    assert isinstance(fig, Figure)
+    assert f"receptive field: {rf} pixels" in _label(fig)
+    assert rf_table(specs)[-1].rf == rf
+    if read < rf:
+        assert f"{read} pixels are read" in _label(fig)
+    else:
+        assert "read" not in _label(fig)
+
+
+def test_rf_diagram_rejects_what_it_cannot_draw():
+    specs = [LayerSpec("c", 3, padding=1)]
+    with pytest.raises(ValueError, match="outside the last layer"):
+        plots.rf_diagram_1d(specs, input_size=8, unit=8)
+    with pytest.raises(ValueError, match="no layers"):
+        plots.rf_diagram_1d([], input_size=8)
+    with pytest.raises(ValueError, match="too small"):
+        plots.rf_diagram_1d([LayerSpec("c", 5)], input_size=3)
+
+
+def test_rf_growth_draws_one_bar_per_conv_and_pool():
+    specs = [LayerSpec("c1", 3, padding=1), LayerSpec("p", 2, stride=2, kind="pool"),
+             LayerSpec("c2", 3, padding=1)]
+    fig = plots.rf_growth(rf_table(specs, input_size=16))
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
+    assert heights == [3, 4, 8]  # by hand: 1 + 2, + 1, + 2 * 2
+
+
+def test_effective_rf_map_takes_a_2d_map_only():
+    erf = torch.zeros(9, 9)
+    erf[4, 4] = 1.0
+    fig = plots.effective_rf_map(erf, rf=5, title="x")
+    assert len(fig.axes) == 3  # map, colour bar, profile
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        plots.effective_rf_map(torch.zeros(9), rf=5)
+
+
+def test_stage_bars_show_the_stage_totals():
+    model = build_vgg("A", bn=None, head="cifar", width=1 / 16)
+    stats = layer_stats(model, input_size=32)
+    fig = plots.stage_bars(stats)
+    params = [bar.get_height() * 1e6 for bar in fig.axes[0].patches]
+    expected = [t["params"] for t in stats.stage_totals().values()]
+    np.testing.assert_allclose(params, expected)
+    assert sum(expected) == sum(p.numel() for p in model.parameters())

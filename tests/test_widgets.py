@@ -155,3 +155,17 @@ def test_tile_channels_places_and_colours_each_channel():
     np.testing.assert_array_equal(grid[3, 3], mid)       # channel 0, bottom-right (1)
     np.testing.assert_array_equal(grid[:, 4], np.full((4, 3), 255))  # the white gap
     np.testing.assert_array_equal(grid[2, 7], hi)        # channel 1 (2, the shared maximum)
+
+
+# ---- Receptive-field explorer (chapter 1) ----------------------------------------------
+
+def test_receptive_field_explorer_redraws_and_explains_a_too_deep_stack(capsys):
+    ui = widgets.receptive_field_explorer()
+    sliders = {s.description: s for box in ui.children[:2] for s in box.children}
+    assert set(sliders) == {"kernel", "stride", "padding", "dilation", "depth"}
+    out = ui.children[2]
+    sliders["dilation"].value = 2  # must redraw without error
+    sliders["stride"].value = 3
+    sliders["depth"].value = 6  # 3**6 input pixels per output: too many to draw
+    printed = capsys.readouterr().out + "".join(o.get("text", "") for o in out.outputs)
+    assert "lower the depth, stride or kernel" in printed
