@@ -34,7 +34,7 @@ from vgg_lessons import exercises as ex  # noqa: E402
 
 # check name -> (the right answer worked out by hand, wrong answers that must fail,
 #                text that would give the answer away)
-CH5_ANSWERS = {
+CH345_ANSWERS = {
     # best output one-hot, read as logits: -log(e / (e + 99))
     "check_softmax_floor": (math.log(math.e + 99) - 1, [0, math.log(100), 1.461], ["3.62"]),
     # the two missing 3x3 convs: 64->64 in stage 1, 128->128 in stage 2
@@ -46,13 +46,27 @@ CH5_ANSWERS = {
     # (5 - 3.5) / sqrt(1.5**2 + 1e-5): the biased variance
     "check_bn_pair_output": (1.5 / math.sqrt(2.25 + 1e-5), [1.5 / math.sqrt(4.5), -1, 0, 3.5],
                              ["1.0", "0.99"]),
+    # chapter 3: 2 * (2*64 + 2*128 + 3*256 + 3*512 + 3*512)
+    "check_bn_param_count": (8448, [4224, 16896, 8448 * 2 + 1], ["8448", "8,448"]),
+    # (6 - 3) / sqrt(3.5 + 1e-5), variance (4 + 1 + 0 + 9) / 4
+    "check_bn_by_hand": (3 / math.sqrt(3.5 + 1e-5), [3 / math.sqrt(14 / 3), 3, 0.5], ["1.60"]),
+    # 0.9 * (0.9 * 0 + 0.1 * 4) + 0.1 * 2
+    "check_running_mean": (0.56, [3, 0.6, 0.4, 2.2], ["0.56"]),
+    # one bias per output channel of VGG-16's 13 convolutions
+    "check_bias_saved": (4224, [13, 8448, 4096], ["4224", "4,224"]),
+    # chapter 4: 195 full batches of 256 in 50,000 (80 images left over)
+    "check_steps_per_epoch": (195, [196, 195.3, 390], ["195"]),
+    # 9 x 9 crop positions, each mirrored or not
+    "check_augment_variants": (162, [81, 128, 324], ["162"]),
+    # 0.1 * (0.1 + 0.9 * 100 / 200)
+    "check_warmup_lr": (0.055, [0.05, 0.1, 0.01], ["0.055"]),
 }
 
 
-@pytest.mark.parametrize("check_name", list(CH5_ANSWERS))
-def test_chapter5_check_accepts_right_rejects_wrong_never_tells(check_name, capsys):
+@pytest.mark.parametrize("check_name", list(CH345_ANSWERS))
+def test_check_accepts_right_rejects_wrong_never_tells(check_name, capsys):
     check = getattr(ex, check_name)
-    right, wrongs, giveaways = CH5_ANSWERS[check_name]
+    right, wrongs, giveaways = CH345_ANSWERS[check_name]
     assert check(right) is True
     assert "Correct" in capsys.readouterr().out
     for wrong in [*wrongs, ..., "a lot"]:
@@ -63,7 +77,7 @@ def test_chapter5_check_accepts_right_rejects_wrong_never_tells(check_name, caps
             assert text not in out, f"{check_name}({wrong!r}) gave the answer away: {out}"
 
 
-def test_chapter5_checks_point_at_the_likely_slip(capsys):
+def test_checks_point_at_the_likely_slip(capsys):
     assert not ex.check_missing_conv_weights(184_320 + 64 + 128)
     assert "biases" in capsys.readouterr().out
     assert not ex.check_last_batch_of_one(99)
@@ -72,8 +86,14 @@ def test_chapter5_checks_point_at_the_likely_slip(capsys):
     assert "biased" in capsys.readouterr().out
     assert not ex.check_softmax_floor(0)
     assert "infinitely" in capsys.readouterr().out
-
-
+    assert not ex.check_bn_param_count(16896)  # buffers counted too
+    assert "buffers" in capsys.readouterr().out
+    assert not ex.check_steps_per_epoch(196)
+    assert "drops the last" in capsys.readouterr().out
+    assert not ex.check_augment_variants(81)
+    assert "mirror" in capsys.readouterr().out
+    assert not ex.check_warmup_lr(0.05)
+    assert "tenth of the peak" in capsys.readouterr().out
 # ---- Chapters 1 and 2: each check against an answer worked out by hand -----------------
 
 import pytest  # noqa: E402

@@ -205,7 +205,141 @@ def check_vgg13_counts(answer: Any) -> bool:
 
 # ---- Chapter 3: batch norm -----------------------------------------------------------
 
+def check_bn_param_count(answer: Any) -> bool:
+    """Exercise ex-bn-params: learnable parameters of all BN layers of ``build_vgg("vgg16")``."""
+    import torch
+    from torch import nn
+
+    from vgg_lessons.models import build_vgg
+
+    value = checked_number(answer, "the parameter count")
+    if value is None:
+        return False
+    with torch.device("meta"):  # shapes only
+        bns = [m for m in build_vgg("vgg16").modules() if isinstance(m, nn.BatchNorm2d)]
+    expected = sum(p.numel() for m in bns for p in m.parameters())
+    if same_number(value, 2 * expected):
+        return report(False, "the running mean and variance are buffers, not learnable "
+                      "parameters: count only the scale and the shift")
+    if same_number(value, expected / 2):
+        return report(False, "each channel has two learnable numbers, a scale and a shift")
+    return report(same_number(value, expected),
+                  "one BN layer per convolution; BatchNorm2d(C) learns a scale and a shift "
+                  "per channel")
+
+
+def _check_bn_output(answer: Any, values: list[float], index: int) -> bool:
+    """Right if ``answer`` is a fresh BN's training-mode output for ``values[index]``."""
+    import torch
+    from torch import nn
+
+    value = checked_number(answer, "the output")
+    if value is None:
+        return False
+    batch = torch.tensor(values).view(-1, 1)  # (B, 1): one channel
+    with torch.no_grad():
+        expected = nn.BatchNorm1d(1).train()(batch)[index, 0].item()
+    unbiased = ((batch[index] - batch.mean()) / batch.std()).item()  # dividing by n - 1
+    if same_number(value, unbiased, rel_tol=1e-3):
+        return report(False, "batch norm divides by the *biased* standard deviation "
+                      "(average the squared deviations over n, not n - 1)")
+    return report(same_number(value, expected, rel_tol=1e-3),
+                  "subtract the channel's batch mean, then divide by the square root of its "
+                  "variance plus a tiny eps")
+
+
+def check_bn_by_hand(answer: Any) -> bool:
+    """Exercise ex-bn-by-hand: BN (train mode) output for 6 in the channel values 1, 2, 3, 6."""
+    return _check_bn_output(answer, [1.0, 2.0, 3.0, 6.0], index=3)
+
+
+def check_running_mean(answer: Any) -> bool:
+    """Exercise ex-bn-running: running mean after batches with channel means 4 then 2."""
+    import torch
+    from torch import nn
+
+    value = checked_number(answer, "the running mean")
+    if value is None:
+        return False
+    bn = nn.BatchNorm2d(1).train()
+    with torch.no_grad():
+        for channel_mean in (4.0, 2.0):
+            bn(torch.full((2, 1, 2, 2), channel_mean))
+    expected = bn.running_mean.item()
+    if same_number(value, 3.0):
+        return report(False, "that is the plain average of the two batches; the running mean "
+                      "starts at 0 and moves only a fraction (the momentum) of the way each step")
+    return report(same_number(value, expected, rel_tol=1e-6),
+                  "each step: new = (1 - momentum) * old + momentum * batch mean, starting "
+                  "from 0")
+
+
+def check_bias_saved(answer: Any) -> bool:
+    """Exercise ex-bn-bias: parameters saved by dropping the conv biases before BN in VGG-16."""
+    import torch
+
+    from vgg_lessons.models import build_vgg
+
+    value = checked_number(answer, "the number of parameters")
+    if value is None:
+        return False
+    with torch.device("meta"):
+        with_bias, without = (sum(p.numel() for p in build_vgg("vgg16", conv_bias=keep).parameters())
+                              for keep in (True, False))
+    return report(same_number(value, with_bias - without),
+                  "a convolution has one bias per output channel; add the output channels "
+                  "of all 13 convolutions")
+
+
 # ---- Chapter 4: training ---------------------------------------------------------------
+
+def check_steps_per_epoch(answer: Any) -> bool:
+    """Exercise ex-train-steps: steps of one epoch of 50,000 images in batches of 256."""
+    n_images, batch_size = 50_000, 256
+    value = checked_number(answer, "the number of steps")
+    if value is None:
+        return False
+    expected = n_images // batch_size  # fit drops the last, smaller batch
+    if same_number(value, -(-n_images // batch_size)):
+        return report(False, "close: fit drops the last, smaller batch, so count full batches only")
+    return report(same_number(value, expected),
+                  "how many full batches of 256 fit into 50,000 images?")
+
+
+def check_augment_variants(answer: Any) -> bool:
+    """Exercise ex-train-augment: distinct outputs of ``data.augment`` (defaults) for one image."""
+    import inspect
+
+    from vgg_lessons.data import augment
+
+    value = checked_number(answer, "the number of versions")
+    if value is None:
+        return False
+    padding = inspect.signature(augment).parameters["padding"].default
+    offsets = (2 * padding + 1) ** 2  # top-left corner of the crop: 0..2*padding each way
+    if same_number(value, offsets):
+        return report(False, "right for the crops; now count the mirror images too")
+    if same_number(value, (2 * padding) ** 2 * 2):
+        return report(False, "almost: the offsets run from 0 to 2 * padding inclusive")
+    return report(same_number(value, offsets * 2),
+                  "count the positions of the crop's corner in each direction (the image "
+                  "can move 0 to 2 * padding pixels), multiply, then account for mirroring")
+
+
+def check_warmup_lr(answer: Any) -> bool:
+    """Exercise ex-train-lr: one-cycle learning rate at step 100 of 1,000, peak 0.1."""
+    from vgg_lessons.train import lr_at
+
+    value = checked_number(answer, "the learning rate")
+    if value is None:
+        return False
+    expected = lr_at(100, 1000, 0.1)
+    if same_number(value, 0.1 * 100 / 200):
+        return report(False, "the warm-up starts at a tenth of the peak, not at 0")
+    return report(same_number(value, expected, rel_tol=1e-6),
+                  "the warm-up is the first 20% of the steps; interpolate linearly from "
+                  "peak / 10 at step 0 to the peak at its end")
+
 
 # ---- Chapter 5: pitfalls ---------------------------------------------------------------
 
@@ -270,22 +404,7 @@ def check_last_batch_of_one(answer: Any) -> bool:
 
 def check_bn_pair_output(answer: Any) -> bool:
     """Exercise ex-pit-bn-two: BatchNorm1d (train mode) output for the larger of two values."""
-    import torch
-    from torch import nn
-
-    value = checked_number(answer, "the output")
-    if value is None:
-        return False
-    pair = torch.tensor([[2.0], [5.0]])
-    with torch.no_grad():
-        expected = nn.BatchNorm1d(1).train()(pair)[1, 0].item()
-    unbiased = ((pair[1] - pair.mean()) / pair.std()).item()  # dividing by n - 1
-    if same_number(value, unbiased, rel_tol=1e-3):
-        return report(False, "batch norm divides by the *biased* standard deviation "
-                      "(the variance averages over n, not n - 1)")
-    return report(same_number(value, expected, rel_tol=1e-3),
-                  "subtract the batch mean, then divide by the square root of the batch "
-                  "variance (averaged over n) plus a tiny eps")
+    return _check_bn_output(answer, [2.0, 5.0], index=1)
 
 
 # ---- Chapter 6: what the layers see ----------------------------------------------------

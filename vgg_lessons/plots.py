@@ -251,6 +251,7 @@ def plot_training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]],
         ValueError: no runs, or a metric that no run recorded.
     """
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     if not runs:
         raise ValueError("no runs to plot: pass a dict such as {'BN before ReLU': history}")
@@ -267,6 +268,7 @@ def plot_training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]],
             ys = [100 * y for y in ys] if percent else ys
             ax.plot(xs, ys, label=name, marker="" if len(xs) > 30 else "o", markersize=3)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric.replace("_", " ") + (" (%)" if percent else ""))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
