@@ -27,6 +27,8 @@ def run_notebook(path: Path, timeout_s: int = 600) -> None:
                             store_widget_state=True)
     client.execute()
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:  # per-cell timestamps change on every run: keep diffs clean
+        cell.metadata.pop("execution", None)
     nbformat.write(nb, path)
 
 
