@@ -24,6 +24,72 @@ def test_checked_number_explains_a_placeholder(capsys):
     assert "should be a number" in capsys.readouterr().out
     assert checked_number(3, "rf") == 3.0
 
+
+# ---- Chapters 1 and 2: each check against an answer worked out by hand -----------------
+
+import pytest  # noqa: E402
+
+from vgg_lessons import exercises  # noqa: E402
+
+# check name -> (the right answer worked out by hand, wrong answers that must fail)
+HAND_ANSWERS = {
+    # floor((32 + 2*1 - 5) / 2) + 1
+    "check_output_size": (15, [14, 16, 16.5]),
+    # conv3 conv3 pool2 conv3 pool2 conv3: 3, 5, 6, 10, 12, 20
+    "check_small_stack_rf": (20, [12, 18, 16]),
+    # (49 - 27) * 256**2
+    "check_weights_saved": (1_441_792, [49 * 256**2, 27 * 256**2, -1_441_792]),
+    # VGG-19 stage5.conv4: 6, 16, 52, 124, then 4 convs adding 32 each
+    "check_vgg19_rf": (252, [212, 196, 268]),
+    # 3*3*128*256 + 256
+    "check_conv_params": (295_168, [294_912, 295_040]),
+    "check_stage4_shape": ((512, 14, 14), [(512, 28, 28), (256, 14, 14), (2, 512, 14, 14),
+                                           (14, 14, 512)]),
+    # 512*7*7*4096 + 4096
+    "check_fc1_params": (102_764_544, [102_760_448, 4096]),
+    # VGG-13 = configuration B
+    "check_vgg13_counts": ([2, 2, 2, 2, 2], [[1, 1, 2, 2, 2], [2, 2, 3, 3, 3], [1, 1, 2, 3, 3],
+                                             [2, 2, 2, 2]]),
+}
+
+
+@pytest.mark.parametrize("check_name", list(HAND_ANSWERS))
+def test_check_accepts_the_right_answer(check_name, capsys):
+    right, _ = HAND_ANSWERS[check_name]
+    assert getattr(exercises, check_name)(right) is True
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check_name", list(HAND_ANSWERS))
+def test_check_rejects_wrong_answers_without_telling_the_answer(check_name, capsys):
+    right, wrongs = HAND_ANSWERS[check_name]
+    shown = [str(right), f"{right:,}"] if isinstance(right, int) else [str(right)[1:-1]]
+    for wrong in wrongs:
+        assert getattr(exercises, check_name)(wrong) is False, wrong
+        out = capsys.readouterr().out
+        assert "Not yet" in out or "❌" in out
+        for text in shown:
+            assert text not in out, f"{check_name}({wrong!r}) printed the answer: {out}"
+
+
+@pytest.mark.parametrize("check_name", list(HAND_ANSWERS))
+def test_check_explains_a_placeholder(check_name, capsys):
+    assert getattr(exercises, check_name)(...) is False
+    assert "❌" in capsys.readouterr().out
+
+
+def test_shape_check_accepts_a_batch_of_one_and_torch_size(capsys):
+    import torch
+
+    assert exercises.check_stage4_shape((1, 512, 14, 14))
+    assert exercises.check_stage4_shape(torch.Size([512, 14, 14]))
+
+
+def test_weights_check_points_out_a_wrong_sign(capsys):
+    assert not exercises.check_weights_saved(-1_441_792)
+    assert "sign" in capsys.readouterr().out
+
+
 # ---- Chapters 3, 4 and 5: each check against an answer worked out by hand ---------------
 
 import math  # noqa: E402
@@ -94,68 +160,3 @@ def test_checks_point_at_the_likely_slip(capsys):
     assert "mirror" in capsys.readouterr().out
     assert not ex.check_warmup_lr(0.05)
     assert "tenth of the peak" in capsys.readouterr().out
-# ---- Chapters 1 and 2: each check against an answer worked out by hand -----------------
-
-import pytest  # noqa: E402
-
-from vgg_lessons import exercises  # noqa: E402
-
-# check name -> (the right answer worked out by hand, wrong answers that must fail)
-HAND_ANSWERS = {
-    # floor((32 + 2*1 - 5) / 2) + 1
-    "check_output_size": (15, [14, 16, 16.5]),
-    # conv3 conv3 pool2 conv3 pool2 conv3: 3, 5, 6, 10, 12, 20
-    "check_small_stack_rf": (20, [12, 18, 16]),
-    # (49 - 27) * 256**2
-    "check_weights_saved": (1_441_792, [49 * 256**2, 27 * 256**2, -1_441_792]),
-    # VGG-19 stage5.conv4: 6, 16, 52, 124, then 4 convs adding 32 each
-    "check_vgg19_rf": (252, [212, 196, 268]),
-    # 3*3*128*256 + 256
-    "check_conv_params": (295_168, [294_912, 295_040]),
-    "check_stage4_shape": ((512, 14, 14), [(512, 28, 28), (256, 14, 14), (2, 512, 14, 14),
-                                           (14, 14, 512)]),
-    # 512*7*7*4096 + 4096
-    "check_fc1_params": (102_764_544, [102_760_448, 4096]),
-    # VGG-13 = configuration B
-    "check_vgg13_counts": ([2, 2, 2, 2, 2], [[1, 1, 2, 2, 2], [2, 2, 3, 3, 3], [1, 1, 2, 3, 3],
-                                             [2, 2, 2, 2]]),
-}
-
-
-@pytest.mark.parametrize("check_name", list(HAND_ANSWERS))
-def test_check_accepts_the_right_answer(check_name, capsys):
-    right, _ = HAND_ANSWERS[check_name]
-    assert getattr(exercises, check_name)(right) is True
-    assert "Correct" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check_name", list(HAND_ANSWERS))
-def test_check_rejects_wrong_answers_without_telling_the_answer(check_name, capsys):
-    right, wrongs = HAND_ANSWERS[check_name]
-    shown = [str(right), f"{right:,}"] if isinstance(right, int) else [str(right)[1:-1]]
-    for wrong in wrongs:
-        assert getattr(exercises, check_name)(wrong) is False, wrong
-        out = capsys.readouterr().out
-        assert "Not yet" in out or "❌" in out
-        for text in shown:
-            assert text not in out, f"{check_name}({wrong!r}) printed the answer: {out}"
-
-
-@pytest.mark.parametrize("check_name", list(HAND_ANSWERS))
-def test_check_explains_a_placeholder(check_name, capsys):
-    assert getattr(exercises, check_name)(...) is False
-    assert "❌" in capsys.readouterr().out
-
-
-def test_shape_check_accepts_a_batch_of_one_and_torch_size(capsys):
-    import torch
-
-    assert exercises.check_stage4_shape((1, 512, 14, 14))
-    assert exercises.check_stage4_shape(torch.Size([512, 14, 14]))
-
-
-def test_weights_check_points_out_a_wrong_sign(capsys):
-    assert not exercises.check_weights_saved(-1_441_792)
-    assert "sign" in capsys.readouterr().out
-
-
