@@ -214,3 +214,14 @@ def test_augment_identity_and_variety() -> None:
     b = augment(x, torch.Generator().manual_seed(0))
     c = augment(x, torch.Generator().manual_seed(1))
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_augment_mirrors_the_images_it_is_told_to() -> None:
+    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    mirror = torch.tensor([True, False, True, False])
+    out = augment(x, padding=0, mirror=mirror)
+    assert torch.equal(out[mirror], x[mirror].flip(3)) and torch.equal(out[~mirror], x[~mirror])
+    with pytest.raises(ValueError, match=r"mirror must be a bool tensor of shape \(4,\)"):
+        augment(x, mirror=torch.ones(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="padding must be a whole number of pixels"):
+        augment(x, padding=-1)

@@ -269,7 +269,8 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
 
 
 def augment(images: torch.Tensor, generator: torch.Generator | None = None, *,
-            padding: int = 4, flip: bool = True) -> torch.Tensor:
+            padding: int = 4, flip: bool = True, mirror: torch.Tensor | None = None
+            ) -> torch.Tensor:
     """Random crop with zero padding and random horizontal flip, for a whole batch at once.
 
     Each image of ``(B, C, H, W)`` is padded by ``padding`` pixels of zeros on every
@@ -281,17 +282,29 @@ def augment(images: torch.Tensor, generator: torch.Generator | None = None, *,
         images: ``(B, C, H, W)``, any dtype (uint8 is cheapest), any device.
         generator: a CPU ``torch.Generator`` for reproducible draws.
         padding: pixels of padding (crop offsets are 0..2*padding).
-        flip: mirror half of the images.
+        flip: mirror half of the images, drawn at random.
+        mirror: bool ``(B,)``: exactly which images to mirror, instead of a random
+            draw (used for "alternating" flips, see :func:`vgg_lessons.train.fit`).
 
     Returns:
         A new tensor of the same shape, dtype and device.
     """
     if images.dim() != 4:
         raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(images.shape)}")
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise ValueError(f"padding must be a whole number of pixels >= 0, got {padding!r}")
     b, c, h, w = images.shape
     dev = images.device
     offsets = torch.randint(0, 2 * padding + 1, (2, b), generator=generator)
-    mirror = (torch.rand(b, generator=generator) < 0.5) if flip else torch.zeros(b, dtype=torch.bool)
+    if mirror is not None:
+        if mirror.shape != (b,) or mirror.dtype != torch.bool:
+            raise ValueError(f"mirror must be a bool tensor of shape ({b},), got {mirror.dtype} "
+                             f"{tuple(mirror.shape)}")
+        mirror = mirror.cpu()
+    elif flip:
+        mirror = torch.rand(b, generator=generator) < 0.5
+    else:
+        mirror = torch.zeros(b, dtype=torch.bool)
     padded = torch.nn.functional.pad(images, (padding,) * 4)
     ar_h, ar_w = torch.arange(h), torch.arange(w)
     rows = offsets[0, :, None] + ar_h  # (B, H)
