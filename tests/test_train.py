@@ -13,7 +13,9 @@ from PIL import Image
 
 from vgg_lessons.data import CLASSES, load_cifar10, normalize
 from vgg_lessons.models import build_vgg
-from vgg_lessons.train import (TrainingDiverged, evaluate, fit, load_checkpoint, load_pretrained,
+from vgg_lessons import train as train_module
+from vgg_lessons.train import (TrainingDiverged, alternating_mirrors, evaluate, fit,
+                               init_first_conv_from_patches, load_checkpoint, load_pretrained,
                                lr_at, main, seed_everything)
 
 ASSETS = Path(__file__).resolve().parents[1] / "vgg_lessons" / "assets"
@@ -57,6 +59,57 @@ def test_fit_lowers_the_loss_and_reports_metrics() -> None:
     assert history[-1]["test_acc"] > 0.5  # chance is 0.1
     for key in ("train_loss", "train_acc", "test_loss", "test_acc", "seconds", "images_per_s"):
         assert all(isinstance(r[key], float) for r in history), key
+
+
+def test_alternating_mirrors_show_each_image_both_ways() -> None:
+    first = alternating_mirrors(1000, 0, seed=0)
+    assert first.dtype == torch.bool and first.shape == (1000,)
+    assert 400 < int(first.sum()) < 600  # a random half
+    assert torch.equal(alternating_mirrors(1000, 1, seed=0), ~first)
+    assert torch.equal(alternating_mirrors(1000, 2, seed=0), first)
+    assert not torch.equal(alternating_mirrors(1000, 0, seed=1), first)
+
+
+def test_fit_with_alternating_flips_mirrors_every_image_once_in_two_epochs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, torch.Tensor]] = []
+    real_augment = train_module.augment_batch
+
+    def recording_augment(x, gen, *, padding, mirror):
+        seen.append((padding, mirror))
+        return real_augment(x, gen, padding=padding, mirror=mirror)
+    monkeypatch.setattr(train_module, "augment_batch", recording_augment)
+    fit(_model(), _toy(64), **SMALL, crop_padding=2, flip="alternate")
+    assert len(seen) == 2 * 64 // 32 and all(p == 2 for p, _ in seen)
+    per_epoch = [int(sum(m.sum() for _, m in seen[:2])), int(sum(m.sum() for _, m in seen[2:]))]
+    assert sum(per_epoch) == 64 and 0 < per_epoch[0] < 64  # each image mirrored exactly once
+    with pytest.raises(ValueError, match="unknown flip 'sometimes'"):
+        fit(_model(), _toy(64), **SMALL, flip="sometimes")
+
+
+def test_first_conv_from_patches_whitens_them() -> None:
+    images, _ = _toy(200)
+    model = build_vgg("A", head="cifar", width=0.25)  # 16 kernels: 8 components, +/-
+    variances = init_first_conv_from_patches(model, images, eps=0.0)
+    assert variances.shape == (8,) and torch.all(variances[:-1] >= variances[1:])
+    weight = model.features[0].weight.detach()
+    torch.testing.assert_close(weight[8:], -weight[:8])
+    # independent check: the kernels' responses to the patches are uncorrelated, unit variance
+    patches = torch.nn.functional.unfold(normalize(images), 3).transpose(1, 2).reshape(-1, 27)
+    responses = patches @ weight[:8].reshape(8, 27).T
+    torch.testing.assert_close(responses.T @ responses / len(responses), torch.eye(8),
+                               atol=1e-3, rtol=0)
+
+
+def test_first_conv_from_patches_keeps_an_odd_kernel_and_checks_channels() -> None:
+    seed_everything(0)
+    model = build_vgg([1, 1, 1, 1, 1], head="cifar", width=0.08)  # 5 kernels in the first conv
+    last = model.features[0].weight[-1].detach().clone()
+    assert len(init_first_conv_from_patches(model, _toy(20)[0])) == 2
+    assert torch.equal(model.features[0].weight[-1], last)
+    gray = build_vgg("A", head="cifar", width=0.125, in_channels=1)
+    with pytest.raises(ValueError, match="first layer is a convolution over the images' 3 channels"):
+        init_first_conv_from_patches(gray, _toy(20)[0])
 
 
 def test_fit_is_deterministic() -> None:
@@ -177,15 +230,32 @@ def test_command_line_trains_and_exports(tmp_path: Path, monkeypatch: pytest.Mon
             Image.fromarray(images[i].permute(1, 2, 0).numpy()).save(folder / f"{i:04d}.png")
     history = main(["--width", "0.125", "--epochs", "2", "--batch-size", "25", "--lr", "0.05",
                     "--data-root", str(root), "--out-dir", str(tmp_path / "run"), "--device", "cpu",
-                    "--no-progress", "--export", str(tmp_path / "model")])
+                    "--no-progress", "--export", str(tmp_path / "model"), "--crop-padding", "2",
+                    "--flip", "alternate", "--whiten-first-conv"])
     assert len(history) == 2
     info = json.loads((tmp_path / "model.json").read_text())
     assert info["command"].startswith("python -m vgg_lessons.train --width 0.125")
+    assert info["config"]["crop_padding"] == 2 and info["config"]["flip"] == "alternate"
+    assert info["config"]["whiten_first_conv"] is True
     assert set(info["test_acc_per_class"]) == set(CLASSES)
     model, loaded_info = load_checkpoint(tmp_path / "model.pt")
     assert model.config["width"] == 0.125 and loaded_info["info"]["test_acc"] == info["test_acc"]
     assert next(iter(torch.load(tmp_path / "model.pt", weights_only=True)["model"].values())).dtype \
         == torch.float16
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "argument --epochs: 0 is too small: it must be at least 1"),
+    (["--batch-size", "-8"], "argument --batch-size: -8 is too small"),
+    (["--lr", "0"], "argument --lr: 0 is too small: it must be above 0"),
+    (["--crop-padding", "two"], "argument --crop-padding: 'two' is not a whole number"),
+    (["--flip", "sometimes"], "argument --flip: invalid choice: 'sometimes'"),
+])
+def test_command_line_rejects_bad_numbers(args: list[str], message: str,
+                                          capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_load_pretrained_matches_its_model_card() -> None:

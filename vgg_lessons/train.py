@@ -4,7 +4,9 @@ The loop keeps the whole data set as one uint8 tensor on the training device and
 does shuffling, augmentation (:func:`vgg_lessons.data.augment`) and normalisation on
 whole batches there: no DataLoader, no per-image Python. SGD with Nesterov momentum,
 a one-cycle (or cosine) learning-rate schedule, label smoothing, channels_last, and
-bf16 autocast on CUDA.
+bf16 autocast on CUDA. Three options help short runs: smaller crop shifts
+(``crop_padding=2``), alternating flips (``flip="alternate"``) and a first convolution
+that starts as a whitening filter bank (:func:`init_first_conv_from_patches`).
 
 Every epoch draws its shuffle and augmentation from a generator seeded with
 ``(seed, epoch)``, so a run resumed from a checkpoint ends with the same weights as an
@@ -78,6 +80,54 @@ def lr_at(step: int, total: int, peak: float, schedule: str = "onecycle",
     if schedule == "onecycle":
         return peak * (1 - frac)
     return peak * 0.5 * (1 + math.cos(math.pi * frac))  # cosine
+
+
+def alternating_mirrors(n: int, epoch: int, seed: int = 0) -> torch.Tensor:
+    """Bool ``(n,)``: which of ``n`` training images to mirror in ``epoch`` (0-based).
+
+    A random half (fixed by ``seed``) in epoch 0; after that every image flips
+    orientation each epoch, so any two consecutive epochs show each image both
+    ways. With random flips half of the images keep their orientation from one epoch
+    to the next; alternating removes that redundancy, which pays in short runs.
+    """
+    first = torch.rand(n, generator=torch.Generator().manual_seed(seed)) < 0.5
+    return first ^ bool(epoch % 2)
+
+
+@torch.no_grad()
+def init_first_conv_from_patches(model: VGG, images: torch.Tensor, *, max_images: int = 2000,
+                                 eps: float = 1e-2) -> torch.Tensor:
+    """Set the first convolution's kernels to +/- the principal components of image patches.
+
+    The k x k x 3 patches of the (normalised) images are decomposed into principal
+    components; kernel ``i`` becomes the ``i``-th strongest component divided by the
+    square root of its variance (plus ``eps``), and kernel ``C/2 + i`` its negative, so
+    that after the ReLU both signs of every component get through. The first layer
+    then starts out as a *whitening* filter bank: its outputs are uncorrelated with
+    equal variance, which conditions the layers after it and speeds up short runs
+    (the "patch whitening" of Keller Jordan's airbench). The kernels stay trainable.
+    With an odd channel count the last kernel keeps its random initialisation.
+
+    Args:
+        model: a VGG; its ``features[0]`` must be a convolution.
+        images: uint8 ``(N, 3, H, W)`` training images; the first ``max_images`` are used.
+
+    Returns:
+        The variances of the components used, strongest first, ``(C/2,)``.
+    """
+    conv = model.features[0]
+    if not isinstance(conv, nn.Conv2d) or conv.in_channels != images.shape[1]:
+        raise ValueError("expected a model whose first layer is a convolution over the images' "
+                         f"{images.shape[1]} channels")
+    k = conv.kernel_size[0]
+    x = normalize(images[:max_images].cpu())
+    patches = nn.functional.unfold(x, k).transpose(1, 2).reshape(-1, conv.in_channels * k * k)
+    variances, components = torch.linalg.eigh(patches.T @ patches / len(patches))
+    half = min(conv.out_channels // 2, len(variances))
+    variances, components = variances.flip(0)[:half], components.flip(1)[:, :half]
+    kernels = (components / (variances + eps).sqrt()).T.reshape(half, conv.in_channels, k, k)
+    conv.weight[:2 * half] = torch.cat([kernels, -kernels]).to(conv.weight)
+    return variances
 
 
 def _autocast(device: torch.device):
@@ -178,7 +228,8 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
         test_data: tuple[torch.Tensor, torch.Tensor] | None = None, *,
         epochs: int, batch_size: int = 256, lr: float = 0.1, momentum: float = 0.9,
         weight_decay: float = 5e-4, label_smoothing: float = 0.1, schedule: str = "onecycle",
-        augment: bool = True, seed: int = 0, device: torch.device | str | None = None,
+        augment: bool = True, crop_padding: int = 4, flip: str = "random", seed: int = 0,
+        device: torch.device | str | None = None,
         progress: bool = True, out_dir: str | os.PathLike | None = None, resume: bool = False,
         callback: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
     """Train ``model`` in place with SGD (Nesterov) and return per-epoch metrics.
@@ -190,7 +241,13 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
         lr: peak learning rate of the ``schedule`` (see :func:`lr_at`), per step.
         weight_decay: L2 on weights (not on BN parameters or biases).
         label_smoothing: of the cross-entropy targets.
-        augment: random crop (padding 4) and horizontal flip on every batch.
+        augment: random crop and horizontal flip on every batch.
+        crop_padding: pixels of zero padding for the random crop (4 is the usual
+            CIFAR-10 setting; 2 shifts less, which suits short schedules).
+        flip: "random" (mirror each image with probability 1/2 every epoch) or
+            "alternate" (a random half in the first epoch, then each image is
+            mirrored every other epoch, so consecutive epochs see both views: Keller
+            Jordan's airbench trick for short schedules).
         seed: seeds shuffling, augmentation and dropout, per epoch (so resuming
             reproduces them). The initial weights are the caller's: call
             :func:`seed_everything` before building the model.
@@ -217,6 +274,8 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
     if images.dtype != torch.uint8 or images.dim() != 4:
         raise ValueError(f"train images must be uint8 (N, 3, H, W), got {images.dtype} "
                          f"{tuple(images.shape)}; load them with vgg_lessons.data.load_cifar10")
+    if flip not in ("random", "alternate"):
+        raise ValueError(f"unknown flip {flip!r}; use 'random' or 'alternate'")
     n = len(images)
     steps = n // batch_size
     if steps < 1:
@@ -225,7 +284,7 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
     config = dict(model=getattr(model, "config", None), epochs=epochs, batch_size=batch_size,
                   lr=lr, momentum=momentum, weight_decay=weight_decay,
                   label_smoothing=label_smoothing, schedule=schedule, augment=augment,
-                  seed=seed, train_size=n)
+                  crop_padding=crop_padding, flip=flip, seed=seed, train_size=n)
 
     fmt = torch.channels_last
     model.to(device).to(memory_format=fmt)
@@ -254,17 +313,21 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
     for epoch in range(start_epoch, epochs):
         torch.manual_seed(seed * 1000 + epoch)  # dropout, if any
         gen = torch.Generator().manual_seed(seed * 1000 + epoch)
-        order = torch.randperm(n, generator=gen).to(device)
+        order = torch.randperm(n, generator=gen)
+        mirrored = alternating_mirrors(n, epoch, seed) if flip == "alternate" else None
+        order_cpu, order = order, order.to(device)
         model.train()
         t0 = time.perf_counter()
         step_losses, correct = [], torch.zeros((), device=device)
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
                    leave=True, dynamic_ncols=True)
         for step in bar:
-            idx = order[step * batch_size:(step + 1) * batch_size]
+            batch = slice(step * batch_size, (step + 1) * batch_size)
+            idx = order[batch]
             x = images[idx]
             if augment:
-                x = augment_batch(x, gen)
+                mirror = None if mirrored is None else mirrored[order_cpu[batch]]
+                x = augment_batch(x, gen, padding=crop_padding, mirror=mirror)
             x = normalize(x).contiguous(memory_format=fmt)
             y = labels[idx]
             for group in optimizer.param_groups:
@@ -332,6 +395,22 @@ def _export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
     atomic_write(path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w")
 
 
+def _number_type(kind: type, minimum: float, strict: bool) -> Callable[[str], Any]:
+    """An argparse type: ``kind`` above (or, unless ``strict``, equal to) ``minimum``."""
+    def parse(text: str):
+        import argparse
+        try:
+            value = kind(text)
+        except ValueError:
+            name = "whole number" if kind is int else "number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {name}") from None
+        if value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(
+                f"{text} is too small: it must be {'above' if strict else 'at least'} {minimum}")
+        return value
+    return parse
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """``python -m vgg_lessons.train``: train a VGG on CIFAR-10 from the command line."""
     import argparse
@@ -345,15 +424,25 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--arch", default="A", help="A (VGG-11), B, C, D, E or vgg11/13/16/19")
     p.add_argument("--bn", default="before_relu", choices=["before_relu", "after_relu", "none"])
-    p.add_argument("--width", type=float, default=0.25, help="channel multiplier")
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=0.1, help="peak learning rate")
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--width", type=_number_type(float, 0, True), default=0.25,
+                   help="channel multiplier")
+    p.add_argument("--epochs", type=_number_type(int, 1, False), default=15)
+    p.add_argument("--batch-size", type=_number_type(int, 1, False), default=256)
+    p.add_argument("--lr", type=_number_type(float, 0, True), default=0.1,
+                   help="peak learning rate")
+    p.add_argument("--weight-decay", type=_number_type(float, 0, False), default=5e-4)
+    p.add_argument("--label-smoothing", type=_number_type(float, 0, False), default=0.1)
     p.add_argument("--schedule", default="onecycle", choices=["onecycle", "cosine", "constant"])
     p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--train-size", type=int, default=None, help="use only the first N images")
+    p.add_argument("--crop-padding", type=_number_type(int, 0, False), default=4,
+                   help="pixels of padding for random crops")
+    p.add_argument("--flip", default="random", choices=["random", "alternate"],
+                   help="mirror images at random, or each one every other epoch")
+    p.add_argument("--whiten-first-conv", action="store_true",
+                   help="start the first convolution as +/- the principal components of image "
+                        "patches (a whitening filter bank) instead of random")
+    p.add_argument("--train-size", type=_number_type(int, 1, False), default=None,
+                   help="use only the first N images")
     p.add_argument("--data-root", default=None, help="default $VGG_LESSONS_DATA or the user cache")
     p.add_argument("--out-dir", default="runs/vgg11_bn", help="checkpoint and metrics.json")
     p.add_argument("--seed", type=int, default=0)
@@ -377,12 +466,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     seed_everything(args.seed)
     bn = None if args.bn == "none" else args.bn
     model = build_vgg(args.arch, bn=bn, head="cifar", width=args.width)
+    if args.whiten_first_conv:
+        init_first_conv_from_patches(model, train_data[0])
     diverged = None
     try:
         history = fit(model, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
                       lr=args.lr, weight_decay=args.weight_decay,
                       label_smoothing=args.label_smoothing, schedule=args.schedule,
-                      augment=not args.no_augment, seed=args.seed, device=device,
+                      augment=not args.no_augment, crop_padding=args.crop_padding, flip=args.flip,
+                      seed=args.seed, device=device,
                       progress=not args.no_progress, out_dir=args.out_dir, resume=args.resume)
     except TrainingDiverged as err:  # keep what was learnt about the run: it is a result too
         diverged = str(err)
