@@ -15,6 +15,15 @@ from pathlib import Path
 ASSETS = Path(__file__).resolve().parents[1] / "vgg_lessons" / "assets"
 
 
+def augmentation(cfg: dict) -> str:
+    """The training augmentation in words, from the run's command-line settings."""
+    if cfg["no_augment"]:
+        return "none"
+    flips = ("horizontal flip of each image every other epoch (alternating)"
+             if cfg.get("flip") == "alternate" else "random horizontal flip")
+    return f"random crop ({cfg.get('crop_padding', 4)}-pixel zero padding) and {flips}"
+
+
 def card(info: dict, name: str) -> str:
     """The model card as Markdown."""
     cfg, model = info["config"], info["config"]["model"]
@@ -65,7 +74,8 @@ close to, not identical with, those on the official Python batches.
 | optimiser | SGD, Nesterov momentum 0.9, weight decay {cfg['weight_decay']} (not on BN or biases) |
 | schedule | {cfg['schedule']}, peak learning rate {cfg['lr']}, {cfg['epochs']} epochs, batch {cfg['batch_size']} |
 | loss | cross-entropy, label smoothing {cfg['label_smoothing']} |
-| augmentation | {'random crop (4-pixel zero padding) and horizontal flip' if not cfg['no_augment'] else 'none'} |
+| initialisation | {'first convolution: +/- the principal components of 3x3 image patches (whitening), the rest as torchvision' if cfg.get('whiten_first_conv') else 'as torchvision (He-normal convolutions)'} |
+| augmentation | {augmentation(cfg)} |
 | seed | {cfg['seed']} |
 
 ## Per class (test accuracy, %, one view)

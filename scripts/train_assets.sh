@@ -12,8 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${RUN_PREFIX:-}
-common=(--arch A --width 0.25 --epochs 15 --batch-size 256 --lr 0.2 --weight-decay 5e-4
-        --label-smoothing 0.1 --schedule onecycle --seed 0 --device cpu --threads 2 --no-progress)
+common=(--arch A --width 0.25 --epochs 10 --batch-size 128 --lr 0.1 --weight-decay 5e-4
+        --label-smoothing 0.1 --schedule onecycle --crop-padding 2 --flip alternate
+        --whiten-first-conv --seed 0 --device cpu --threads 2 --no-progress)
 assets=vgg_lessons/assets
 
 $prefix python -m vgg_lessons.train "${common[@]}" --bn before_relu --out-dir runs/bn_before_relu \
