@@ -219,7 +219,8 @@ def test_evaluate_against_a_plain_forward() -> None:
     assert result["acc"] == pytest.approx((logits.argmax(1) == labels).float().mean().item())
 
 
-def test_command_line_trains_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _image_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The toy images as an ImageFolder tree (100 train, 30 test), with a private cache."""
     root = tmp_path / "data"
     monkeypatch.setenv("VGG_LESSONS_CACHE", str(tmp_path / "cache"))
     images, labels = _toy(100)
@@ -228,6 +229,11 @@ def test_command_line_trains_and_exports(tmp_path: Path, monkeypatch: pytest.Mon
             folder = root / split / CLASSES[labels[i]]
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(images[i].permute(1, 2, 0).numpy()).save(folder / f"{i:04d}.png")
+    return root
+
+
+def test_command_line_trains_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _image_folder(tmp_path, monkeypatch)
     history = main(["--width", "0.125", "--epochs", "2", "--batch-size", "25", "--lr", "0.05",
                     "--data-root", str(root), "--out-dir", str(tmp_path / "run"), "--device", "cpu",
                     "--no-progress", "--export", str(tmp_path / "model"), "--crop-padding", "2",
@@ -242,6 +248,30 @@ def test_command_line_trains_and_exports(tmp_path: Path, monkeypatch: pytest.Mon
     assert model.config["width"] == 0.125 and loaded_info["info"]["test_acc"] == info["test_acc"]
     assert next(iter(torch.load(tmp_path / "model.pt", weights_only=True)["model"].values())).dtype \
         == torch.float16
+
+
+def test_command_line_resumed_run_records_the_whole_runs_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    root = _image_folder(tmp_path, monkeypatch)
+    args = ["--width", "0.125", "--epochs", "3", "--batch-size", "25", "--data-root", str(root),
+            "--out-dir", str(tmp_path / "run"), "--device", "cpu", "--no-progress"]
+    real_fit = train_module.fit
+
+    def killed_after_two_epochs(*a, callback=None, **k):
+        def kill(row):
+            if row["epoch"] == 2:
+                raise KeyboardInterrupt  # as if the process were killed after its checkpoint
+        return real_fit(*a, callback=kill, **k)
+    monkeypatch.setattr(train_module, "fit", killed_after_two_epochs)
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    monkeypatch.setattr(train_module, "fit", real_fit)
+    history = main(args + ["--resume", "--save-metrics", str(tmp_path / "run.json")])
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2, 3] and info["resumed_after_epoch"] == 2
+    # this process trained one epoch; the record still covers all three
+    assert info["wall_seconds"] >= sum(r["seconds"] for r in history) == info["train_seconds"]
+    assert "(epochs 1-2 by an earlier command" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, message", [

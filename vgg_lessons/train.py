@@ -448,7 +448,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if present)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--resume", action="store_true", help="continue from out-dir/checkpoint.pt")
+    p.add_argument("--resume", action="store_true", help="continue from out-dir/checkpoint.pt (the recorded wall time then "
+                        "includes the earlier epochs)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--export", default=None, metavar="STEM",
                    help="write STEM.pt (fp16 weights) and STEM.json (config, metrics, per-class)")
@@ -469,23 +470,29 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if args.whiten_first_conv:
         init_first_conv_from_patches(model, train_data[0])
     diverged = None
+    this_run: list[dict[str, Any]] = []  # the epochs this command trains (not resumed ones)
     try:
         history = fit(model, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
                       lr=args.lr, weight_decay=args.weight_decay,
                       label_smoothing=args.label_smoothing, schedule=args.schedule,
                       augment=not args.no_augment, crop_padding=args.crop_padding, flip=args.flip,
                       seed=args.seed, device=device,
-                      progress=not args.no_progress, out_dir=args.out_dir, resume=args.resume)
+                      progress=not args.no_progress, out_dir=args.out_dir, resume=args.resume,
+                      callback=this_run.append)
     except TrainingDiverged as err:  # keep what was learnt about the run: it is a result too
         diverged = str(err)
         print(f"stopped: {diverged}", file=sys.stderr)
         metrics = Path(args.out_dir) / METRICS
         history = json.loads(metrics.read_text()) if metrics.is_file() else []
-    wall = time.perf_counter() - t_start
+    # A resumed run's wall time counts the earlier command's epochs too (by their epoch
+    # times; its data loading is not known), so the record stays the cost of the whole run.
+    earlier = history[:len(history) - len(this_run)]
+    wall = time.perf_counter() - t_start + sum(r["seconds"] for r in earlier)
     info: dict[str, Any] = dict(
         command="python -m vgg_lessons.train " + shlex.join(sys.argv[1:] if argv is None else argv),
         config=json.loads(json.dumps(dict(model=model.config, **vars(args)))), metrics=history,
-        epochs=len(history), diverged=diverged, wall_seconds=wall,
+        epochs=len(history), resumed_after_epoch=len(earlier), diverged=diverged,
+        wall_seconds=wall,
         train_seconds=sum(r["seconds"] for r in history), device=str(device),
         threads=torch.get_num_threads(), cpu=platform.processor() or platform.machine(),
         torch=torch.__version__)
@@ -495,8 +502,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         info.update(test_acc=ev["acc"], test_loss=ev["loss"], test_acc_flip_tta=tta["acc"],
                     test_acc_per_class={name: (ev["predictions"][test_data[1] == i] == i)
                                         .float().mean().item() for i, name in enumerate(CLASSES)})
+        resumed = (f" (epochs 1-{len(earlier)} by an earlier command, counted by their epoch "
+                   f"times)" if earlier else "")
         print(f"test accuracy {ev['acc']:.4f} ({tta['acc']:.4f} with flip averaging) after "
-              f"{len(history)} epochs; {wall:.0f} s wall time on {device}")
+              f"{len(history)} epochs; {wall:.0f} s wall time on {device}{resumed}")
     if args.save_metrics:
         path = Path(args.save_metrics)
         atomic_write(path, lambda fh: json.dump(info, fh, indent=1), "w")
