@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -302,16 +303,18 @@ def test_load_pretrained_matches_its_model_card() -> None:
         load_pretrained("vgg99")
 
 
+def _recipe(command: str, varied: str) -> list[str]:
+    """The words of a recorded command without ``varied`` and where the run writes (with values)."""
+    per_run = {varied, "--out-dir", "--save-metrics", "--export"}
+    words = command.split()
+    return [w for i, w in enumerate(words) if w not in per_run and words[i - 1] not in per_run]
+
+
 def test_bn_placement_runs_share_one_recipe() -> None:
     """The three batch-norm runs of chapter 3 differ only in --bn (and where they write)."""
     runs = {p: json.loads((ASSETS / f"bn_placement_{p}.json").read_text())
             for p in ("before_relu", "after_relu", "none")}
-    per_run = {"--bn", "--out-dir", "--save-metrics", "--export"}
-
-    def recipe(command: str) -> list[str]:
-        words = command.split()
-        return [w for i, w in enumerate(words) if w not in per_run and words[i - 1] not in per_run]
-    recipes = {p: recipe(info["command"]) for p, info in runs.items()}
+    recipes = {p: _recipe(info["command"], "--bn") for p, info in runs.items()}
     assert recipes["before_relu"] == recipes["after_relu"] == recipes["none"]
     for placement, info in runs.items():
         assert info["config"]["model"]["bn"] == (None if placement == "none" else placement)
@@ -322,3 +325,24 @@ def test_bn_placement_runs_share_one_recipe() -> None:
             assert len(row["step_losses"]) == 50_000 // info["config"]["batch_size"]
     shipped = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())
     assert shipped["metrics"] == runs["before_relu"]["metrics"]
+
+
+def test_twenty_epoch_run_is_the_shipped_recipe_with_twice_the_epochs() -> None:
+    """Chapter 4's "twice the budget" compares two runs that differ only in --epochs."""
+    shipped = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())
+    longer = json.loads((ASSETS / "shipped_recipe_20_epochs.json").read_text())
+    assert _recipe(longer["command"], "--epochs") == _recipe(shipped["command"], "--epochs")
+    assert longer["config"]["epochs"] == 2 * shipped["config"]["epochs"] == len(longer["metrics"])
+    assert longer["resumed_after_epoch"] == 0 and longer["diverged"] is None
+    assert longer["wall_seconds"] >= longer["train_seconds"]  # the whole run, in one go
+
+
+def test_train_assets_script_regenerates_the_recorded_commands() -> None:
+    """scripts/train_assets.sh's recipe is the one the shipped records were trained with."""
+    text = (ASSETS.parents[1] / "scripts" / "train_assets.sh").read_text()
+    recipe = text[text.index("recipe() {"):text.index("\n}\n") + 3]
+    for epochs, name in ((10, "vgg11_bn_cifar10.json"), (20, "shipped_recipe_20_epochs.json")):
+        words = subprocess.run(["bash", "-c", f"{recipe}recipe {epochs}"], capture_output=True,
+                               text=True, check=True).stdout.split()
+        command = json.loads((ASSETS / name).read_text())["command"]
+        assert command.startswith(" ".join(["python -m vgg_lessons.train", *words, "--bn"]))
