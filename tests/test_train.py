@@ -275,12 +275,23 @@ def test_command_line_resumed_run_records_the_whole_runs_time(
     assert "(epochs 1-2 by an earlier command" in capsys.readouterr().out
 
 
+def test_command_line_defaults_are_the_shipped_recipe() -> None:
+    """``python -m vgg_lessons.train`` with no options retrains the shipped model."""
+    shipped = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())["config"]
+    defaults = vars(train_module._parser().parse_args([]))
+    recipe = ("arch", "bn", "width", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing",
+              "schedule", "no_augment", "crop_padding", "flip", "whiten_first_conv", "seed")
+    assert {k: defaults[k] for k in recipe} == {k: shipped[k] for k in recipe}
+    assert not vars(train_module._parser().parse_args(["--no-whiten-first-conv"]))["whiten_first_conv"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--epochs", "0"], "argument --epochs: 0 is too small: it must be at least 1"),
     (["--batch-size", "-8"], "argument --batch-size: -8 is too small"),
     (["--lr", "0"], "argument --lr: 0 is too small: it must be above 0"),
     (["--crop-padding", "two"], "argument --crop-padding: 'two' is not a whole number"),
     (["--flip", "sometimes"], "argument --flip: invalid choice: 'sometimes'"),
+    (["--threads", "0"], "argument --threads: 0 is too small: it must be at least 1"),
 ])
 def test_command_line_rejects_bad_numbers(args: list[str], message: str,
                                           capsys: pytest.CaptureFixture) -> None:
