@@ -401,7 +401,6 @@ def _export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
 def _number_type(kind: type, minimum: float, strict: bool) -> Callable[[str], Any]:
     """An argparse type: ``kind`` above (or, unless ``strict``, equal to) ``minimum``."""
     def parse(text: str):
-        import argparse
         try:
             value = kind(text)
         except ValueError:
