@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons._layers import readable_name, resolve_layer
+
 #: Output channels of the five stages at ``width=1``.
 STAGE_CHANNELS: tuple[int, ...] = (64, 128, 256, 512, 512)
 
@@ -151,20 +153,11 @@ class VGG(nn.Module):
 
     def layer(self, name: str) -> nn.Module:
         """Return the module called ``name`` (readable name or module path)."""
-        path = self.layer_names.get(name, name)
-        try:
-            return self.get_submodule(path)
-        except AttributeError:
-            examples = ", ".join(list(self.layer_names)[:4])
-            raise ValueError(f"no layer named {name!r}; use a name from model.layer_names "
-                             f"(e.g. {examples}, ...) or a module path such as 'features.0'") from None
+        return resolve_layer(self, name)
 
     def readable_name(self, path: str) -> str:
         """Inverse of ``layer_names``: ``"features.12" -> "stage3.conv2"``."""
-        for name, p in self.layer_names.items():
-            if p == path:
-                return name
-        return path
+        return readable_name(self, path)
 
     @property
     def stages(self) -> list[nn.Sequential]:
