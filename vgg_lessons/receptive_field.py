@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from math import ceil, floor
 from typing import Any
 
+from vgg_lessons._tables import html_table, text_table
+
 
 # ---- one step of the recurrence (pencil and paper) ---------------------------------
 def effective_kernel(kernel: int, dilation: int = 1) -> int:
@@ -115,8 +117,12 @@ class RFRow:
         return {**asdict(self), "effective_padding": self.effective_padding}
 
 
-_COLUMNS = ("name", "kind", "kernel", "stride", "padding", "dilation", "out_size", "jump", "rf",
-            "start", "effective_padding")
+#: Columns in display order, the ones read most first; with their headers.
+_COLUMNS = ("name", "out_size", "jump", "rf", "start", "kind", "kernel", "stride", "padding",
+            "dilation", "effective_padding")
+_HEADERS = ("name", "out size", "jump", "rf", "start", "kind", "kernel", "stride", "padding",
+            "dilation", "eff. padding")
+_RIGHT = tuple(c not in ("name", "kind") for c in _COLUMNS)  # numbers right-aligned
 
 
 def _fmt(value: Any) -> str:
@@ -155,22 +161,17 @@ class RFTable(Sequence[RFRow]):
         """One dict per row, with ``effective_padding`` included."""
         return [r.to_dict() for r in self._rows]
 
+    def _cells(self) -> list[list[str]]:
+        return [[_fmt(d[c]) for c in _COLUMNS] for d in self.to_dicts()]
+
     def __str__(self) -> str:
-        cells = [list(_COLUMNS)] + [[_fmt(d[c]) for c in _COLUMNS] for d in self.to_dicts()]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
-        lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                           for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return text_table(_HEADERS, self._cells(), _RIGHT)
 
     def __repr__(self) -> str:
         return f"RFTable(input_size={self.input_size}, rows={len(self)})\n{self}"
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{c}</th>" for c in _COLUMNS)
-        body = "".join("<tr>" + "".join(f"<td>{_fmt(d[c])}</td>" for c in _COLUMNS) + "</tr>"
-                       for d in self.to_dicts())
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return html_table(_HEADERS, self._cells(), _RIGHT)
 
 
 def rf_table(specs: Iterable[LayerSpec], input_size: int | None = None) -> RFTable:
@@ -187,16 +188,17 @@ def rf_table(specs: Iterable[LayerSpec], input_size: int | None = None) -> RFTab
                                    or input_size < 1):
         raise ValueError(f"input_size is the image height (= width) in pixels, a positive whole "
                          f"number, got {input_size!r}")
+    specs = list(specs)  # read twice (the error's size hint), so a generator must not run dry
     jump, rf, start, n = 1, 1, 0.0, input_size
     rows = []
     for s in specs:
         if n is not None:
             n_out = output_size(n, s.kernel, s.stride, s.padding, s.dilation, s.ceil_mode)
             if n_out < 1:
-                raise ValueError(f"layer {s.name!r} gets a {n}-pixel input, too small for its "
-                                 f"{s.kernel}x{s.kernel} kernel (dilation {s.dilation}, padding "
-                                 f"{s.padding}); use an input of at least "
-                                 f"{min_input_size(specs)} pixels")
+                raise ValueError(f"an input of {input_size} pixels is too small: layer {s.name!r} "
+                                 f"gets {n} pixels, too few for its {s.kernel}x{s.kernel} kernel "
+                                 f"(dilation {s.dilation}, padding {s.padding}); use an input of "
+                                 f"at least {min_input_size(specs)} pixels")
             n = n_out
         start = next_start(start, jump, s.kernel, s.padding, s.dilation)
         rf = next_rf(rf, jump, s.kernel, s.dilation)
@@ -222,7 +224,7 @@ def min_input_size(specs: Iterable[LayerSpec]) -> int:
 
 # ---- measurements on models, in rf_measure (torch is imported only when asked for) ---
 _MEASURED = ("MeasuredRF", "effective_rf", "empirical_rf", "erf_mass_size", "erf_std",
-             "feature_layers", "layer_spec", "layer_table")
+             "feature_layers", "layer_spec", "layer_table", "square_side")
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons._layers import layer_path, readable_name
 from vgg_lessons.receptive_field import (LayerSpec, RFTable, effective_kernel, min_input_size,
                                          rf_table)
 
@@ -83,37 +84,53 @@ def layer_spec(path: str, module: nn.Module, name: str | None = None) -> LayerSp
 
 
 def _named_specs(model: nn.Module) -> list[LayerSpec]:
-    readable = getattr(model, "readable_name", lambda p: p)
     specs = []
     for path, module in feature_layers(model):
-        spec = layer_spec(path, module, readable(path))
+        spec = layer_spec(path, module, readable_name(model, path))
         if spec is not None:
             specs.append(spec)
     return specs
 
 
-def layer_table(model: nn.Module, input_size: int = 224) -> RFTable:
+def square_side(input_size: int | tuple[int, int]) -> int:
+    """The side of a square input given as ``n`` or ``(n, n)`` pixels.
+
+    Raises:
+        ValueError: not a positive whole number or a pair of two equal ones (layer
+            tables are per axis: for a non-square input make one per side).
+    """
+    size = input_size
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        if size[0] != size[1]:
+            raise ValueError(f"a receptive-field table is the same on both axes only for a square "
+                             f"input; got (H, W) = {tuple(size)}: make one table per side, e.g. "
+                             f"layer_table(model, {size[0]}) and layer_table(model, {size[1]})")
+        size = size[0]
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"input_size is the image side in pixels, a positive whole number or "
+                         f"(H, W) with H = W, got {input_size!r}")
+    return size
+
+
+def layer_table(model: nn.Module, input_size: int | tuple[int, int] = 224) -> RFTable:
     """Receptive-field table of a model's convolutions and poolings (``features`` only).
 
     Args:
         model: a ``vgg_lessons.models.VGG`` (rows named ``stage5.conv3``, ``stage5.pool``,
             ...), torchvision's VGG (``features.28``), or any ``nn.Sequential`` of
             Conv2d / pooling / per-pixel layers (rows named by module path).
-        input_size: input height (= width) in pixels.
+        input_size: input side in pixels, ``n`` or ``(n, n)``.
 
     Returns:
         An :class:`RFTable`, one row per Conv2d / MaxPool2d / AvgPool2d; BN, ReLU,
         LRN and dropout keep the geometry and get no row.
 
     Raises:
-        ValueError: an unsupported layer (named), or an input too small for the model.
+        ValueError: an unsupported layer (named), a non-square input, or an input
+            too small for the model (the message names the first layer left empty
+            and the smallest input that works).
     """
-    specs = _named_specs(model)
-    try:
-        return rf_table(specs, input_size)
-    except ValueError as err:
-        raise ValueError(f"input of {input_size}x{input_size} pixels is too small for this model: "
-                         f"{err}") from None
+    return rf_table(_named_specs(model), square_side(input_size))
 
 
 @dataclass(frozen=True)
@@ -141,17 +158,17 @@ class MeasuredRF:
 
 def _layer_index(model: nn.Module, layer: str) -> tuple[list[tuple[str, nn.Module]], int, str]:
     """Feature layers, the index of ``layer`` among them and its readable name."""
-    names = getattr(model, "layer_names", {})
-    path = names.get(layer, layer)
     layers = feature_layers(model)
     paths = [p for p, _ in layers]
+    try:
+        path = layer_path(model, layer)
+    except ValueError:
+        path = None
     if path not in paths:
-        readable = getattr(model, "readable_name", lambda p: p)
-        examples = ", ".join(readable(p) for p in paths[-4:])
+        examples = ", ".join(readable_name(model, p) for p in paths[-4:])
         raise ValueError(f"no feature layer named {layer!r}; receptive fields exist for the "
                          f"convolutional part only: use a name such as {examples}")
-    i = paths.index(path)
-    return layers, i, getattr(model, "readable_name", lambda p: p)(path)
+    return layers, paths.index(path), readable_name(model, path)
 
 
 def _probe_copy(path: str, module: nn.Module) -> nn.Module:
