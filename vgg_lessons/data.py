@@ -177,8 +177,10 @@ def _load_torchvision(root: Path, split: str, download: bool) -> tuple[torch.Ten
 
 # ---- the tensor cache -------------------------------------------------------------
 def _cache_file(root: Path, split: str, cache: Path) -> Path:
+    """One file per split, data root and cache version (older versions' files are left alone,
+    so two versions of the package sharing a cache do not rebuild each other's)."""
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-    return cache / f"cifar10-{split}-{key}.pt"
+    return cache / f"cifar10-{split}-{key}-v{_CACHE_VERSION}.pt"
 
 
 def _checksum(images: torch.Tensor, labels: torch.Tensor) -> str:
