@@ -338,8 +338,8 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
             initial weights are the caller's: call :func:`seed_everything` before
             building the model. With ``out_dir``, ``checkpoint.pt`` and ``metrics.json``
             are written there after every epoch, atomically; ``resume=True`` continues
-            from its checkpoint if there is one; an earlier run there is replaced only
-            with ``overwrite=True``.
+            from its checkpoint (which must be there, with the same settings); an
+            earlier run there is replaced only with ``overwrite=True``.
         callback: called with each epoch's metrics dict after it is saved.
 
     Returns:
