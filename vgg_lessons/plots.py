@@ -130,14 +130,19 @@ def rf_growth(table, title: str = "How the receptive field grows") -> Figure:
     return fig
 
 
-def effective_rf_map(erf, rf: int, title: str | None = None) -> Figure:
+def effective_rf_map(erf, rf: int | None = None, title: str | None = None, *,
+                     centre: float | None = None) -> Figure:
     """Show an effective receptive field next to the theoretical one.
 
     Args:
-        erf: ``(H, W)`` tensor or array of gradient magnitudes of one central unit with
-            respect to the input pixels (from ``effective_rf``).
-        rf: the theoretical receptive field in pixels (a square of that side, centred).
+        erf: an ``EffectiveRF`` from ``receptive_field.effective_rf`` (it carries the
+            probed unit's centre and field), or an ``(H, W)`` tensor or array of
+            gradient magnitudes of one unit with respect to the input pixels.
+        rf: the theoretical receptive field in pixels; default: ``erf.rf``.
         title: figure title.
+        centre: input coordinate (both axes) of the unit's field centre, where the
+            square and the profile are centred; default: ``erf.centre``, or the middle
+            of a plain map, ``(H - 1) / 2``.
 
     Returns:
         The figure (not shown): the map with the theoretical square, and its profile
@@ -145,12 +150,19 @@ def effective_rf_map(erf, rf: int, title: str | None = None) -> Figure:
     """
     import numpy as np
 
+    if centre is None:
+        centre = getattr(erf, "centre", None)
+    if rf is None:
+        rf = getattr(erf, "rf", None)
+    if rf is None:
+        raise ValueError("pass rf= (the theoretical field in pixels) with a plain map")
+    erf = getattr(erf, "map", erf)
     values = np.asarray(erf.detach().cpu() if hasattr(erf, "detach") else erf, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"erf must be an (H, W) map, got shape {values.shape}")
     values = values / values.max() if values.max() > 0 else values
     h, w = values.shape
-    cy, cx = h // 2, w // 2
+    cy = cx = (h - 1) / 2 if centre is None else centre
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[1, 1.3]))
     image = left.imshow(values, cmap="magma")
@@ -164,7 +176,7 @@ def effective_rf_map(erf, rf: int, title: str | None = None) -> Figure:
     right.plot(np.arange(w) - cx, profile / profile.max(), color="tab:purple")
     for edge in (-rf / 2, rf / 2):
         right.axvline(edge, color="tab:cyan", linestyle="--")
-    right.set_xlabel("pixels from the centre (columns, summed over rows)")
+    right.set_xlabel("pixels from the field's centre (columns, summed over rows)")
     right.set_ylabel("relative gradient")
     right.set_title("profile: most of the weight is near the centre")
     if title:
@@ -381,7 +393,8 @@ def plot_confusion_matrix(labels: Tensor, predictions: Tensor, classes: Sequence
 
 def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None,
                     classes: Sequence[str] | None = None, *, ncols: int = 8,
-                    titles: Sequence[str] | None = None) -> Figure:
+                    titles: Sequence[str] | None = None,
+                    row_labels: Sequence[str] | None = None) -> Figure:
     """Show uint8 images ``(N, 3, H, W)`` (0..255) in a grid, with their class names.
 
     Args:
@@ -391,6 +404,8 @@ def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None
             ``classes[label]``.
         ncols: images per row.
         titles: explicit titles instead of class names.
+        row_labels: one label per row, written left of the row (for example the
+            channel that a row of top images belongs to).
     """
     from matplotlib.figure import Figure
 
@@ -403,6 +418,9 @@ def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None
     n = len(images)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(f"{n} images in rows of {ncols} make {nrows} rows; pass one row "
+                         f"label per row, got {len(row_labels)}")
     fig = Figure(figsize=(1.2 * ncols, 1.35 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for i, ax in enumerate(axes):
@@ -411,6 +429,9 @@ def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None
             ax.imshow(images[i].permute(1, 2, 0).cpu().numpy())
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
+        if row_labels is not None and i % ncols == 0:
+            ax.text(-0.08, 0.5, row_labels[i // ncols], transform=ax.transAxes,
+                    rotation=90, ha="right", va="center", fontsize=9)
     return fig
 
 
