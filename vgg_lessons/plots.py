@@ -146,14 +146,19 @@ def rf_growth(table, title: str = "How the receptive field grows") -> Figure:
     return fig
 
 
-def effective_rf_map(erf, rf: int, title: str | None = None) -> Figure:
+def effective_rf_map(erf, rf: int | None = None, title: str | None = None, *,
+                     centre: float | None = None) -> Figure:
     """Show an effective receptive field next to the theoretical one.
 
     Args:
-        erf: ``(H, W)`` tensor or array of gradient magnitudes of one central unit with
-            respect to the input pixels (from ``effective_rf``).
-        rf: the theoretical receptive field in pixels (a square of that side, centred).
+        erf: an ``EffectiveRF`` from ``receptive_field.effective_rf`` (it carries the
+            probed unit's centre and field), or an ``(H, W)`` tensor or array of
+            gradient magnitudes of one unit with respect to the input pixels.
+        rf: the theoretical receptive field in pixels; default: ``erf.rf``.
         title: figure title.
+        centre: input coordinate (both axes) of the unit's field centre, where the
+            square and the profile are centred; default: ``erf.centre``, or the middle
+            of a plain map, ``(H - 1) / 2``.
 
     Returns:
         The figure (not shown): the map with the theoretical square, and its profile
@@ -161,12 +166,19 @@ def effective_rf_map(erf, rf: int, title: str | None = None) -> Figure:
     """
     import numpy as np
 
+    if centre is None:
+        centre = getattr(erf, "centre", None)
+    if rf is None:
+        rf = getattr(erf, "rf", None)
+    if rf is None:
+        raise ValueError("pass rf= (the theoretical field in pixels) with a plain map")
+    erf = getattr(erf, "map", erf)
     values = np.asarray(erf.detach().cpu() if hasattr(erf, "detach") else erf, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"erf must be an (H, W) map, got shape {values.shape}")
     values = values / values.max() if values.max() > 0 else values
     h, w = values.shape
-    cy, cx = h // 2, w // 2
+    cy = cx = (h - 1) / 2 if centre is None else centre
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[1, 1.3]))
     image = left.imshow(values, cmap="magma")
@@ -180,7 +192,7 @@ def effective_rf_map(erf, rf: int, title: str | None = None) -> Figure:
     right.plot(np.arange(w) - cx, profile / profile.max(), color="tab:purple")
     for edge in (-rf / 2, rf / 2):
         right.axvline(edge, color="tab:cyan", linestyle="--")
-    right.set_xlabel("pixels from the centre (columns, summed over rows)")
+    right.set_xlabel("pixels from the field's centre (columns, summed over rows)")
     right.set_ylabel("relative gradient")
     right.set_title("profile: most of the weight is near the centre")
     if title:

@@ -178,7 +178,8 @@ def plot_confusion_matrix(labels: Tensor, predictions: Tensor, classes: Sequence
 
 def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None,
                     classes: Sequence[str] | None = None, *, ncols: int = 8,
-                    titles: Sequence[str] | None = None) -> Figure:
+                    titles: Sequence[str] | None = None,
+                    row_labels: Sequence[str] | None = None) -> Figure:
     """Show uint8 images ``(N, 3, H, W)`` (0..255) in a grid, with their class names.
 
     Args:
@@ -188,6 +189,8 @@ def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None
             ``classes[label]``.
         ncols: images per row.
         titles: explicit titles instead of class names.
+        row_labels: one label per row, written left of the row (for example the
+            channel that a row of top images belongs to).
     """
     from matplotlib.figure import Figure
 
@@ -200,6 +203,9 @@ def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None
     n = len(images)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(f"{n} images in rows of {ncols} make {nrows} rows; pass one row "
+                         f"label per row, got {len(row_labels)}")
     fig = Figure(figsize=(1.2 * ncols, 1.35 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for i, ax in enumerate(axes):
@@ -208,6 +214,9 @@ def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None
             ax.imshow(images[i].permute(1, 2, 0).cpu().numpy())
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
+        if row_labels is not None and i % ncols == 0:
+            ax.text(-0.08, 0.5, row_labels[i // ncols], transform=ax.transAxes,
+                    rotation=90, ha="right", va="center", fontsize=9)
     return fig
 
 
