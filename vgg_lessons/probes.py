@@ -200,10 +200,10 @@ def first_layer_filter_images(model: nn.Module) -> torch.Tensor:
 
 # ---- activation maximisation ---------------------------------------------------------
 def default_preprocess(x: torch.Tensor) -> torch.Tensor:
-    """0..1 RGB images ``(B, 3, H, W)`` -> the CIFAR-10 normalised input of the book's models."""
-    from vgg_lessons.data import normalize
+    """0..1 RGB images ``(B, 3, H, W)`` -> the input of the book's models (the weights' transform)."""
+    from vgg_lessons.weights import default_transforms
 
-    return normalize(x * 255.0)
+    return default_transforms().from_unit(x)
 
 
 def _total_variation(x: torch.Tensor) -> torch.Tensor:
