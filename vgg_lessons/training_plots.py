@@ -123,24 +123,9 @@ def plot_activation_stats(maps: Mapping[str, Mapping[str, Tensor]], *,
 
 
 def confusion_matrix(labels: Tensor, predictions: Tensor, num_classes: int) -> Tensor:
-    """Counts ``(num_classes, num_classes)``, int64: row = true class, column = predicted.
-
-    Raises:
-        ValueError: labels and predictions of different lengths, or a class outside
-            ``0..num_classes-1``.
-    """
-    import torch
-
-    labels, predictions = torch.as_tensor(labels).long().cpu(), torch.as_tensor(predictions).long().cpu()
-    if labels.shape != predictions.shape or labels.dim() != 1:
-        raise ValueError(f"labels and predictions must be two (N,) tensors of the same length, "
-                         f"got shapes {tuple(labels.shape)} and {tuple(predictions.shape)}")
-    for what, t in (("labels", labels), ("predictions", predictions)):
-        if len(t) and (t.min() < 0 or t.max() >= num_classes):
-            raise ValueError(f"{what} must be class indices in 0..{num_classes - 1}, found "
-                             f"{t.min().item()}..{t.max().item()}")
-    flat = labels * num_classes + predictions
-    return torch.bincount(flat, minlength=num_classes ** 2).view(num_classes, num_classes)
+    """Moved to :func:`vgg_lessons.metrics.confusion_matrix`; this name keeps working."""
+    from vgg_lessons.metrics import confusion_matrix as counts  # torch only when used
+    return counts(labels, predictions, num_classes)
 
 
 @column_figure
