@@ -478,3 +478,86 @@ def check_top_image(answer: Any, model: Any, inputs: Any) -> bool:
     return report(answer == int(indices[0]),
                   "a channel's response is the mean of its map over positions; take the "
                   "image with the largest mean for channel 3 of stage4.bn1")
+
+
+# ==== Chapter 7: the paper ======================================================================
+def check_dense_map_side(answer: Any) -> bool:
+    """Exercise ex-paper-dense-map: side of VGG-16's class-score map on a 384x384 image."""
+    import torch
+
+    from vgg_lessons.models import build_vgg, fully_convolutional
+
+    value = checked_number(answer, "the side of the map")
+    if value is None:
+        return False
+    with torch.device("meta"):  # shapes only
+        dense = fully_convolutional(build_vgg("D", bn=None).eval())
+        expected = dense(torch.empty(1, 3, 384, 384)).shape[-1]
+    if same_number(value, 384 // 32):
+        return report(False, "that is the side of pool5's map; fc1 is now a 7x7 convolution "
+                             "without padding, which makes the map smaller")
+    return report(same_number(value, expected),
+                  "five pools divide the side by 32; then a 7x7 convolution without padding "
+                  "fits n - 7 + 1 times along a side of n")
+
+
+def check_c_field(answer: Any) -> bool:
+    """Exercise ex-paper-c-field: receptive field of configuration C's last pool, in pixels."""
+    from vgg_lessons.models import build_vgg
+    from vgg_lessons.receptive_field import layer_table
+
+    value = checked_number(answer, "the receptive field")
+    if value is None:
+        return False
+    import torch
+
+    with torch.device("meta"):  # geometry only
+        rf = {name: layer_table(build_vgg(name, bn=None), 224)[-1].rf for name in "CD"}
+    if same_number(value, rf["D"]):
+        return report(False, "that is D's field, where the third layer of stages 3-5 is 3x3; in C "
+                             "it is 1x1")
+    return report(same_number(value, rf["C"]),
+                  "a 1x1 convolution adds (1 - 1) x jump = 0 pixels to the field; compare C "
+                  "with B in layer_table")
+
+
+def check_epoch_flops(answer: Any) -> bool:
+    """Exercise ex-paper-epoch-flops: FLOPs of one ImageNet training epoch of VGG-16 (D).
+
+    Accepted within 5 %: the exercise is an estimate (2 FLOPs per MAC, backward = 2x forward).
+    """
+    from vgg_lessons.paper_results import epoch_macs
+
+    value = checked_number(answer, "the number of FLOPs")
+    if value is None:
+        return False
+    flops = 2 * epoch_macs("D")
+    if same_number(value, flops / 2, rel_tol=0.05):
+        return report(False, "that counts multiply-accumulates; one MAC is two FLOPs")
+    if same_number(value, flops / 3, rel_tol=0.05):
+        return report(False, "that is the forward pass only; the backward pass costs about "
+                             "twice as much again")
+    return report(same_number(value, flops, rel_tol=0.05),
+                  "forward MACs per 224x224 crop (layer_stats) x 2 FLOPs per MAC x 3 (forward "
+                  "and backward) x 1.3 million images")
+
+
+def check_gradcam_tile(answer: Any, model: Any, scene: Any, target: int, layer: str) -> bool:
+    """Exercise ex-paper-gradcam: which tile (0-3, row by row) of a 2x2 mosaic Grad-CAM points at.
+
+    Args:
+        model, scene: the chapter's model and its 2x2 mosaic (uint8 ``(1, 3, 2h, 2w)``);
+        target: the class the map is for; layer: the layer of the map.
+    """
+    from vgg_lessons.probes import grad_cam
+
+    if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer <= 3:
+        print(f"❌ Give the tile as a whole number 0-3 (row by row: 0 1 / 2 3), got {answer!r}.")
+        return False
+    cam = grad_cam(model, scene, layer, target=target)[0]
+    h, w = cam.shape[0] // 2, cam.shape[1] // 2
+    mass = [float(cam[r * h:(r + 1) * h, c * w:(c + 1) * w].sum()) for r in (0, 1) for c in (0, 1)]
+    return report(answer == max(range(4), key=mass.__getitem__),
+                  "the map is bright where the evidence for the class is; add up the map over "
+                  "each quarter and take the largest")
+# ==== end of chapter 7 block ====================================================================
