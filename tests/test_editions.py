@@ -7,6 +7,7 @@ grade the teacher edition with nbgrader.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -249,3 +250,64 @@ def test_student_edition_runs_unanswered_without_the_book_toolchain(notebook):
     for cell in checks:
         assert "not answered yet" in stdout_of(cell).lower(), \
             f"{notebook.name}: a blank answer's check printed {stdout_of(cell)!r}"
+
+
+@pytest.mark.slow
+def test_nbgrader_grades_solved_unanswered_and_broken_submissions(tmp_path):
+    """Chapter 1's teacher edition through nbgrader, as a course would use it.
+
+    The lesson's own code cells are left out (the exercises of chapter 1 need none of
+    them) so that three submissions grade in well under a minute.
+    """
+    nb = nbformat.read(edition_file("teacher", BOOK[0]), as_version=4)
+    nb.cells = [c for c in nb.cells if c.cell_type == "markdown" or "nbgrader" in c.metadata
+                or "colab-install" in c.metadata.get("tags", [])]
+    course = tmp_path / "course"
+    (course / "source" / "ch1").mkdir(parents=True)
+    shutil.copy(EDITIONS_DIR / "teacher" / "nbgrader_config.py", course)
+    nbformat.write(nb, course / "source" / "ch1" / "ch1.ipynb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(NO_TOOLCHAIN), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+
+    def nbgrader(*args: str) -> None:
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+
+    nbgrader("generate_assignment", "ch1", "--force")
+    released = nbformat.read(course / "release" / "ch1" / "ch1.ipynb", as_version=4)
+    answers = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    student = [c["source"] for c in cells(edition_file("student", BOOK[0]), "code")
+               if "answer = ..." in c["source"]]
+    assert [c.source for c in answers] == student, "released answer cells read as the student edition's"
+    solved = [re.search(r"### BEGIN SOLUTION\n(.*)### END SOLUTION", c.source, flags=re.S).group(1)
+              for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    broken = ["while True:\n    pass", "raise RuntimeError('a crashing cell')", *solved[2:]]
+    for name, fills in {"solved": solved, "blank": None, "broken": broken}.items():
+        submission = copy.deepcopy(released)
+        for cell, fill in zip([c for c in submission.cells
+                               if c.metadata.get("nbgrader", {}).get("solution")], fills or []):
+            cell.source = fill
+        folder = course / "submitted" / name / "ch1"
+        folder.mkdir(parents=True)
+        nbformat.write(submission, folder / "ch1.ipynb")
+
+    nbgrader("autograde", "ch1", "--create", "--Execute.timeout=10")
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {name: gradebook.find_submission("ch1", name).score
+                  for name in ("solved", "blank", "broken")}
+        max_score = gradebook.find_assignment("ch1").max_score
+    assert max_score == len(answers) >= 3
+    assert scores == {"solved": max_score, "blank": 0, "broken": max_score - 2}
+
+
+def test_colab_button_opens_the_jupyter_edition():
+    """Jupyter Book's Colab link is ``path_to_book`` + the page's path: the Jupyter edition."""
+    import yaml
+
+    path_to_book = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["path_to_book"]
+    for notebook in BOOK:
+        opened = ROOT / path_to_book / notebook.relative_to(ROOT)
+        assert opened == edition_file("jupyter", notebook) and opened.is_file()
