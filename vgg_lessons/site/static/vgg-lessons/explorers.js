@@ -375,6 +375,7 @@
     root.appendChild(info);
 
     function value(k) { return parseInt(controls[k].value, 10); }
+    var draws = 0;
 
     function update() {
       var specs = [], depth = value("depth"), n = value("input");
@@ -391,6 +392,7 @@
       })));
       var last = rows[rows.length - 1];
       root.dataset.rows = JSON.stringify(rows);
+      root.dataset.drawn = String(++draws);
       var ctx = diagram.getContext("2d"), px = Math.max(4, Math.floor(diagram.width / Math.max(n, 1)));
       ctx.clearRect(0, 0, diagram.width, diagram.height);
       if (last.out_size < 1) {
