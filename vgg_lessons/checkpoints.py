@@ -20,9 +20,9 @@ from torch import nn
 
 from vgg_lessons._files import atomic_write, first_line
 from vgg_lessons.models import VGG, build_vgg
-from vgg_lessons.weights import DEFAULT, Weights, get_weights
+from vgg_lessons.weights import ASSETS, DEFAULT, Weights, get_weights
 
-__all__ = ["atomic_write", "CHECKPOINT", "METRICS", "save_checkpoint",
+__all__ = ["ASSETS", "atomic_write", "CHECKPOINT", "METRICS", "save_checkpoint",
            "read_checkpoint", "load_checkpoint", "export", "load_pretrained",
            "nonfinite_tensors", "check_run_folder", "start_or_resume", "check_writable", "settings_differences"]
 

@@ -41,8 +41,9 @@ from vgg_lessons.data import augment as augment_batch
 from vgg_lessons.data import normalize
 from vgg_lessons.metrics import _autocast, evaluate
 from vgg_lessons.models import VGG
+from vgg_lessons.weights import ASSETS
 
-__all__ = ["TrainConfig", "TrainingDiverged", "alternating_mirrors", "default_device", "evaluate",
+__all__ = ["ASSETS", "TrainConfig", "TrainingDiverged", "alternating_mirrors", "default_device", "evaluate",
            "fit", "init_first_conv_from_patches", "load_checkpoint", "load_pretrained", "lr_at",
            "make_optimizer", "resolve_device", "seed_everything", "train_one_epoch"]
 
