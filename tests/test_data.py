@@ -51,6 +51,16 @@ def test_data_root_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("VGG_LESSONS_DATA")
     assert data_root() == tmp_path / "xdg" / "vgg-lessons" / "data"
     assert data.cache_dir() == tmp_path / "xdg" / "vgg-lessons" / "tensors"
+    monkeypatch.setenv("VGG_LESSONS_CACHE", str(tmp_path / "tensors"))
+    assert data.cache_dir() == tmp_path / "tensors"
+    assert data.cache_dir(tmp_path / "arg") == tmp_path / "arg"
+
+
+def test_tests_do_not_see_the_callers_environment(isolated_environment: Path) -> None:
+    """The autouse fixture of conftest.py: no caller's data, cache or user cache."""
+    assert data.data_root() == isolated_environment / "vgg-lessons" / "data"
+    assert data.cache_dir() == isolated_environment / "vgg-lessons" / "tensors"
+    assert not any(isolated_environment.iterdir())
 
 
 def test_folder_pixels_labels_and_order(tiny) -> None:

@@ -300,14 +300,14 @@ def test_command_line_rejects_bad_numbers(args: list[str], message: str,
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_load_pretrained_matches_its_model_card() -> None:
+def test_load_pretrained_matches_its_model_card(cifar10_test) -> None:
     """The shipped model, on the real test set ($VGG_LESSONS_DATA), scores what its card says."""
     model = load_pretrained()
     assert not model.training and model.config["bn"] == "before_relu"
     info = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())
     card = (ASSETS / "vgg11_bn_cifar10.md").read_text()
     assert f"{100 * info['test_acc']:.2f}%" in card and info["command"] in card
-    images, labels = load_cifar10("test", download=False)
+    images, labels = cifar10_test
     result = evaluate(model, images, labels)
     assert result["acc"] == pytest.approx(info["test_acc"], abs=0.003)  # fp16 storage
     with pytest.raises(ValueError, match="no shipped model 'vgg99'"):

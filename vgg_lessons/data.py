@@ -315,6 +315,32 @@ def augment(images: torch.Tensor, generator: torch.Generator | None = None, *,
     return padded[bi, ci, rows[:, None, :, None], cols[:, None, None, :]]
 
 
+def balanced_subset(labels: torch.Tensor, per_class: int, *, seed: int = 0,
+                    num_classes: int = len(CLASSES)) -> torch.Tensor:
+    """Indices of a class-balanced random subset: ``per_class`` images of every class.
+
+    Balanced by construction, whatever the order of the source (an ImageFolder copy is
+    sorted by class, torchvision's batches are not), so "the first N" is never needed.
+
+    Args:
+        labels: int ``(N,)`` class indices in ``0..num_classes-1``.
+        per_class: images to draw from each class.
+        seed: seeds the draw; the same seed gives the same indices on every machine.
+
+    Returns:
+        int64 ``(num_classes * per_class,)`` indices into ``labels``, in ascending order.
+    """
+    labels = torch.as_tensor(labels).cpu()
+    counts = torch.bincount(labels, minlength=num_classes)
+    if per_class < 1 or counts.min() < per_class or len(counts) != num_classes:
+        raise ValueError(f"cannot draw {per_class} images from each of {num_classes} classes: "
+                         f"the classes hold {counts.tolist()} images; ask for at most "
+                         f"{counts[:num_classes].min().item()} per class")
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    picked = [order[labels[order] == c][:per_class] for c in range(num_classes)]
+    return torch.cat(picked).sort().values
+
+
 # ==== Chapter 7: scale jittering (the paper's Sec. 3.1) ======================================
 def scale_jitter(images: torch.Tensor, generator: torch.Generator | None = None, *,
                  sides: tuple[int, int] = (32, 64), crop: int = 32, flip: bool = True
