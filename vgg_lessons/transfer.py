@@ -39,8 +39,10 @@ from torch import nn
 from vgg_lessons._images import as_model_input
 from vgg_lessons.data import atomic_write, balanced_subset, load_cifar10
 from vgg_lessons.models import VGG, build_vgg
-from vgg_lessons.train import (ASSETS, evaluate, fit, init_first_conv_from_patches,
-                               load_checkpoint, seed_everything)
+from vgg_lessons.checkpoints import load_checkpoint
+from vgg_lessons.metrics import evaluate
+from vgg_lessons.train import fit, init_first_conv_from_patches, seed_everything
+from vgg_lessons.weights import ASSETS
 
 #: CIFAR-10 labels of the classes the source network is trained on, and of the new task.
 SOURCE_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -288,7 +290,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for n, r in record["results"].items():
         print(f"{n} labels per class: " + ", ".join(
             f"{k} {r[k]['mean']:.3f} ± {r[k]['std']:.3f}" for k in ("probe", "finetune", "scratch")))
-    print(f"wrote {args.record} and {args.model} in {record['wall_seconds']:.0f} s")
+    made = args.record if args.reuse_source else f"{args.record} and {args.model}"
+    print(f"wrote {made} in {record['wall_seconds']:.0f} s")
     return record
 
 
