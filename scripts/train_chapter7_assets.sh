@@ -5,7 +5,7 @@
 # other five classes with 100 labelled images per class (500 labels) and three seeds, a linear probe
 # on its frozen features, fine-tuning it, and the same network trained from scratch are
 # compared on the 5,000 test images of those classes (transfer_cifar5.json).
-# About 4 CPU-minutes on an idle 2-core machine.
+# About 5 minutes on an idle 2-core machine (one thread); 23 minutes on a busy shared one.
 #
 #   VGG_LESSONS_DATA=/path/to/cifar10 scripts/train_chapter7_assets.sh
 #

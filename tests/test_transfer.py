@@ -19,16 +19,6 @@ def test_class_subset_keeps_the_classes_and_relabels_them_in_order():
         transfer.class_subset(images, labels, (5, 5))
 
 
-def test_few_labels_draws_a_balanced_reproducible_subset():
-    labels = torch.arange(5).repeat(20)  # 20 of each class
-    pick = transfer.few_labels(labels, 3, seed=1)
-    assert torch.bincount(labels[pick]).tolist() == [3] * 5
-    assert torch.equal(pick, transfer.few_labels(labels, 3, seed=1))
-    assert not torch.equal(pick, transfer.few_labels(labels, 3, seed=2))
-    with pytest.raises(ValueError, match="exceeds the smallest class"):
-        transfer.few_labels(labels, 21, seed=0)
-
-
 def test_pooled_features_are_the_mean_of_the_last_stage():
     torch.manual_seed(0)
     model = build_vgg(**transfer.MODEL_ARGS, num_classes=5)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from vgg_lessons.data import normalize
+from vgg_lessons._images import as_model_input
 from vgg_lessons.models import VGG, fully_convolutional
 
 
@@ -39,13 +39,13 @@ def score_map(model: VGG, images: torch.Tensor) -> torch.Tensor:
 
     Args:
         model: a VGG; put in eval mode here.
-        images: uint8 ``(B, 3, H, W)`` (normalised here as in training), or float images
-            that are already model input. CIFAR head: ``H, W >= 32``, map side ``H/32``;
+        images: uint8 ``(B, 3, H, W)`` (converted by the shipped weights' ``transforms()``),
+            or float images that are already model input. CIFAR head: ``H, W >= 32``, map side ``H/32``;
             ImageNet head: ``H, W >= 224``, map side ``H/32 - 6``.
     """
     _check_images(images)
     model.eval()
-    x = normalize(images) if images.dtype == torch.uint8 else images
+    x = as_model_input(images)
     if model.config["head"] == "imagenet":
         if min(x.shape[-2:]) < 224:
             raise ValueError(f"images of {x.shape[-2]}x{x.shape[-1]} pixels are too small for the "

@@ -370,14 +370,9 @@ def top_activating_images(model: nn.Module, images: torch.Tensor, layer: str, ch
 # ==== Chapter 7: saliency and Grad-CAM =========================================================
 def _input_and_target(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None
                       ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-    """Model input from uint8 images (normalised) or float input as is, and the target picker."""
-    from vgg_lessons.data import normalize
-
-    if not isinstance(images, torch.Tensor) or images.dim() != 4:
-        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"expected images (B, 3, H, W) as load_cifar10 returns them, got {got}")
-    x = normalize(images) if images.dtype == torch.uint8 else images.float()
-    x = x.to(_device(model)).detach().requires_grad_(True)
+    """Model input (uint8 images through the shipped transforms, floats as they are) and the
+    function that picks the target logits."""
+    x = as_model_input(images).float().to(_device(model)).detach().requires_grad_(True)
 
     def pick(logits: torch.Tensor) -> torch.Tensor:  # (B, K) -> the target logits, summed
         t = logits.argmax(1) if target is None else torch.as_tensor(target, device=logits.device)
@@ -399,8 +394,8 @@ def saliency(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor 
 
     Args:
         images: uint8 ``(B, 3, H, W)`` as :func:`vgg_lessons.data.load_cifar10` returns
-            them (normalised as in training; the gradient is taken with respect to that
-            normalised input), or float images that are already model input.
+            them (converted by the shipped weights' ``transforms()``; the gradient is taken
+            with respect to that normalised input), or float images that are model input.
         target: a class index, one per image ``(B,)``, or None: each image's predicted class.
 
     The model's train/eval mode is left as it is: call ``model.eval()`` first.

@@ -7,12 +7,14 @@ weights this module shows the same thing inside CIFAR-10:
 1. :func:`pretrain_source` trains the book's compact VGG on the five *source* classes
    (airplane, automobile, bird, cat, deer);
 2. on the five *target* classes (dog, frog, horse, ship, truck), with only a few
-   labelled images per class (:func:`few_labels`), three learners are compared:
+   labelled images per class, three learners are compared:
 
    - a *linear probe* (:func:`linear_probe`): logistic regression on the frozen,
      globally pooled features (:func:`pooled_features`) of the pretrained network;
    - *fine-tuning*: the pretrained network with a new 5-class head, all weights trained;
    - *from scratch*: the same architecture and recipe, randomly initialised.
+
+   The labelled images are drawn by :func:`vgg_lessons.data.balanced_subset`.
 
 :func:`run` does all of it and returns a JSON-friendly record; ``python -m
 vgg_lessons.transfer --help`` writes that record (and the pretrained network) to
@@ -34,10 +36,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from vgg_lessons.data import atomic_write, load_cifar10, normalize
+from vgg_lessons._images import as_model_input
+from vgg_lessons.data import atomic_write, balanced_subset, load_cifar10
 from vgg_lessons.models import VGG, build_vgg
-from vgg_lessons.train import (ASSETS, evaluate, fit, init_first_conv_from_patches,
-                               load_checkpoint, seed_everything)
+from vgg_lessons.checkpoints import load_checkpoint
+from vgg_lessons.metrics import evaluate
+from vgg_lessons.train import fit, init_first_conv_from_patches, seed_everything
+from vgg_lessons.weights import ASSETS
 
 #: CIFAR-10 labels of the classes the source network is trained on, and of the new task.
 SOURCE_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -70,26 +75,6 @@ def class_subset(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[i
     return images[keep], new_labels[keep]
 
 
-def few_labels(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
-    """Indices of ``per_class`` images of every class, drawn at random (balanced), sorted.
-
-    Raises:
-        ValueError: ``per_class`` below 1 or above the smallest class's count.
-    """
-    counts = torch.bincount(labels)
-    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
-        raise ValueError(f"per_class must be a whole number >= 1, got {per_class!r}")
-    if per_class > int(counts.min()):
-        raise ValueError(f"per_class={per_class} exceeds the smallest class ({int(counts.min())} "
-                         "images); ask for fewer labels per class")
-    gen = torch.Generator().manual_seed(seed)
-    picks = []
-    for c in range(len(counts)):
-        members = (labels == c).nonzero().flatten()
-        picks.append(members[torch.randperm(len(members), generator=gen)[:per_class]])
-    return torch.cat(picks).sort().values
-
-
 @torch.no_grad()
 def pooled_features(model: VGG, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """Frozen features: the last stage's output averaged over positions, float64 ``(N, C5)``.
@@ -99,7 +84,7 @@ def pooled_features(model: VGG, images: torch.Tensor, batch_size: int = 500) -> 
         images: uint8 ``(N, 3, H, W)`` as :func:`vgg_lessons.data.load_cifar10` returns them.
     """
     model.eval()
-    out = [model.forward_features(normalize(images[i:i + batch_size])).mean(dim=(2, 3))
+    out = [model.forward_features(as_model_input(images[i:i + batch_size])).mean(dim=(2, 3))
            for i in range(0, len(images), batch_size)]
     return torch.cat(out).double()
 
@@ -240,7 +225,7 @@ def run(source: VGG, per_class: Sequence[int] = (100,), seeds: Sequence[int] = (
         t1 = time.perf_counter()
         accs: dict[str, list[float]] = dict(probe=[], finetune=[], scratch=[])
         for seed in seeds:
-            pick = few_labels(tgt_train[1], n, seed)
+            pick = balanced_subset(tgt_train[1], n, seed=seed, num_classes=len(TARGET_CLASSES))
             labelled = (tgt_train[0][pick], tgt_train[1][pick])
             accs["probe"].append(probe_accuracy(source, labelled, tgt_test, len(TARGET_CLASSES)))
             seed_everything(seed)
@@ -279,8 +264,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     src_train = class_subset(*load_cifar10("train"), SOURCE_CLASSES)
     src_test = class_subset(*load_cifar10("test"), SOURCE_CLASSES)
-    if args.reuse_source:
+    if args.reuse_source:  # keep the recorded training history of that network, if any
         source, history = load_source(Path(args.model)), None
+        previous = Path(args.record)
+        if previous.is_file():
+            history = json.loads(previous.read_text())["source"]["metrics"]
     else:
         source, history = pretrain_source(src_train, args.source_epochs)
         save_source(source, Path(args.model))  # first, so a failure later keeps it
@@ -293,7 +281,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                       source_epochs=args.source_epochs, seeds=args.seeds, steps=args.steps, lr=0.05,
                       probe="L-BFGS logistic regression on standardised pooled stage-5 features, "
                             "weight decay 1e-3"),
-        source=dict(metrics=history, test_acc=source_acc, seconds=t1 - t0),
+        source=dict(metrics=history, test_acc=source_acc,
+                    seconds=sum(r["seconds"] for r in history) if history else t1 - t0),
         results=run(source, args.per_class, args.seeds, args.steps),
         threads=torch.get_num_threads(), torch=torch.__version__)
     record["wall_seconds"] = time.perf_counter() - t0
@@ -301,7 +290,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for n, r in record["results"].items():
         print(f"{n} labels per class: " + ", ".join(
             f"{k} {r[k]['mean']:.3f} ± {r[k]['std']:.3f}" for k in ("probe", "finetune", "scratch")))
-    print(f"wrote {args.record} and {args.model} in {record['wall_seconds']:.0f} s")
+    made = args.record if args.reuse_source else f"{args.record} and {args.model}"
+    print(f"wrote {made} in {record['wall_seconds']:.0f} s")
     return record
 
 
