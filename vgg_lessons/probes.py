@@ -30,39 +30,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-Preprocess = Callable[[torch.Tensor], torch.Tensor]
+from vgg_lessons._images import Preprocess, as_model_input
+from vgg_lessons._layers import model_device as _device
+from vgg_lessons._layers import readable_name, resolve_layer
+
+__all__ = ["FeatureRecorder", "Preprocess", "channel_scores", "default_preprocess",
+           "feature_maps", "filters", "first_conv_name", "first_layer_filter_images",
+           "maximize_activation", "recording", "resolve_layer", "top_activating_images"]
 
 
 # ---- naming --------------------------------------------------------------------------
-def resolve_layer(model: nn.Module, name: str) -> nn.Module:
-    """Return the submodule called ``name``: a readable name (VGG) or a module path.
-
-    Raises:
-        ValueError: no such layer (the message lists some valid names).
-    """
-    if not isinstance(name, str):
-        raise ValueError(f"a layer is named by a string such as 'stage3.conv2' or 'features.12', "
-                         f"got {type(name).__name__} {name!r}")
-    if hasattr(model, "layer") and hasattr(model, "layer_names"):
-        return model.layer(name)  # VGG: raises its own ValueError with examples
-    try:
-        return model.get_submodule(name)
-    except AttributeError:
-        examples = ", ".join(n for n, _ in list(model.named_modules())[1:5])
-        raise ValueError(f"no layer named {name!r} in this {type(model).__name__}; use a module "
-                         f"path from model.named_modules() (e.g. {examples})") from None
-
-
 def _layer_list(layers: str | Sequence[str]) -> list[str]:
     names = [layers] if isinstance(layers, str) else list(layers)
     if not names:
         raise ValueError("no layers given: name at least one, e.g. ['stage1.conv1', 'stage3.conv2']")
     return names
-
-
-def _device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 # ---- hooks ---------------------------------------------------------------------------
@@ -139,8 +121,9 @@ def feature_maps(model: nn.Module, images: torch.Tensor,
 
     Args:
         model: the network (put it in eval mode first for a trained model).
-        images: ``(B, C, H, W)``, already normalised as the model expects; moved to
-            the model's device.
+        images: uint8 ``(B, 3, H, W)`` as :func:`vgg_lessons.data.load_cifar10` returns
+            them (converted by the shipped weights' ``transforms()``), or float model
+            input, already normalised; moved to the model's device.
         layers: one name or a list, e.g. ``["stage1.conv1", "stage3.bn2"]``.
 
     Returns:
@@ -148,7 +131,7 @@ def feature_maps(model: nn.Module, images: torch.Tensor,
         for convolutional layers, on the model's device.
     """
     with torch.no_grad(), recording(model, layers) as maps:
-        model(images.to(_device(model)))
+        model(as_model_input(images).to(_device(model)))
     return dict(maps)
 
 
@@ -195,7 +178,7 @@ def first_conv_name(model: nn.Module) -> str:
     """Name of the first ``nn.Conv2d`` of the model (readable for a VGG)."""
     for path, module in model.named_modules():
         if isinstance(module, nn.Conv2d):
-            return model.readable_name(path) if hasattr(model, "readable_name") else path
+            return readable_name(model, path)
     raise ValueError(f"this {type(model).__name__} has no nn.Conv2d layer, so no filters to show")
 
 
@@ -217,10 +200,10 @@ def first_layer_filter_images(model: nn.Module) -> torch.Tensor:
 
 # ---- activation maximisation ---------------------------------------------------------
 def default_preprocess(x: torch.Tensor) -> torch.Tensor:
-    """0..1 RGB images ``(B, 3, H, W)`` -> the CIFAR-10 normalised input of the book's models."""
-    from vgg_lessons.data import normalize
+    """0..1 RGB images ``(B, 3, H, W)`` -> the input of the book's models (the weights' transform)."""
+    from vgg_lessons.weights import default_transforms
 
-    return normalize(x * 255.0)
+    return default_transforms().from_unit(x)
 
 
 def _total_variation(x: torch.Tensor) -> torch.Tensor:
@@ -317,7 +300,7 @@ def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[in
                   if jitter else (0, 0))
         moved = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
         act = _forward_until(model, preprocess(moved), layer)  # (N, C, h, w)
-        response = act[rows, index].flatten(1).mean(dim=1)  # (N,)
+        response = act[rows, index].reshape(len(channels), -1).mean(dim=1)  # (N,)
         penalty = l2 * ((x - 0.5) ** 2).mean(dim=(1, 2, 3)) + tv * _total_variation(x)
         loss = (penalty - response).sum()  # sum: each image has its own gradient
         (grad,) = torch.autograd.grad(loss, x)  # no gradients into the model's weights
@@ -337,15 +320,21 @@ def channel_scores(model: nn.Module, images: torch.Tensor, layer: str, *,
     """Every channel's response (spatial mean of its map) to every image: ``(N, C)``, CPU.
 
     Args:
-        images: ``(N, 3, H, W)`` normalised model input (run in batches of ``batch_size``).
+        images: ``(N, 3, H, W)``: uint8 as loaded (converted by the shipped weights'
+            ``transforms()``) or float model input; run in batches of ``batch_size``.
+
+    Raises:
+        ValueError: not a batch of images, or an empty one.
     """
-    if images.dim() != 4:
-        raise ValueError(f"expected a batch of images (N, C, H, W), got shape {tuple(images.shape)}")
+    as_model_input(images[:1] if isinstance(images, torch.Tensor) else images)  # checks the shape
+    if len(images) == 0:
+        raise ValueError("no images given (an empty batch); pass at least one image")
     device = _device(model)
     parts = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            act = _forward_until(model, images[start:start + batch_size].to(device), layer)
+            batch = as_model_input(images[start:start + batch_size]).to(device)
+            act = _forward_until(model, batch, layer)
             parts.append(act.flatten(2).mean(dim=2).cpu() if act.dim() > 2 else act.cpu())
     return torch.cat(parts)
 
@@ -356,7 +345,8 @@ def top_activating_images(model: nn.Module, images: torch.Tensor, layer: str, ch
     """The ``k`` images that make ``channel`` of ``layer`` respond most.
 
     Args:
-        images: ``(N, 3, H, W)`` normalised model input, e.g. the first 1,000 test images.
+        images: ``(N, 3, H, W)``, uint8 as loaded or float model input (see
+            :func:`channel_scores`), e.g. the first 1,000 test images.
         channel: channel index in ``layer``.
         k: how many (at most N).
         scores: the ``(N, C)`` result of :func:`channel_scores` for these images and
