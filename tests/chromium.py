@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--remote-allow-origins=*", "--window-size=1280,900"]
@@ -155,3 +157,13 @@ def chromium() -> Iterator[DevTools]:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[DevTools]:
+    """Pytest fixture: :func:`chromium` for one test module (fails if it cannot start)."""
+    try:
+        with chromium() as tools:
+            yield tools
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)

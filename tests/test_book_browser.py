@@ -36,7 +36,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 import yaml
-from chromium import DevTools, chromium, serve
+from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Errors of the themes' own JavaScript, not of our pages, seen with jupyter-book 1.0.4.
@@ -73,16 +73,6 @@ def served_book(book_html: Path) -> Iterator[str]:
     """The built book over HTTP on 127.0.0.1 (as a reader's server would serve it)."""
     with serve(book_html) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[DevTools]:
-    """A headless Chromium with a fresh profile, and a DevTools connection to one page."""
-    try:
-        with chromium() as tools:
-            yield tools
-    except RuntimeError as err:
-        pytest.fail(str(err), pytrace=False)
 
 
 @pytest.fixture(scope="module")

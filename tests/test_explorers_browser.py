@@ -15,22 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chromium import DevTools, chromium, serve
+from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
 
 from vgg_lessons import receptive_field, train
 from vgg_lessons.receptive_field import LayerSpec, rf_table
 from vgg_lessons.site import explorer_data
 
 CHAPTER6, CHAPTER1 = "book/06_what_vgg_sees.html", "book/01_receptive_fields.html"
-@pytest.fixture(scope="module")
-def browser() -> Iterator[DevTools]:
-    try:
-        with chromium() as tools:
-            yield tools
-    except RuntimeError as err:
-        pytest.fail(str(err), pytrace=False)
-
-
 @pytest.fixture(scope="module", params=["http", "file"])
 def origin(request: pytest.FixtureRequest, book_html: Path) -> Iterator[str]:
     if request.param == "file":
@@ -46,6 +37,7 @@ def explorer(kind: str) -> str:
 
 def open_explorer(browser: DevTools, url: str, kind: str) -> dict:
     browser.open(url, 0.2)
+    browser.evaluate(f"document.querySelector('{explorer(kind)}').scrollIntoView()")
     browser.evaluate(f"""new Promise((resolve, reject) => {{
       const t0 = performance.now();
       (function poll() {{

@@ -429,8 +429,16 @@
     });
   }
 
+  /* Each explorer starts (and loads its data) when it comes near the screen. */
   function startAll() {
-    Array.prototype.forEach.call(document.querySelectorAll(".vgg-explorer[data-explorer]"), start);
+    var roots = document.querySelectorAll(".vgg-explorer[data-explorer]");
+    if (!("IntersectionObserver" in window)) { Array.prototype.forEach.call(roots, start); return; }
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.isIntersecting) { observer.unobserve(entry.target); start(entry.target); }
+      });
+    }, { rootMargin: "200px 0px" });
+    Array.prototype.forEach.call(roots, function (root) { observer.observe(root); });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", startAll);
   else startAll();
