@@ -136,7 +136,7 @@ def test_effective_rf_of_linear_stack_is_exact():
     nn.init.ones_(conv.weight)
     model = nn.Sequential(conv, nn.Conv2d(1, 1, 3, padding=1, bias=False))
     nn.init.ones_(model[1].weight)
-    erf = rf.effective_rf(model, "1", 11, n_inputs=2)
+    erf = rf.effective_rf(model, "1", 11, n_inputs=2).map
     tri = torch.tensor([1.0, 2, 3, 2, 1]) / 3
     expected = torch.zeros(11, 11)
     expected[3:8, 3:8] = torch.outer(tri, tri)
@@ -148,10 +148,10 @@ def test_effective_rf_of_linear_stack_is_exact():
 def test_effective_rf_on_vgg():
     model = build_vgg("D", width=0.125, head="cifar").train()
     name = "stage3.conv3"
-    erf = rf.effective_rf(model, name, 64, n_inputs=4, seed=1)
+    erf = rf.effective_rf(model, name, 64, n_inputs=4, seed=1).map
     assert erf.shape == (64, 64) and erf.max() == 1 and model.training
     assert all(p.grad is None for p in model.parameters())
-    torch.testing.assert_close(erf, rf.effective_rf(model, name, 64, n_inputs=4, seed=1))
+    torch.testing.assert_close(erf, rf.effective_rf(model, name, 64, n_inputs=4, seed=1).map)
     row = rf.layer_table(model, 64).row(name)
     c = row.centre((row.out_size - 1) // 2)
     lo, hi = int(c - (row.rf - 1) / 2), int(c + (row.rf - 1) / 2)
@@ -160,7 +160,7 @@ def test_effective_rf_on_vgg():
     assert outside.abs().max() == 0  # the gradient never leaves the theoretical field
     assert rf.erf_mass_size(erf, 0.9) < row.rf  # ... and concentrates well inside it
     assert 0 < rf.erf_std(erf) < row.rf / 2
-    single = rf.effective_rf(model, name, 64, n_inputs=4, channel=3)
+    single = rf.effective_rf(model, name, 64, n_inputs=4, channel=3).map
     assert not torch.allclose(single, erf)
 
 

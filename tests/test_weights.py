@@ -62,3 +62,12 @@ def test_unknown_name_lists_the_shipped_models():
     entry = WEIGHTS[DEFAULT]
     assert get_weights(entry) is entry
     assert isinstance(entry, Weights)
+
+
+def test_from_unit_is_the_same_transform_for_images_in_0_to_1():
+    u8 = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    t = get_weights().transforms()
+    torch.testing.assert_close(t.from_unit(u8.float() / 255), t(u8))
+    x = (u8.float() / 255).requires_grad_(True)
+    t.from_unit(x).sum().backward()  # differentiable: activation maximisation climbs through it
+    assert x.grad is not None and x.grad.abs().min() > 0

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from vgg_lessons import probes
-from vgg_lessons._images import enlarge_nearest, png_bytes, tile, to_uint8
+from vgg_lessons._images import enlarge_nearest, png_bytes, tile, to_uint8, to_unit_float
 from vgg_lessons._layers import model_device
 from vgg_lessons.feature_plots import tile_channels
 
@@ -45,6 +45,9 @@ def image_from_upload(content: bytes, size: int = INPUT_SIZE) -> tuple[torch.Ten
     try:
         img = Image.open(io.BytesIO(content))
         img.load()
+    except Image.DecompressionBombError:
+        raise ValueError("the upload is too large to open safely (more than "
+                         f"{Image.MAX_IMAGE_PIXELS:,} pixels); upload a smaller picture") from None
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"could not read the upload as an image ({err}); upload a PNG or JPEG "
                          "file") from None
@@ -82,7 +85,18 @@ def feature_layers(model: nn.Module) -> list[str]:
 
 
 def _to_input(images_u8: torch.Tensor, preprocess: probes.Preprocess) -> torch.Tensor:
-    return preprocess(images_u8.float() / 255.0)
+    """uint8 images -> model input through ``preprocess`` (which takes 0..1 images)."""
+    return preprocess(to_unit_float(images_u8))
+
+
+def _layer_choice(layers: str | Sequence[str] | None, offered: list[str]) -> list[str]:
+    """The layers an explorer offers: ``layers`` (one name or several) or all ``offered``."""
+    chosen = [layers] if isinstance(layers, str) else list(layers or offered)
+    unknown = [name for name in chosen if name not in offered]
+    if not chosen or unknown:
+        raise ValueError(f"layer {unknown[0] if unknown else None!r} cannot be explored here; "
+                         f"choose from {', '.join(offered[:4])}, ... (model.layer_names)")
+    return chosen
 
 
 class _CachedRuns:
@@ -145,5 +159,8 @@ def _check_images(images: torch.Tensor) -> None:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"expected uint8 images (N, 3, H, W) as data.load_cifar10 returns, got "
                          f"{shape}; pass e.g. images[:1000] of the test set")
+    if len(images) == 0:
+        raise ValueError("no images to explore (an empty batch); pass e.g. images[:1000] of the "
+                         "test set")
 
 

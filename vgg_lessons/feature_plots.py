@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
 
+from vgg_lessons._figures import column_figure
+from vgg_lessons._images import enlarge_nearest, hwc, tile, to_unit_float
+
 if TYPE_CHECKING:
     from torch import Tensor
 
@@ -47,23 +50,15 @@ def tile_channels(maps: Tensor, *, cell: int = 32, cols: int | None = None, pad:
     All channels share one colour scale (the layer's min..max): a dim channel looks
     dim. Channel ``i`` sits at row ``i // cols``, column ``i % cols``.
     """
-    import numpy as np
-
     if maps.dim() != 3:
         raise ValueError(f"expected one image's maps (C, h, w), got shape {tuple(maps.shape)}; "
                          "index the batch first, e.g. maps[0]")
     c, h, w = maps.shape
     cols = cols or math.ceil(math.sqrt(c))
-    rows = math.ceil(c / cols)
     factor = max(1, math.ceil(cell / max(h, w)))
-    big = maps.detach().float().cpu().repeat_interleave(factor, 1).repeat_interleave(factor, 2)
+    big = enlarge_nearest(maps.detach().float().cpu(), factor)  # (C, h*f, w*f)
     rgb = colorize(big.reshape(c * big.shape[1], big.shape[2])).reshape(c, *big.shape[1:], 3)
-    hh, ww = big.shape[1:]
-    out = np.full((rows * (hh + pad) - pad, cols * (ww + pad) - pad, 3), 255, dtype=np.uint8)
-    for i in range(c):
-        r, q = divmod(i, cols)
-        out[r * (hh + pad):r * (hh + pad) + hh, q * (ww + pad):q * (ww + pad) + ww] = rgb[i]
-    return out
+    return tile(rgb, cols, pad)
 
 
 def overlay_channel(image: Tensor, channel_map: Tensor, *, size: int = 160, alpha: float = 0.6,
@@ -79,9 +74,7 @@ def overlay_channel(image: Tensor, channel_map: Tensor, *, size: int = 160, alph
     import numpy as np
     import torch
 
-    img = image.detach().float().cpu()
-    img = img / 255.0 if image.dtype == torch.uint8 else img
-    grey = img.mean(dim=0, keepdim=True)[None]  # (1, 1, H, W)
+    grey = to_unit_float(image).mean(dim=0, keepdim=True)[None]  # (1, 1, H, W)
     grey = torch.nn.functional.interpolate(grey, size=(size, size), mode="nearest")[0, 0]
     heat = torch.nn.functional.interpolate(channel_map.detach().float().cpu()[None, None],
                                            size=(size, size), mode="bilinear",
@@ -90,6 +83,7 @@ def overlay_channel(image: Tensor, channel_map: Tensor, *, size: int = 160, alph
     return mixed.round().clip(0, 255).astype(np.uint8)
 
 
+@column_figure
 def plot_feature_maps(image: Tensor, maps: Tensor, *, title: str = "",
                       max_channels: int | None = None) -> Figure:
     """The input beside a grid of its feature maps (one layer, one image).
@@ -103,19 +97,29 @@ def plot_feature_maps(image: Tensor, maps: Tensor, *, title: str = "",
     from matplotlib.figure import Figure
 
     maps = maps[:max_channels] if max_channels else maps
-    img = image.detach().cpu()
-    img = img.float() / 255.0 if not img.is_floating_point() else img
-    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    fig = Figure(figsize=(7, 3.6), layout="constrained")
     ax_img, ax_maps = fig.subplots(1, 2, width_ratios=[1, 2.4])
-    ax_img.imshow(img.permute(1, 2, 0).numpy())
+    ax_img.imshow(hwc(to_unit_float(image)))
     ax_img.set_title("input")
-    ax_maps.imshow(tile_channels(maps))
+    _show_grid(fig, ax_maps, maps)
     ax_maps.set_title(title or f"{maps.shape[0]} channels, {maps.shape[1]}x{maps.shape[2]} each")
-    for ax in (ax_img, ax_maps):
-        ax.axis("off")
+    ax_img.axis("off")
     return fig
 
 
+def _show_grid(fig: Figure, ax: Any, maps: Tensor) -> None:
+    """Draw :func:`tile_channels` of ``maps`` on ``ax`` with a colour bar of its value range."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    ax.imshow(tile_channels(maps))
+    ax.axis("off")
+    values = maps.detach().float()
+    scale = ScalarMappable(Normalize(values.min().item(), values.max().item()), cmap="viridis")
+    fig.colorbar(scale, ax=ax, shrink=0.8, label="activation")
+
+
+@column_figure
 def plot_first_layer_filters(rgb: Tensor, *, ncols: int = 8) -> Figure:
     """First-layer kernels as small colour images, ``(C, 3, k, k)`` in 0..1 (grey = 0)."""
     from matplotlib.figure import Figure
@@ -123,17 +127,17 @@ def plot_first_layer_filters(rgb: Tensor, *, ncols: int = 8) -> Figure:
     n = len(rgb)
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(0.8 * ncols, 0.85 * nrows + 0.3), layout="constrained")
+    fig = Figure(figsize=(min(7.0, 0.85 * ncols), 0.95 * nrows + 0.4), layout="constrained")
     for i, ax in enumerate(fig.subplots(nrows, ncols, squeeze=False).ravel()):
         ax.axis("off")
         if i < n:
-            ax.imshow(rgb[i].permute(1, 2, 0).cpu().numpy(), interpolation="nearest")
-            ax.set_title(str(i), fontsize=7)
-    fig.suptitle(f"{n} first-layer kernels ({rgb.shape[-1]}x{rgb.shape[-1]}, RGB; grey = 0)",
-                 fontsize=9)
+            ax.imshow(hwc(rgb[i]), interpolation="nearest")
+            ax.set_title(str(i))
+    fig.suptitle(f"{n} first-layer kernels ({rgb.shape[-1]}x{rgb.shape[-1]}, RGB; grey = 0)")
     return fig
 
 
+@column_figure
 def plot_maps_side_by_side(image: Tensor, maps_by_name: Mapping[str, Tensor]) -> Figure:
     """The input, then one channel grid per entry (e.g. ``{"trained": .., "random": ..}``).
 
@@ -141,16 +145,15 @@ def plot_maps_side_by_side(image: Tensor, maps_by_name: Mapping[str, Tensor]) ->
     """
     from matplotlib.figure import Figure
 
-    img = image.detach().cpu()
-    img = img.float() / 255.0 if not img.is_floating_point() else img
     n = len(maps_by_name)
-    fig = Figure(figsize=(2.2 + 3.3 * n, 3.4), layout="constrained")
-    axes = fig.subplots(1, n + 1, width_ratios=[1] + [1.6] * n)
-    axes[0].imshow(img.permute(1, 2, 0).numpy())
-    axes[0].set_title("input")
-    for ax, (name, maps) in zip(axes[1:], maps_by_name.items()):
-        ax.imshow(tile_channels(maps))
-        ax.set_title(name)
-    for ax in axes:
+    # Two rows: the input on top, then the models' grids side by side, each with its scale.
+    fig = Figure(figsize=(7, 1.9 + 6.0 / max(n, 1)), layout="constrained")
+    axes = fig.subplots(2, n, squeeze=False, height_ratios=[0.45, 1])
+    axes[0, 0].imshow(hwc(to_unit_float(image)))
+    axes[0, 0].set_title("input")
+    for ax in axes[0]:
         ax.axis("off")
+    for ax, (name, maps) in zip(axes[1], maps_by_name.items()):
+        _show_grid(fig, ax, maps)
+        ax.set_title(name)
     return fig

@@ -385,3 +385,45 @@ def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = FROM_ARCH,
     _init_weights(model)
     return model
 
+
+
+
+# ==== Chapter 7: dense evaluation (the paper's Sec. 3.2) =====================================
+def fully_convolutional(model: VGG) -> nn.Sequential:
+    """A copy of an ImageNet-head VGG with its fully connected layers turned into convolutions.
+
+    fc1 (``C5 * 7 * 7 -> 4096``) becomes a 7x7 convolution, fc2 and fc3 1x1 convolutions
+    holding the same weights; the adaptive 7x7 pool is dropped. The copy,
+    ``Sequential(features, head)``, maps ``(B, 3, H, W)`` with ``H, W >= 224`` to a map
+    of class scores ``(B, classes, H/32 - 6, W/32 - 6)``: at 224 pixels ``(B, classes,
+    1, 1)``, equal to the original logits; VGG-16 at 320 pixels ``(B, 1000, 4, 4)``. Its
+    spatial mean is the paper's dense score (:func:`vgg_lessons.dense.dense_scores`).
+    The copy has ``model``'s train/eval mode; ``model`` is unchanged.
+
+    Raises:
+        ValueError: ``model`` is not a VGG with the ImageNet head (a CIFAR head has no
+            7x7 fully connected layer; the message says what to use instead).
+    """
+    import copy
+
+    if not isinstance(model, VGG):
+        raise ValueError(f"fully_convolutional takes a VGG from build_vgg, got {type(model).__name__}")
+    if model.config["head"] != "imagenet":
+        raise ValueError(f"this VGG has the {model.config['head']!r} head (global average pool, one "
+                         "linear layer), not the ImageNet head with a 7x7 fc1 to convert; its "
+                         "class-score map is that linear layer at every position: use "
+                         "vgg_lessons.dense.score_map(model, images)")
+    head = []
+    for m in model.classifier:
+        if isinstance(m, nn.Linear):
+            k = 7 if not head else 1  # fc1 reads a 7x7 map; fc2 and fc3 one position
+            conv = nn.Conv2d(m.in_features // (k * k), m.out_features, k).to(m.weight)
+            with torch.no_grad():
+                conv.weight.copy_(m.weight.reshape(conv.weight.shape))
+                conv.bias.copy_(m.bias)
+            m = conv
+        head.append(copy.deepcopy(m))
+    dense = nn.Sequential(OrderedDict(features=copy.deepcopy(model.features),
+                                      head=nn.Sequential(*head)))
+    return dense.train(model.training)
+# ==== end of chapter 7 block =================================================================

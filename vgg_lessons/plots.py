@@ -10,6 +10,8 @@ filters (:mod:`vgg_lessons.feature_plots`, chapter 6), so ``plots.X`` finds ever
 from __future__ import annotations
 
 from matplotlib.figure import Figure
+
+from vgg_lessons._figures import column_figure
 from matplotlib.patches import Rectangle
 
 from vgg_lessons.feature_plots import (colorize, overlay_channel, plot_feature_maps,
@@ -38,6 +40,7 @@ def _field_members(specs, top_unit: int) -> list[set[int]]:
     return members
 
 
+@column_figure
 def rf_diagram_1d(specs, input_size: int, unit: int | None = None,
                   title: str | None = None) -> Figure:
     """Draw a 1-D stack of layers and the receptive field of one unit of the last layer.
@@ -74,7 +77,7 @@ def rf_diagram_1d(specs, input_size: int, unit: int | None = None,
     # (size, jump, start) of every row, input first
     geometry = [(input_size, 1, 0.0)] + [(r.out_size, r.jump, r.start) for r in rows]
 
-    fig = Figure(figsize=(max(6.0, 0.28 * input_size + 2), 0.6 * len(geometry) + 1.2),
+    fig = Figure(figsize=(min(7.0, max(5.0, 0.28 * input_size + 2)), 0.6 * len(geometry) + 1.4),
                  layout="constrained")
     ax = fig.subplots()
     for level, ((size, jump, start), chosen) in enumerate(zip(geometry, members)):
@@ -118,6 +121,7 @@ def rf_diagram_1d(specs, input_size: int, unit: int | None = None,
     return fig
 
 
+@column_figure
 def rf_growth(table, title: str = "How the receptive field grows") -> Figure:
     """Plot receptive field and jump (input pixels) of every layer of an ``RFTable``.
 
@@ -132,28 +136,34 @@ def rf_growth(table, title: str = "How the receptive field grows") -> Figure:
     if not rows:
         raise ValueError("the table has no convolution or pooling rows to plot; build it with "
                          "rf_table(specs) or layer_table(model, input_size)")
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     x = range(len(rows))
     colours = ["tab:blue" if r.kind == "conv" else "tab:gray" for r in rows]
     ax.bar(x, [r.rf for r in rows], color=colours, label="receptive field")
     ax.plot(x, [r.jump for r in rows], "o-", color="tab:orange", label="jump")
     ax.set_yscale("log", base=2)
-    ax.set_xticks(list(x), [r.name for r in rows], rotation=70, fontsize=8)
+    ax.set_xticks(list(x), [r.name for r in rows], rotation=70)
     ax.set_ylabel("input pixels")
     ax.legend(loc="upper left")
     ax.set_title(title)
     return fig
 
 
-def effective_rf_map(erf, rf: int, title: str | None = None) -> Figure:
+@column_figure
+def effective_rf_map(erf, rf: int | None = None, title: str | None = None, *,
+                     centre: float | None = None) -> Figure:
     """Show an effective receptive field next to the theoretical one.
 
     Args:
-        erf: ``(H, W)`` tensor or array of gradient magnitudes of one central unit with
-            respect to the input pixels (from ``effective_rf``).
-        rf: the theoretical receptive field in pixels (a square of that side, centred).
+        erf: an ``EffectiveRF`` from ``receptive_field.effective_rf`` (it carries the
+            probed unit's centre and field), or an ``(H, W)`` tensor or array of
+            gradient magnitudes of one unit with respect to the input pixels.
+        rf: the theoretical receptive field in pixels; default: ``erf.rf``.
         title: figure title.
+        centre: input coordinate (both axes) of the unit's field centre, where the
+            square and the profile are centred; default: ``erf.centre``, or the middle
+            of a plain map, ``(H - 1) / 2``.
 
     Returns:
         The figure (not shown): the map with the theoretical square, and its profile
@@ -161,26 +171,33 @@ def effective_rf_map(erf, rf: int, title: str | None = None) -> Figure:
     """
     import numpy as np
 
+    if centre is None:
+        centre = getattr(erf, "centre", None)
+    if rf is None:
+        rf = getattr(erf, "rf", None)
+    if rf is None:
+        raise ValueError("pass rf= (the theoretical field in pixels) with a plain map")
+    erf = getattr(erf, "map", erf)
     values = np.asarray(erf.detach().cpu() if hasattr(erf, "detach") else erf, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"erf must be an (H, W) map, got shape {values.shape}")
     values = values / values.max() if values.max() > 0 else values
     h, w = values.shape
-    cy, cx = h // 2, w // 2
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    left, right = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[1, 1.3]))
+    cy = cx = (h - 1) / 2 if centre is None else centre
+    fig = Figure(figsize=(6, 8), layout="constrained")  # in rows: the map, then its profile
+    left, right = fig.subplots(2, 1, gridspec_kw=dict(height_ratios=[1.5, 1]))
     image = left.imshow(values, cmap="magma")
     left.add_patch(Rectangle((cx - rf / 2, cy - rf / 2), rf, rf, fill=False,
                              edgecolor="tab:cyan", linestyle="--", linewidth=1.5))
     left.set_xlim(-0.5, w - 0.5)
     left.set_ylim(h - 0.5, -0.5)
-    left.set_title("gradient magnitude (dashed: theoretical field)")
-    fig.colorbar(image, ax=left, shrink=0.8)
+    left.set_title("gradient magnitude; dashed: theoretical field")
+    fig.colorbar(image, ax=left, shrink=0.8, label="relative gradient")
     profile = values.sum(axis=0)  # (W,): the gradient of each column, summed over rows
     right.plot(np.arange(w) - cx, profile / profile.max(), color="tab:purple")
     for edge in (-rf / 2, rf / 2):
         right.axvline(edge, color="tab:cyan", linestyle="--")
-    right.set_xlabel("pixels from the centre (columns, summed over rows)")
+    right.set_xlabel("pixels from the field's centre (columns, summed over rows)")
     right.set_ylabel("relative gradient")
     right.set_title("profile: most of the weight is near the centre")
     if title:
@@ -190,6 +207,7 @@ def effective_rf_map(erf, rf: int, title: str | None = None) -> Figure:
 
 # ---- Building VGG (chapter 2) ----------------------------------------------------------
 
+@column_figure
 def stage_bars(stats, title: str | None = None) -> Figure:
     """Parameters, MACs and activation memory per stage, as three bar charts.
 
@@ -209,17 +227,16 @@ def stage_bars(stats, title: str | None = None) -> Figure:
     panels = [("params", 1e6, "parameters (millions)", "tab:blue"),
               ("macs", 1e9, "MACs (billions)", "tab:orange"),
               ("activation_bytes", 2**20, "activations (MiB)", "tab:green")]
-    fig = Figure(figsize=(11, 3.4), layout="constrained")
-    for ax, (key, scale, label, colour) in zip(fig.subplots(1, 3), panels):
+    fig = Figure(figsize=(7, 7), layout="constrained")
+    for ax, (key, scale, label, colour) in zip(fig.subplots(3, 1, sharex=True), panels):
         values = [totals[n][key] / scale for n in names]
         ax.bar(names, values, color=colour)
-        ax.set_title(label)
-        ax.tick_params(axis="x", rotation=45)
+        ax.set_ylabel(label)
         total = sum(values)
         for i, v in enumerate(values):
             share = 100 * v / total if total else 0.0
-            ax.text(i, v, f"{share:.0f}%", ha="center", va="bottom", fontsize=8)
-        ax.margins(y=0.15)
+            ax.text(i, v, f"{share:.0f}%", ha="center", va="bottom")
+        ax.margins(y=0.2)
     if title:
         fig.suptitle(title)
     return fig

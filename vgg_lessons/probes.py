@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vgg_lessons._images import Preprocess, as_model_input
@@ -199,10 +200,10 @@ def first_layer_filter_images(model: nn.Module) -> torch.Tensor:
 
 # ---- activation maximisation ---------------------------------------------------------
 def default_preprocess(x: torch.Tensor) -> torch.Tensor:
-    """0..1 RGB images ``(B, 3, H, W)`` -> the CIFAR-10 normalised input of the book's models."""
-    from vgg_lessons.data import normalize
+    """0..1 RGB images ``(B, 3, H, W)`` -> the input of the book's models (the weights' transform)."""
+    from vgg_lessons.weights import default_transforms
 
-    return normalize(x * 255.0)
+    return default_transforms().from_unit(x)
 
 
 def _total_variation(x: torch.Tensor) -> torch.Tensor:
@@ -212,10 +213,22 @@ def _total_variation(x: torch.Tensor) -> torch.Tensor:
     return dh + dw
 
 
+def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur images ``(B, C, H, W)`` with a Gaussian of ``sigma`` pixels (reflecting edges)."""
+    radius = max(1, int(2 * sigma + 0.5))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    kernel = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    kernel = (kernel / kernel.sum()).repeat(x.shape[1], 1, 1, 1)  # (C, 1, 1, k)
+    groups = x.shape[1]
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), kernel, groups=groups)
+    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"),
+                    kernel.transpose(2, 3), groups=groups)
+
+
 def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[int], *,
                         steps: int = 96, lr: float = 0.05, jitter: int = 2,
-                        l2: float = 0.05, tv: float = 0.5, size: int = 32, seed: int = 0,
-                        preprocess: Preprocess | None = None) -> torch.Tensor:
+                        l2: float = 0.05, tv: float = 0.5, blur: float = 0.5, size: int = 32,
+                        seed: int = 0, preprocess: Preprocess | None = None) -> torch.Tensor:
     """An input image that drives one channel of ``layer`` hard: gradient ascent on the pixels.
 
     Starts from mid grey plus a little noise and, for ``steps`` Adam steps, raises
@@ -223,7 +236,10 @@ def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[in
     natural-looking: ``l2 * mean((x - 0.5)**2)`` (no extreme colours) and
     ``tv * total_variation(x)`` (no pixel noise). Each step first shifts the image
     by a random ``-jitter..jitter`` pixels (wrapping round), so the result cannot
-    rely on exact pixel positions. Pixels are kept in 0..1.
+    rely on exact pixel positions, and ends with a Gaussian blur of ``blur`` pixels
+    (Yosinski et al., 2015): without it the climb still ends in saturated stripes of
+    pixel-sized detail, which the penalties alone do not prevent. Pixels are kept
+    in 0..1.
 
     Several channels are optimised at once as one batch, each image for its own
     channel (the model must be in eval mode, so that batch norm treats images
@@ -239,6 +255,7 @@ def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[in
         steps, lr: Adam steps and learning rate (pixels per step, roughly).
         jitter: largest random shift per step, in pixels (0: none).
         l2, tv: weights of the two regularisers.
+        blur: standard deviation in pixels of the blur after each step (0: none).
         size: side of the square image in pixels (at least 32 for VGG).
         seed: makes the noise and the shifts reproducible.
         preprocess: maps 0..1 RGB ``(B, 3, H, W)`` to the model's input; default:
@@ -256,9 +273,9 @@ def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[in
     if not channels or not all(isinstance(c, int) and not isinstance(c, bool) for c in channels):
         raise ValueError(f"channel must be a whole number or a non-empty list of them, "
                          f"got {channel!r}")
-    if steps < 1 or jitter < 0 or size < 1:
-        raise ValueError(f"need steps >= 1, jitter >= 0 and size >= 1, got steps={steps}, "
-                         f"jitter={jitter}, size={size}")
+    if steps < 1 or jitter < 0 or size < 1 or blur < 0:
+        raise ValueError(f"need steps >= 1, jitter >= 0, blur >= 0 and size >= 1, got "
+                         f"steps={steps}, jitter={jitter}, blur={blur}, size={size}")
     preprocess = preprocess or default_preprocess
     device = _device(model)
     with torch.no_grad():
@@ -290,6 +307,8 @@ def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[in
         x.grad = grad
         opt.step()
         with torch.no_grad():
+            if blur > 0:
+                x.copy_(_gaussian_blur(x, blur))
             x.clamp_(0.0, 1.0)
     out = x.detach().cpu()
     return out[0] if single else out
@@ -346,3 +365,79 @@ def top_activating_images(model: nn.Module, images: torch.Tensor, layer: str, ch
         raise ValueError(f"k must be between 1 and the number of images ({scores.shape[0]}), got {k}")
     values, indices = torch.topk(scores[:, channel], k)
     return indices, values
+
+
+# ==== Chapter 7: saliency and Grad-CAM =========================================================
+def _input_and_target(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None
+                      ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+    """Model input from uint8 images (normalised) or float input as is, and the target picker."""
+    from vgg_lessons.data import normalize
+
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"expected images (B, 3, H, W) as load_cifar10 returns them, got {got}")
+    x = normalize(images) if images.dtype == torch.uint8 else images.float()
+    x = x.to(_device(model)).detach().requires_grad_(True)
+
+    def pick(logits: torch.Tensor) -> torch.Tensor:  # (B, K) -> the target logits, summed
+        t = logits.argmax(1) if target is None else torch.as_tensor(target, device=logits.device)
+        t = t.expand(len(logits)) if t.dim() == 0 else t
+        if t.shape != (len(logits),) or t.min() < 0 or t.max() >= logits.shape[1]:
+            raise ValueError(f"target must be a class index in 0..{logits.shape[1] - 1} or one per "
+                             f"image ({len(logits)}), got {target!r}")
+        return logits.gather(1, t.long()[:, None]).sum()
+
+    return x, pick
+
+
+def saliency(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None = None
+             ) -> torch.Tensor:
+    """Image-specific class saliency (Simonyan, Vedaldi & Zisserman 2014), ``(B, H, W)``.
+
+    The largest, over the colour channels, of ``|d logit_target / d input|``: how much
+    a small change of each pixel moves the target's score (before softmax).
+
+    Args:
+        images: uint8 ``(B, 3, H, W)`` as :func:`vgg_lessons.data.load_cifar10` returns
+            them (normalised as in training; the gradient is taken with respect to that
+            normalised input), or float images that are already model input.
+        target: a class index, one per image ``(B,)``, or None: each image's predicted class.
+
+    The model's train/eval mode is left as it is: call ``model.eval()`` first.
+    """
+    x, pick = _input_and_target(model, images, target)
+    (grad,) = torch.autograd.grad(pick(model(x)), x)
+    return grad.abs().amax(dim=1).detach()
+
+
+def grad_cam(model: nn.Module, images: torch.Tensor, layer: str,
+             target: int | torch.Tensor | None = None) -> torch.Tensor:
+    """Grad-CAM (Selvaraju et al. 2017) at ``layer``, upsampled to the input, ``(B, H, W)``.
+
+    With ``A`` the layer's output ``(B, C, h, w)`` and ``y`` the target's logit (before
+    softmax), each channel's weight is the spatial mean of ``dy/dA``; the map is
+    ``ReLU(sum_c weight_c * A_c)``, bilinearly upsampled (``align_corners=False``) to
+    the input's ``H x W``. Not rescaled: compare maps of one model, or normalise to show.
+
+    Args:
+        layer: a readable name (``"stage5.relu2"``) or module path (``"features.25"``).
+        images, target: as for :func:`saliency`.
+    """
+    x, pick = _input_and_target(model, images, target)
+    store: list[torch.Tensor] = []
+
+    def keep(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        store.append(output)
+        return output.clone()  # later in-place ops (ReLU) change the clone, not what we keep
+
+    handle = resolve_layer(model, layer).register_forward_hook(keep)
+    try:
+        score = pick(model(x))
+    finally:
+        handle.remove()
+    (grad,) = torch.autograd.grad(score, store[0])
+    weights = grad.mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
+    cam = torch.relu((weights * store[0]).sum(dim=1, keepdim=True))  # (B, 1, h, w)
+    cam = nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return cam[:, 0].detach()
+# ==== end of chapter 7 block ===================================================================

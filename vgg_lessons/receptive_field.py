@@ -223,7 +223,8 @@ def min_input_size(specs: Iterable[LayerSpec]) -> int:
 
 
 # ---- measurements on models, in rf_measure (torch is imported only when asked for) ---
-_MEASURED = ("MeasuredRF", "effective_rf", "empirical_rf", "erf_mass_size", "erf_std",
+_MEASURED = ("EffectiveRF", "MeasuredRF", "effective_rf", "empirical_rf", "erf_mass_size",
+             "erf_std",
              "feature_layers", "layer_spec", "layer_table", "square_side")
 
 

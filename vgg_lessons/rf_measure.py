@@ -232,27 +232,51 @@ def empirical_rf(model: nn.Module, layer: str, input_size: int = 64) -> Measured
                      "with LayerSpec and use rf_table instead")
 
 
+@dataclass(frozen=True)
+class EffectiveRF:
+    """An effective receptive field (Luo et al., 2016) and the unit it belongs to.
+
+    ``map`` is ``(input_size, input_size)``, the mean ``|d unit / d input|`` per input
+    pixel, normalised to maximum 1. The probed unit is ``unit`` (row = column) of
+    ``layer``; its theoretical field of ``rf`` pixels is centred on input coordinate
+    ``centre`` on both axes (``layer_table``'s ``start + unit * jump``), which is the
+    middle of the image only when the layer's output has the right parity.
+    """
+
+    layer: str
+    map: torch.Tensor
+    unit: int
+    centre: float
+    rf: int
+
+
 def effective_rf(model: nn.Module, layer: str, input_size: int = 64, *, n_inputs: int = 16,
-                 seed: int = 0, channel: int | None = None) -> torch.Tensor:
-    """Effective receptive field (Luo et al., 2016): mean ``|d unit / d input|`` per pixel.
+                 seed: int = 0, channel: int | None = None) -> EffectiveRF:
+    """Effective receptive field (Luo et al., 2016) of the middle unit of ``layer``.
 
     Feeds ``n_inputs`` seeded standard-normal images ``(n_inputs, C_in, input_size,
     input_size)`` through the model's real weights (random or trained) in eval mode,
-    back-propagates from the centre unit of ``layer`` (the sum over its channels, or
-    only ``channel``) and averages the absolute input gradient over images, summed
-    over input channels. The model is left as it was (mode restored, no ``.grad``).
+    back-propagates from unit ``(out_size - 1) // 2`` (row and column) of ``layer``
+    (the sum over its channels, or only ``channel``) and averages the absolute input
+    gradient over images, summed over input channels. The model is left as it was
+    (mode restored, no ``.grad``).
 
     Returns:
-        ``(input_size, input_size)`` float tensor on the CPU, normalised to maximum 1.
+        An :class:`EffectiveRF`: the ``(input_size, input_size)`` map on the CPU
+        (maximum 1), the probed unit, the input coordinate of its field's centre
+        and the theoretical field ``rf`` in pixels.
     """
     import torch
     from torch import nn
 
     layers, i, name = _layer_index(model, layer)
-    needed = min_input_size(_named_specs(nn.Sequential(*(m for _, m in layers[:i + 1]))))
+    specs = _named_specs(nn.Sequential(*(m for _, m in layers[:i + 1])))
+    needed = min_input_size(specs)
     if input_size < needed:
         raise ValueError(f"input of {input_size}x{input_size} pixels is too small for layer "
                          f"{name!r}; use input_size >= {needed} (better: larger than its field)")
+    row = rf_table(specs, input_size)[-1]
+    unit = (row.out_size - 1) // 2
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     in_ch = next((m.in_channels for _, m in layers if hasattr(m, "in_channels")), 3)
@@ -266,26 +290,29 @@ def effective_rf(model: nn.Module, layer: str, input_size: int = 64, *, n_inputs
             out = x
             for _, m in layers[:i + 1]:
                 out = m(out)  # (B, C, h, w)
-            u, v = (out.shape[-2] - 1) // 2, (out.shape[-1] - 1) // 2
             if channel is not None and not 0 <= channel < out.shape[1]:
                 raise ValueError(f"layer {name!r} has {out.shape[1]} channels; channel must be "
                                  f"in 0..{out.shape[1] - 1}, or None for their sum")
-            target = out[:, :, u, v] if channel is None else out[:, channel, u, v]
+            target = out[:, :, unit, unit] if channel is None else out[:, channel, unit, unit]
             (grad,) = torch.autograd.grad(target.sum(), x)
     finally:
         model.train(was_training)
     erf = grad.abs().sum(1).mean(0).cpu()  # (H, W)
     peak = erf.max()
-    return erf / peak if peak > 0 else erf
+    return EffectiveRF(layer=name, map=erf / peak if peak > 0 else erf, unit=unit,
+                       centre=row.centre(unit), rf=row.rf)
 
 
-def erf_mass_size(erf: torch.Tensor, fraction: float = 0.95) -> int:
+def erf_mass_size(erf: EffectiveRF | torch.Tensor, fraction: float = 0.95) -> int:
     """Side (pixels) of the smallest square around the map's peak holding ``fraction`` of its mass.
 
-    Compare with the theoretical ``rf``: for a trained or random VGG the effective
-    field is much smaller than the theoretical one.
+    ``erf`` is an :class:`EffectiveRF` or its ``(H, W)`` map. Compare with the
+    theoretical ``rf``: for a trained or random VGG the effective field is much
+    smaller than the theoretical one.
     """
     import torch
+
+    erf = getattr(erf, "map", erf)
 
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
@@ -299,9 +326,11 @@ def erf_mass_size(erf: torch.Tensor, fraction: float = 0.95) -> int:
     return 2 * max(h, w) - 1
 
 
-def erf_std(erf: torch.Tensor) -> float:
+def erf_std(erf: EffectiveRF | torch.Tensor) -> float:
     """Spread (pixels) of the map seen as a distribution: RMS distance from its centroid per axis."""
     import torch
+
+    erf = getattr(erf, "map", erf)
 
     h, w = erf.shape
     p = erf.double() / erf.double().sum()

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
 
+from vgg_lessons._figures import column_figure
+
 if TYPE_CHECKING:
     from torch import Tensor
 
@@ -29,6 +31,7 @@ def _epoch_axis(history: Sequence[Mapping[str, Any]], metric: str, step_losses: 
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+@column_figure
 def plot_training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]],
                          metrics: Sequence[str] = ("train_loss", "test_acc"), *,
                          step_losses: bool = False, title: str | None = None) -> Figure:
@@ -56,8 +59,12 @@ def plot_training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]],
         if not any(row.get(metric) is not None for h in runs.values() for row in h):
             known = sorted({k for h in runs.values() for row in h for k in row})
             raise ValueError(f"no run recorded {metric!r}; recorded keys: {', '.join(known)}")
-    fig = Figure(figsize=(4.2 * len(metrics), 3.2), layout="constrained")
-    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    ncols = min(2, len(metrics))  # rows of at most two panels, not one wide strip
+    nrows = -(-len(metrics) // ncols)
+    fig = Figure(figsize=(7, 3.2 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
     for ax, metric in zip(axes, metrics):
         percent = metric.endswith("acc")
         for name, history in runs.items():
@@ -68,12 +75,13 @@ def plot_training_curves(runs: Mapping[str, Sequence[Mapping[str, Any]]],
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric.replace("_", " ") + (" (%)" if percent else ""))
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize="small")
+    axes[0].legend()
     if title:
         fig.suptitle(title)
     return fig
 
 
+@column_figure
 def plot_activation_stats(maps: Mapping[str, Mapping[str, Tensor]], *,
                           title: str | None = None) -> Figure:
     """Mean and standard deviation of each layer's output, one line per model.
@@ -97,44 +105,30 @@ def plot_activation_stats(maps: Mapping[str, Mapping[str, Tensor]], *,
         raise ValueError("every model needs the same layers in the same order; got "
                          + "; ".join(f"{k}: {list(v)}" for k, v in maps.items()))
     layers = layer_lists[0]
-    fig = Figure(figsize=(max(6.0, 0.5 * len(layers) + 3), 3.4), layout="constrained")
-    ax_mean, ax_std = fig.subplots(1, 2)
+    fig = Figure(figsize=(7, 6.5), layout="constrained")
+    ax_mean, ax_std = fig.subplots(2, 1, sharex=True)
     for name, by_layer in maps.items():
         values = [t.detach().float() for t in by_layer.values()]
         ax_mean.plot(range(len(layers)), [v.mean().item() for v in values], "o-", label=name)
         ax_std.plot(range(len(layers)), [v.std().item() for v in values], "o-", label=name)
     for ax, what in ((ax_mean, "mean"), (ax_std, "standard deviation")):
-        ax.set_xticks(range(len(layers)), layers, rotation=60, ha="right", fontsize="small")
+        ax.set_xticks(range(len(layers)), layers, rotation=60, ha="right")
         ax.set_ylabel(f"activation {what}")
         ax.grid(alpha=0.3)
     ax_std.set_yscale("log")
-    ax_mean.legend(fontsize="small")
+    ax_mean.legend()
     if title:
         fig.suptitle(title)
     return fig
 
 
 def confusion_matrix(labels: Tensor, predictions: Tensor, num_classes: int) -> Tensor:
-    """Counts ``(num_classes, num_classes)``, int64: row = true class, column = predicted.
-
-    Raises:
-        ValueError: labels and predictions of different lengths, or a class outside
-            ``0..num_classes-1``.
-    """
-    import torch
-
-    labels, predictions = torch.as_tensor(labels).long().cpu(), torch.as_tensor(predictions).long().cpu()
-    if labels.shape != predictions.shape or labels.dim() != 1:
-        raise ValueError(f"labels and predictions must be two (N,) tensors of the same length, "
-                         f"got shapes {tuple(labels.shape)} and {tuple(predictions.shape)}")
-    for what, t in (("labels", labels), ("predictions", predictions)):
-        if len(t) and (t.min() < 0 or t.max() >= num_classes):
-            raise ValueError(f"{what} must be class indices in 0..{num_classes - 1}, found "
-                             f"{t.min().item()}..{t.max().item()}")
-    flat = labels * num_classes + predictions
-    return torch.bincount(flat, minlength=num_classes ** 2).view(num_classes, num_classes)
+    """Moved to :func:`vgg_lessons.metrics.confusion_matrix`; this name keeps working."""
+    from vgg_lessons.metrics import confusion_matrix as counts  # torch only when used
+    return counts(labels, predictions, num_classes)
 
 
+@column_figure
 def plot_confusion_matrix(labels: Tensor, predictions: Tensor, classes: Sequence[str]
                           ) -> Figure:
     """The confusion matrix in percent of each true class, and the accuracy per class.
@@ -176,9 +170,11 @@ def plot_confusion_matrix(labels: Tensor, predictions: Tensor, classes: Sequence
     return fig
 
 
+@column_figure
 def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None,
                     classes: Sequence[str] | None = None, *, ncols: int = 8,
-                    titles: Sequence[str] | None = None) -> Figure:
+                    titles: Sequence[str] | None = None,
+                    row_labels: Sequence[str] | None = None) -> Figure:
     """Show uint8 images ``(N, 3, H, W)`` (0..255) in a grid, with their class names.
 
     Args:
@@ -188,6 +184,8 @@ def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None
             ``classes[label]``.
         ncols: images per row.
         titles: explicit titles instead of class names.
+        row_labels: one label per row, written left of the row (for example the
+            channel that a row of top images belongs to).
     """
     from matplotlib.figure import Figure
 
@@ -200,6 +198,9 @@ def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None
     n = len(images)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(f"{n} images in rows of {ncols} make {nrows} rows; pass one row "
+                         f"label per row, got {len(row_labels)}")
     fig = Figure(figsize=(1.2 * ncols, 1.35 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for i, ax in enumerate(axes):
@@ -208,6 +209,9 @@ def plot_image_grid(images: Tensor, labels: Sequence[int] | Tensor | None = None
             ax.imshow(images[i].permute(1, 2, 0).cpu().numpy())
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
+        if row_labels is not None and i % ncols == 0:
+            ax.text(-0.08, 0.5, row_labels[i // ncols], transform=ax.transAxes,
+                    rotation=90, ha="right", va="center", fontsize=9)
     return fig
 
 

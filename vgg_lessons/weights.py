@@ -60,6 +60,14 @@ class ImageTransform:
                              f"{tuple(images.shape)}{hint}")
         return normalize(images)
 
+    def from_unit(self, images: torch.Tensor) -> torch.Tensor:
+        """Float images in 0..1 ``(B, 3, H, W)`` -> model input, differentiably.
+
+        For images being optimised (activation maximisation); equals ``self(u8)`` for
+        ``images = u8 / 255``.
+        """
+        return normalize(images * 255.0)
+
     def __repr__(self) -> str:
         return f"ImageTransform(uint8 (B, 3, H, W) -> (x / 255 - mean) / std, mean={self.mean}, std={self.std})"
 

@@ -29,8 +29,9 @@ import torch
 from torch import nn
 
 from vgg_lessons import plots, probes
-from vgg_lessons._explorers import (INPUT_SIZE, _CachedRuns, _check_images, _Explorer, _to_input,
-                                    enlarge, feature_layers, image_from_upload, prediction_html)
+from vgg_lessons._explorers import (INPUT_SIZE, _CachedRuns, _check_images, _Explorer,
+                                    _layer_choice, _to_input, enlarge, feature_layers,
+                                    image_from_upload, prediction_html)
 from vgg_lessons._images import png_bytes
 from vgg_lessons.rf_widgets import receptive_field_explorer
 
@@ -64,7 +65,7 @@ class FeatureMapExplorer(_Explorer):
         _check_images(images)
         self.images, self.labels = images, labels
         self.classes = list(classes or CLASSES)
-        layers = list(layers or feature_layers(model))
+        layers = _layer_choice(layers, feature_layers(model))
         self.runs = _CachedRuns(model, layers, preprocess or probes.default_preprocess)
         self._upload: tuple[torch.Tensor, str] | None = None
         self.current: dict[str, Any] = {}
@@ -137,7 +138,7 @@ class FeatureMapExplorer(_Explorer):
 class FilterViewer(_Explorer):
     """One channel of a convolution: its kernel (first layer), what maximises it, its top images.
 
-    A channel is read before its ReLU (after batch norm where there is one): the
+    A channel is read before its ReLU (at its batch norm where BN comes before the ReLU): the
     activation-maximisation gradient vanishes where a ReLU is off.
 
     Args:
@@ -163,7 +164,7 @@ class FilterViewer(_Explorer):
         self.preprocess = preprocess or probes.default_preprocess
         self.act_max = dict(act_max or {})
         convs = [n for n in feature_layers(model) if ".conv" in n]
-        self.layers = list(layers or convs)
+        self.layers = _layer_choice(layers, convs)
         self.first = probes.first_conv_name(model)
         self._inputs: torch.Tensor | None = None
         self._scores: dict[str, torch.Tensor] = {}
@@ -182,9 +183,16 @@ class FilterViewer(_Explorer):
         self.redraw()
 
     def probe_layer(self, conv: str) -> str:
-        """The layer read for ``conv``: its batch norm if it has one, else the conv itself."""
-        bn = conv.replace(".conv", ".bn")
-        return bn if bn in getattr(self.model, "layer_names", {}) else conv
+        """The layer read for ``conv``: the last one before its ReLU.
+
+        That is its batch norm where BN comes before the ReLU, else the conv itself
+        (no BN, or BN after the ReLU).
+        """
+        names = list(getattr(self.model, "layer_names", {}))
+        bn, relu = conv.replace(".conv", ".bn"), conv.replace(".conv", ".relu")
+        if bn in names and relu in names and names.index(bn) < names.index(relu):
+            return bn
+        return conv
 
     def scores(self, layer: str) -> torch.Tensor:
         """Cached ``(N, C)`` channel responses of the images at ``layer``."""
@@ -256,7 +264,7 @@ class TrainedVsRandom(_Explorer):
                              "build the random one with build_vgg(**trained.config)")
         self.images, self.labels = images, labels
         self.classes = list(classes or CLASSES)
-        layers = list(layers or feature_layers(trained))
+        layers = _layer_choice(layers, feature_layers(trained))
         pre: Callable = preprocess or probes.default_preprocess
         self.runs = {"trained": _CachedRuns(trained, layers, pre),
                      "random": _CachedRuns(random, layers, pre)}
