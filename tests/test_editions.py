@@ -242,14 +242,46 @@ def test_built_book_shows_answers_only_inside_solution_dropdowns(book_html):
 
 # ---- running the editions as a reader would -----------------------------------------------
 
+def both_editions(notebook: Path) -> tuple[nbformat.NotebookNode, list[int], list[int]]:
+    """The Jupyter edition's code cells with the student's two cells before each solved one.
+
+    Run top to bottom, this executes every code cell of both editions in their order
+    (the student's blank answer and its check, then the solved answer), so one run
+    checks both without running the chapter twice. Returns the notebook and the
+    indices of the student's check cells and of the solved answer cells.
+    """
+    student = iter(c for c in nbformat.read(edition_file("student", notebook), as_version=4).cells
+                   if c.cell_type == "code")
+    nb = nbformat.read(edition_file("jupyter", notebook), as_version=4)
+    combined, student_checks, solved = [], [], []
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        if editions.answer_cell(cell.source):
+            blank, check = next(student), next(student)
+            assert blank.source.endswith("answer = ..."), blank.source
+            student_checks.append(len(combined) + 1)
+            combined += [blank, check]
+            solved.append(len(combined))
+        else:
+            assert next(student).source == cell.source, "the student edition runs the book's code"
+        combined.append(cell)
+    nb.cells = combined
+    return nb, student_checks, solved
+
+
 @pytest.mark.slow
 @book_params
-def test_student_edition_runs_unanswered_without_the_book_toolchain(notebook):
-    nb = run_without_toolchain(edition_file("student", notebook))
-    checks = [c for c in nb.cells if c.cell_type == "code" and editions.answer_cell(c.source)]
-    for cell in checks:
-        assert "not answered yet" in stdout_of(cell).lower(), \
-            f"{notebook.name}: a blank answer's check printed {stdout_of(cell)!r}"
+def test_jupyter_and_student_editions_run_without_the_book_toolchain(notebook, tmp_path):
+    nb, student_checks, solved = both_editions(notebook)
+    path = tmp_path / notebook.name
+    nbformat.write(nb, path)
+    ran = run_without_toolchain(path)  # raises with the failing cell's traceback
+    for i in student_checks:
+        assert "not answered yet" in stdout_of(ran.cells[i]).lower(), \
+            f"{notebook.name}: a blank answer's check printed {stdout_of(ran.cells[i])!r}"
+    for i in solved:
+        verdict = stdout_of(ran.cells[i]).lower()
+        assert "correct!" in verdict and "not yet" not in verdict, \
+            f"{notebook.name}: a solved answer's check printed {stdout_of(ran.cells[i])!r}"
 
 
 @pytest.mark.slow
@@ -311,3 +343,12 @@ def test_colab_button_opens_the_jupyter_edition():
     for notebook in BOOK:
         opened = ROOT / path_to_book / notebook.relative_to(ROOT)
         assert opened == edition_file("jupyter", notebook) and opened.is_file()
+
+
+def test_the_command_writes_every_edition_and_names_a_wrong_root(tmp_path, capsys):
+    assert editions.main(["--out", str(tmp_path / "out"), "--root", str(ROOT)]) == 0
+    written = {p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*.ipynb")}
+    assert written == set(editions.generate_editions(ROOT))
+    with pytest.raises(SystemExit):
+        editions.main(["--out", str(tmp_path / "out"), "--root", str(tmp_path)])
+    assert f"no _toc.yml in {tmp_path}; pass --root with the repository root" in capsys.readouterr().err
