@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
 
-from vgg_lessons import receptive_field, train
+from vgg_lessons import checkpoints, rf_measure
 from vgg_lessons.receptive_field import LayerSpec, rf_table
 from vgg_lessons.site import explorer_data
 
@@ -107,9 +107,9 @@ def test_feature_maps_follow_every_control(browser: DevTools, origin: str):
 
 @pytest.fixture(scope="module")
 def model_rows():
-    model = train.load_pretrained()
+    model = checkpoints.load_pretrained()
     layers = explorer_data.map_layers(model)
-    table = receptive_field.layer_table(model, explorer_data.INPUT_SIZE)
+    table = rf_measure.layer_table(model, explorer_data.INPUT_SIZE)
     return layers, [table[i] for i in explorer_data.geometry_index(model, layers)]
 
 
