@@ -176,3 +176,22 @@ def test_filter_viewer_changes_with_the_channel(browser: DevTools, origin: str):
         after = canvas_png(browser, "filters", ".vgg-map")
         assert after != before
         before = after
+
+
+#: What myst-nb's require.js leaves in a page with widget state: an AMD ``define``.
+FAKE_REQUIREJS = ("window.define = function () { window.amdCalls = (window.amdCalls || 0) + 1; };"
+                  "window.define.amd = {}; window.require = function () {};")
+
+
+def test_explorers_and_maths_work_beside_requirejs(browser: DevTools, origin: str):
+    """A script that finds an AMD loader may register a module instead of running: ours
+    and MathJax's must not."""
+    added = browser.send("Page.addScriptToEvaluateOnNewDocument", source=FAKE_REQUIREJS)
+    try:
+        for kind in ("feature-maps", "filters"):
+            assert open_explorer(browser, origin + CHAPTER6, kind)["ready"] == "true"
+        n_maths = browser.evaluate("MathJax.startup.promise.then(() => "
+                                   "document.querySelectorAll('mjx-container').length)", wait=True)
+        assert n_maths > 0 and browser.evaluate("typeof window.define.amd") == "object"
+    finally:
+        browser.send("Page.removeScriptToEvaluateOnNewDocument", identifier=added["identifier"])
