@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
 
-from vgg_lessons import receptive_field, train
+from vgg_lessons import checkpoints, rf_measure
 from vgg_lessons.receptive_field import LayerSpec, rf_table
 from vgg_lessons.site import explorer_data
 
@@ -107,9 +107,9 @@ def test_feature_maps_follow_every_control(browser: DevTools, origin: str):
 
 @pytest.fixture(scope="module")
 def model_rows():
-    model = train.load_pretrained()
+    model = checkpoints.load_pretrained()
     layers = explorer_data.map_layers(model)
-    table = receptive_field.layer_table(model, explorer_data.INPUT_SIZE)
+    table = rf_measure.layer_table(model, explorer_data.INPUT_SIZE)
     return layers, [table[i] for i in explorer_data.geometry_index(model, layers)]
 
 
@@ -176,3 +176,22 @@ def test_filter_viewer_changes_with_the_channel(browser: DevTools, origin: str):
         after = canvas_png(browser, "filters", ".vgg-map")
         assert after != before
         before = after
+
+
+#: What myst-nb's require.js leaves in a page with widget state: an AMD ``define``.
+FAKE_REQUIREJS = ("window.define = function () { window.amdCalls = (window.amdCalls || 0) + 1; };"
+                  "window.define.amd = {}; window.require = function () {};")
+
+
+def test_explorers_and_maths_work_beside_requirejs(browser: DevTools, origin: str):
+    """A script that finds an AMD loader may register a module instead of running: ours
+    and MathJax's must not."""
+    added = browser.send("Page.addScriptToEvaluateOnNewDocument", source=FAKE_REQUIREJS)
+    try:
+        for kind in ("feature-maps", "filters"):
+            assert open_explorer(browser, origin + CHAPTER6, kind)["ready"] == "true"
+        n_maths = browser.evaluate("MathJax.startup.promise.then(() => "
+                                   "document.querySelectorAll('mjx-container').length)", wait=True)
+        assert n_maths > 0 and browser.evaluate("typeof window.define.amd") == "object"
+    finally:
+        browser.send("Page.removeScriptToEvaluateOnNewDocument", identifier=added["identifier"])

@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from vgg_lessons import receptive_field, train
+from vgg_lessons import checkpoints, rf_measure
 from vgg_lessons.site import MATHJAX, STATIC, explorer_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def model():
-    return train.load_pretrained()
+    return checkpoints.load_pretrained()
 
 
 def test_map_layers_are_every_conv_relu_and_pool(model):
@@ -32,7 +32,7 @@ def test_map_layers_are_every_conv_relu_and_pool(model):
 
 def test_geometry_index_gives_a_relu_its_convolution_row(model):
     layers = explorer_data.map_layers(model)
-    table = receptive_field.layer_table(model, 32)
+    table = rf_measure.layer_table(model, 32)
     rows = dict(zip(layers, explorer_data.geometry_index(model, layers)))
     assert table[rows["stage3.relu2"]].name == "stage3.conv2"
     assert table[rows["stage3.conv2"]].name == "stage3.conv2"

@@ -93,12 +93,12 @@ def _page_assets(app: Any, pagename: str, templatename: str, context: dict, doct
 
 def data_cache_key() -> str:
     """Hash of the shipped model and the generator's source: the cached data's name."""
-    from vgg_lessons import train
+    from vgg_lessons import checkpoints
 
     from . import explorer_data
 
     digest = hashlib.sha256()
-    digest.update((train.ASSETS / "vgg11_bn_cifar10.pt").read_bytes())
+    digest.update((checkpoints.ASSETS / "vgg11_bn_cifar10.pt").read_bytes())
     digest.update(Path(explorer_data.__file__).read_bytes())
     return digest.hexdigest()[:16]
 

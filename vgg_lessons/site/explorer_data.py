@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from vgg_lessons import data, probes, receptive_field, train
+from vgg_lessons import checkpoints, data, probes, rf_measure
 from vgg_lessons.models import build_vgg
 
 #: Map kinds the feature-map explorer offers (batch norm is left out: it is the conv, rescaled).
@@ -49,7 +49,7 @@ def geometry_index(model: nn.Module, layers: list[str]) -> list[int]:
     A ReLU keeps the geometry of the convolution before it: its row is that conv's.
     """
     order = [n for n in model.layer_names if n.startswith("stage")]
-    rows = [r.name for r in receptive_field.layer_table(model, INPUT_SIZE)]
+    rows = [r.name for r in rf_measure.layer_table(model, INPUT_SIZE)]
     index, current = {}, -1
     for name in order:
         if name in rows:
@@ -191,7 +191,7 @@ def feature_map_data(folder: Path, models: dict[str, nn.Module], images_u8: torc
 def effective_field_data(folder: Path, model: nn.Module, layers: list[str]) -> dict[str, Any]:
     """The trained model's effective field of each layer's centre unit (a ``32 x 32`` map
     each, greyscale in 0..1 of its peak), tiled in one row: ``erf.png``."""
-    fields = [receptive_field.effective_rf(model, name, INPUT_SIZE) for name in layers]
+    fields = [rf_measure.effective_rf(model, name, INPUT_SIZE).map for name in layers]
     strip = torch.cat(fields, dim=1).clamp(0, 1)  # (32, 32 * L)
     array = (strip.numpy() * 255).round().astype(np.uint8)
     return {"sprite": _save(folder, "erf.png", array), "size": INPUT_SIZE}
@@ -226,11 +226,12 @@ def filter_data(folder: Path, model: nn.Module, searched_u8: torch.Tensor) -> di
 def write_explorer_data(folder: Path) -> dict[str, Any]:
     """Compute every explorer's data from the shipped model and write it into ``folder``.
 
-    Reads the CIFAR-10 test set with :func:`vgg_lessons.data.load_cifar10` (no download:
+    Reads the shipped model (:func:`vgg_lessons.checkpoints.load_pretrained`) and the
+    CIFAR-10 test set with :func:`vgg_lessons.data.load_cifar10` (no download:
     set ``VGG_LESSONS_DATA``). Returns the manifest, also written as ``manifest.js``.
     """
     torch.set_grad_enabled(True)
-    model = train.load_pretrained().eval()
+    model = checkpoints.load_pretrained().eval()
     images, labels = data.load_cifar10("test", download=False)
     searched, searched_labels = images[:SEARCHED], labels[:SEARCHED]
     with torch.no_grad():
@@ -239,7 +240,7 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
     shown_u8 = searched[shown]
     folder.mkdir(parents=True, exist_ok=True)
     maps = feature_map_data(folder, {"trained": model, "random": random_model(model)}, shown_u8)
-    table = receptive_field.layer_table(model, INPUT_SIZE)
+    table = rf_measure.layer_table(model, INPUT_SIZE)
     manifest = {
         "version": VERSION, "input_size": INPUT_SIZE, "classes": list(data.CLASSES),
         "images": {"sprite": _save(folder, "images.png", tile_rgb(shown_u8, N_IMAGES)),
