@@ -46,6 +46,26 @@ def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
                     kernel.transpose(2, 3), groups=groups)
 
 
+def _checked_channels(model: nn.Module, layer: str, channel: int | Sequence[int],
+                      preprocess: Preprocess, size: int) -> list[int]:
+    """``channel`` as a list of existing channels of ``layer``; ValueError (one line) otherwise."""
+    if model.training:
+        raise ValueError("the model is in training mode: batch norm would mix the images of "
+                         "the batch; call model.eval() first")
+    channels = [channel] if isinstance(channel, int) else list(channel)
+    if not channels or not all(isinstance(c, int) and not isinstance(c, bool) for c in channels):
+        raise ValueError(f"channel must be a whole number or a non-empty list of them, "
+                         f"got {channel!r}")
+    with torch.no_grad():
+        grey = torch.full((1, 3, max(size, 1), max(size, 1)), 0.5, device=_device(model))
+        n_channels = forward_until(model, preprocess(grey), layer).shape[1]
+    bad = [c for c in channels if not 0 <= c < n_channels]
+    if bad:
+        raise ValueError(f"layer {layer!r} has {n_channels} channels (0..{n_channels - 1}); "
+                         f"channel {bad[0]} does not exist")
+    return channels
+
+
 def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[int], *,
                         steps: int = 96, lr: float = 0.05, jitter: int = 2,
                         l2: float = 0.05, tv: float = 0.5, blur: float = 0.5, size: int = 32,
@@ -86,26 +106,12 @@ def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[in
         ``(3, size, size)`` in 0..1 for one channel, ``(N, 3, size, size)`` for a list;
         on the CPU.
     """
-    if model.training:
-        raise ValueError("the model is in training mode: batch norm would mix the images of "
-                         "the batch; call model.eval() first")
-    single = isinstance(channel, int)
-    channels = [channel] if single else list(channel)
-    if not channels or not all(isinstance(c, int) and not isinstance(c, bool) for c in channels):
-        raise ValueError(f"channel must be a whole number or a non-empty list of them, "
-                         f"got {channel!r}")
+    channels = _checked_channels(model, layer, channel, preprocess or default_preprocess, size)
     if steps < 1 or jitter < 0 or size < 1 or blur < 0:
         raise ValueError(f"need steps >= 1, jitter >= 0, blur >= 0 and size >= 1, got "
                          f"steps={steps}, jitter={jitter}, blur={blur}, size={size}")
-    preprocess = preprocess or default_preprocess
+    single, preprocess = isinstance(channel, int), preprocess or default_preprocess
     device = _device(model)
-    with torch.no_grad():
-        n_channels = forward_until(model, preprocess(torch.full((1, 3, size, size), 0.5,
-                                                                 device=device)), layer).shape[1]
-    bad = [c for c in channels if not 0 <= c < n_channels]
-    if bad:
-        raise ValueError(f"layer {layer!r} has {n_channels} channels (0..{n_channels - 1}); "
-                         f"channel {bad[0]} does not exist")
 
     # Each channel's start depends only on (seed, channel).
     starts = [0.5 + 0.01 * torch.randn(3, size, size,

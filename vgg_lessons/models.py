@@ -210,6 +210,26 @@ def _init_weights(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def _checked_build_args(bn: str | None, head: str, num_classes: int | None, in_channels: int,
+                        dropout: float) -> int:
+    """Validate :func:`build_vgg`'s arguments (one-line ValueErrors); return ``num_classes``."""
+    if bn not in BN_PLACEMENTS:
+        raise ValueError(f"unknown bn placement {bn!r}; use 'before_relu' (conv-BN-ReLU), "
+                         "'after_relu' (conv-ReLU-BN) or None (no batch norm)")
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; use 'imagenet' (224x224, torchvision's "
+                         "classifier) or 'cifar' (32x32, one linear layer)")
+    if num_classes is None:
+        num_classes = 1000 if head == "imagenet" else 10
+    for label, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{label} must be a positive whole number, got {value!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
+            or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    return num_classes
+
+
 def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = FROM_ARCH,
               head: str = "imagenet", num_classes: int | None = None, width: float = 1.0,
               in_channels: int = 3, dropout: float = 0.5, conv_bias: bool = FROM_ARCH) -> VGG:
@@ -256,19 +276,7 @@ def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = FROM_ARCH,
                else LETTER_DEFAULTS)
     bn = implied["bn"] if bn is FROM_ARCH else bn
     conv_bias = implied["conv_bias"] if conv_bias is FROM_ARCH else conv_bias
-    if bn not in BN_PLACEMENTS:
-        raise ValueError(f"unknown bn placement {bn!r}; use 'before_relu' (conv-BN-ReLU), "
-                         "'after_relu' (conv-ReLU-BN) or None (no batch norm)")
-    if head not in HEADS:
-        raise ValueError(f"unknown head {head!r}; use 'imagenet' (224x224, torchvision's "
-                         "classifier) or 'cifar' (32x32, one linear layer)")
-    if num_classes is None:
-        num_classes = 1000 if head == "imagenet" else 10
-    for label, value in (("num_classes", num_classes), ("in_channels", in_channels)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{label} must be a positive whole number, got {value!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    num_classes = _checked_build_args(bn, head, num_classes, in_channels, dropout)
     channels = scaled_channels(width)
     lrn = isinstance(arch, str) and arch.upper() == "A-LRN"
 
