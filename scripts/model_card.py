@@ -17,7 +17,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "vgg_lessons" / "assets"
 
 def augmentation(cfg: dict) -> str:
     """The training augmentation in words, from the run's command-line settings."""
-    if cfg["no_augment"]:
+    if not cfg.get("augment", not cfg.get("no_augment")):  # records before TrainConfig: no_augment
         return "none"
     flips = ("horizontal flip of each image every other epoch (alternating)"
              if cfg.get("flip") == "alternate" else "random horizontal flip")

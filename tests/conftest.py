@@ -1,4 +1,12 @@
-"""Shared fixtures: the book, built once per test session."""
+"""Shared fixtures: a clean environment for every test, real CIFAR-10, the book built once.
+
+No test depends on the caller's environment: an autouse fixture removes
+``$VGG_LESSONS_DATA`` and ``$VGG_LESSONS_CACHE`` and points ``$XDG_CACHE_HOME`` (the
+user cache, where data and tensor caches go by default) at a fresh temporary folder.
+A test that needs one of these variables sets it itself (``monkeypatch.setenv``); the
+tests that need the real CIFAR-10 ask for the ``cifar10_root`` fixture, which is
+``$VGG_LESSONS_DATA`` as it was when the session started.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +18,47 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The caller's environment variables that change where vgg_lessons reads and writes.
+ENVIRONMENT = ("VGG_LESSONS_DATA", "VGG_LESSONS_CACHE", "XDG_CACHE_HOME")
+#: Where the real CIFAR-10 is, read once before any test changes the environment.
+REAL_DATA = os.environ.get("VGG_LESSONS_DATA")
 
 #: How long the book build may take before the test session gives up (seconds).
 BOOK_BUILD_TIMEOUT_S = 600
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory,
+                         monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Clear the caller's data and cache variables; the user cache is a new empty folder.
+
+    Returns:
+        That folder (``$XDG_CACHE_HOME``): vgg_lessons' default data root is
+        ``<it>/vgg-lessons/data`` and its default tensor cache ``<it>/vgg-lessons/tensors``.
+    """
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    user_cache = tmp_path_factory.mktemp("user-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
+    return user_cache
+
+
+@pytest.fixture(scope="session")
+def cifar10_root() -> Path:
+    """The real CIFAR-10 (``$VGG_LESSONS_DATA`` at session start); fails, never skips, without it."""
+    if not REAL_DATA or not Path(REAL_DATA).is_dir():
+        pytest.fail(f"this test needs the real CIFAR-10: set $VGG_LESSONS_DATA to a folder that holds "
+                    f"it (now {REAL_DATA!r}); see README.md, Data", pytrace=False)
+    return Path(REAL_DATA)
+
+
+@pytest.fixture(scope="session")
+def cifar10_test(cifar10_root: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The real CIFAR-10 test split ``(uint8 (10000, 3, 32, 32), int64 (10000,))``, decoded
+    once per session into a private tensor cache (never the user's)."""
+    from vgg_lessons.data import load_cifar10
+    return load_cifar10("test", cifar10_root, download=False,
+                        cache=tmp_path_factory.mktemp("cifar10-cache"))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -51,6 +52,16 @@ def test_data_root_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("VGG_LESSONS_DATA")
     assert data_root() == tmp_path / "xdg" / "vgg-lessons" / "data"
     assert data.cache_dir() == tmp_path / "xdg" / "vgg-lessons" / "tensors"
+    monkeypatch.setenv("VGG_LESSONS_CACHE", str(tmp_path / "tensors"))
+    assert data.cache_dir() == tmp_path / "tensors"
+    assert data.cache_dir(tmp_path / "arg") == tmp_path / "arg"
+
+
+def test_tests_do_not_see_the_callers_environment(isolated_environment: Path) -> None:
+    """The autouse fixture of conftest.py: no caller's data, cache or user cache."""
+    assert data.data_root() == isolated_environment / "vgg-lessons" / "data"
+    assert data.cache_dir() == isolated_environment / "vgg-lessons" / "tensors"
+    assert not any(isolated_environment.iterdir())
 
 
 def test_folder_pixels_labels_and_order(tiny) -> None:
@@ -225,3 +236,81 @@ def test_augment_mirrors_the_images_it_is_told_to() -> None:
         augment(x, mirror=torch.ones(3, dtype=torch.bool))
     with pytest.raises(ValueError, match="padding must be a whole number of pixels"):
         augment(x, padding=-1)
+
+
+# ---- a damaged cache, killed writes, and messages that say what is wrong ----------------
+def _rewrite_cache(cache: Path, change) -> None:
+    """Apply ``change`` to the cached blob and save it back as if its bytes had rotted."""
+    path = next(cache.glob("cifar10-train-*.pt"))
+    blob = torch.load(path, weights_only=True)
+    change(blob)
+    torch.save(blob, path)
+
+
+@pytest.mark.parametrize("damage", ["labels", "pixels"])
+def test_a_damaged_cache_is_rebuilt_not_trusted(tiny, damage: str) -> None:
+    root, cache, _ = tiny
+    expected = load_cifar10("train", root)
+
+    def rot(blob):
+        if damage == "labels":
+            blob["labels"][0] = 217020518514230019  # the value the issue saw
+        else:
+            blob["images"][3, 1, 4, 5] ^= 1
+    _rewrite_cache(cache, rot)
+    images, labels = load_cifar10("train", root)
+    assert torch.equal(images, expected[0]) and torch.equal(labels, expected[1])
+
+
+def test_a_killed_cache_write_leaves_no_temporary_for_good(tiny) -> None:
+    root, cache, _ = tiny
+    cache.mkdir()
+    name = data._cache_file(data.data_root(root), "train", cache).name
+    dead = cache / f"{name}.999999999.x1y2.tmp"  # no process has this id
+    dead.write_bytes(b"56 MB of a killed write")
+    live = cache / f"{name}.{os.getpid()}.x3y4.tmp"  # a write still in progress
+    live.write_bytes(b"being written")
+    load_cifar10("train", root)
+    assert not dead.exists() and live.exists()
+
+
+def test_an_empty_class_folder_is_named(tiny) -> None:
+    root, _, _ = tiny
+    for f in (root / "train" / "cat").iterdir():
+        f.unlink()
+    with pytest.raises(ValueError, match="no images in") as err:
+        load_cifar10("train", root)
+    assert str(root / "train" / "cat") in str(err.value)
+
+
+def test_an_unreadable_file_is_not_called_corrupt(tiny, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, _, _ = tiny
+    locked = root / "train" / "dog" / "0001.png"
+    real_open = Image.open
+
+    def open_as_another_user(path, *args, **kwargs):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(Image, "open", open_as_another_user)  # tests run as root: chmod is no help
+    with pytest.raises(ValueError, match="permission denied") as err:
+        load_cifar10("train", root)
+    assert str(locked) in str(err.value) and "corrupt" not in str(err.value)
+
+
+def test_a_junk_batches_folder_is_not_a_failed_download(tmp_path: Path) -> None:
+    batches = tmp_path / "cifar" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    (batches / "data_batch_1").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="incomplete or corrupt") as err:
+        load_cifar10("train", tmp_path / "cifar", download=False)
+    assert "download failed" not in str(err.value) and str(batches) in str(err.value)
+
+
+def test_a_mistyped_root_leaves_no_folder_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(FileNotFoundError, match="download failed"):
+        load_cifar10("train", tmp_path / "dta" / "cifar")
+    assert not (tmp_path / "dta").exists()

@@ -5,7 +5,7 @@ from vgg_lessons.exercises import checked_number, report, same_number
 
 def test_report_prints_verdict_and_returns_it(capsys):
     assert report(True, "look at the stride") is True
-    assert "Correct" in capsys.readouterr().out
+    assert capsys.readouterr().out == "✓ Correct!\n"
     assert report(False, "look at the stride") is False
     assert "Hint: look at the stride" in capsys.readouterr().out
 
@@ -13,7 +13,7 @@ def test_report_prints_verdict_and_returns_it(capsys):
 def test_same_number_accepts_close_numbers_only():
     assert same_number(196, 196.0)
     assert not same_number(195, 196)
-    assert same_number("196", 196)  # a number typed as text still counts
+    assert not same_number("196", 196)  # text is not a number, as in every check
     assert not same_number("a lot", 196)
     assert not same_number(None, 1)
     assert not same_number(True, 1)
@@ -21,6 +21,8 @@ def test_same_number_accepts_close_numbers_only():
 
 def test_checked_number_explains_a_placeholder(capsys):
     assert checked_number(..., "rf") is None
+    assert capsys.readouterr().out == "Not answered yet: replace the ... with your answer.\n"
+    assert checked_number("3", "rf") is None
     assert "should be a number" in capsys.readouterr().out
     assert checked_number(3, "rf") == 3.0
 
@@ -67,7 +69,7 @@ def test_check_rejects_wrong_answers_without_telling_the_answer(check_name, caps
     for wrong in wrongs:
         assert getattr(exercises, check_name)(wrong) is False, wrong
         out = capsys.readouterr().out
-        assert "Not yet" in out or "❌" in out
+        assert "Not yet" in out or "✗" in out
         for text in shown:
             assert text not in out, f"{check_name}({wrong!r}) printed the answer: {out}"
 
@@ -75,7 +77,7 @@ def test_check_rejects_wrong_answers_without_telling_the_answer(check_name, caps
 @pytest.mark.parametrize("check_name", list(HAND_ANSWERS))
 def test_check_explains_a_placeholder(check_name, capsys):
     assert getattr(exercises, check_name)(...) is False
-    assert "❌" in capsys.readouterr().out
+    assert capsys.readouterr().out == "Not answered yet: replace the ... with your answer.\n"
 
 
 def test_shape_check_accepts_a_batch_of_one_and_torch_size(capsys):
@@ -138,7 +140,7 @@ def test_check_accepts_right_rejects_wrong_never_tells(check_name, capsys):
     for wrong in [*wrongs, ..., "a lot"]:
         assert check(wrong) is False, wrong
         out = capsys.readouterr().out
-        assert "❌" in out
+        assert out.startswith(("✗", "Not answered yet")) and out.count("\n") == 1
         for text in giveaways:
             assert text not in out, f"{check_name}({wrong!r}) gave the answer away: {out}"
 
@@ -160,3 +162,77 @@ def test_checks_point_at_the_likely_slip(capsys):
     assert "mirror" in capsys.readouterr().out
     assert not ex.check_warmup_lr(0.05)
     assert "tenth of the peak" in capsys.readouterr().out
+
+
+# ---- Answers as numpy / torch values, placeholders, and the chapter 6 checks -----------
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+ALL_CHECKS = [n for n in dir(exercises) if n.startswith("check_") and n != "checked_number"]
+
+
+def test_every_check_has_its_name_and_docstring():
+    assert len(ALL_CHECKS) == 27  # 23 for chapters 1-6, 4 for chapter 7
+    for name in ALL_CHECKS:
+        check = getattr(exercises, name)
+        assert check.__name__ == name and check.__doc__.startswith("Exercise ex-")
+
+
+@pytest.mark.parametrize("check_name", list(HAND_ANSWERS) + list(CH345_ANSWERS))
+def test_right_answer_as_numpy_or_torch_value_passes(check_name, capsys):
+    right = {**HAND_ANSWERS, **{k: v[:2] for k, v in CH345_ANSWERS.items()}}[check_name][0]
+    for answer in (np.array(right), torch.tensor(right)):
+        assert getattr(exercises, check_name)(answer) is True, type(answer)
+    if not isinstance(right, (list, tuple)):
+        for answer in (np.float64(right), np.array([right]), torch.tensor([right])):
+            assert getattr(exercises, check_name)(answer) is True, type(answer)
+    capsys.readouterr()
+
+
+def test_text_and_fractions_do_not_pass_whole_number_checks(capsys):
+    assert not exercises.check_stage4_shape(("512", 14, 14))
+    assert not exercises.check_output_size(torch.tensor(15.4))
+    assert "whole number" in capsys.readouterr().out
+    assert not exercises.check_output_size(np.array([15, 15]))
+    assert "one number" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def tiny_model_and_images():
+    torch.manual_seed(0)
+    model = build_vgg("A", head="cifar", width=1 / 16).eval()
+    return model, torch.randint(0, 256, (12, 3, 32, 32), dtype=torch.uint8)
+
+
+def test_chapter6_checks_take_numpy_and_torch_answers(tiny_model_and_images, capsys):
+    from vgg_lessons.probes import feature_maps, top_activating_images
+    from vgg_lessons.weights import default_transforms
+
+    model, images = tiny_model_and_images
+    inputs = default_transforms()(images)
+    maps = feature_maps(model, inputs, "stage2.relu1")["stage2.relu1"]
+    fraction = (maps == 0).float().mean()  # a 0-d tensor
+    assert exercises.check_zero_fraction(fraction, model, inputs)
+    assert exercises.check_zero_fraction(fraction.numpy(), model, images)  # uint8 images too
+    assert not exercises.check_zero_fraction(100 * fraction, model, inputs)
+    assert "percentage" in capsys.readouterr().out.splitlines()[-1]
+    best = int(top_activating_images(model, inputs, "stage4.bn1", 3, k=1)[0][0])
+    assert exercises.check_top_image(torch.tensor(best), model, inputs)
+    assert not exercises.check_top_image(torch.tensor(best + 0.7), model, inputs)
+    assert "whole number" in capsys.readouterr().out.splitlines()[-1]
+    assert exercises.check_map_side(np.int64(4)) and exercises.check_kernel_numbers(torch.tensor(27))
+
+
+@pytest.mark.parametrize("n_images", [1, 2, 3])
+def test_top_image_accepts_the_right_answer_among_few_images(tiny_model_and_images, n_images,
+                                                             capsys):
+    from vgg_lessons.probes import top_activating_images
+
+    model, images = tiny_model_and_images
+    inputs = images[:n_images]
+    best = int(top_activating_images(model, inputs, "stage4.bn1", 3, k=1)[0][0])
+    assert exercises.check_top_image(best, model, inputs)
+
+
+from vgg_lessons.models import build_vgg  # noqa: E402

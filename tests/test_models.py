@@ -60,15 +60,46 @@ def test_default_bn_model_drops_one_bias_per_conv(name):
     assert n_params(model) == TORCHVISION_PARAMS[name, "before_relu"] - conv_channels
 
 
+def random_torchvision_vgg(name: str, bn: str | None) -> nn.Module:
+    """torchvision's model with cheap random weights: built on meta, then filled (no init cost)."""
+    model = on_meta(torchvision_vgg, name, bn).to_empty(device="cpu")
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(std=(2.0 / p[0].numel()) ** 0.5 if p.dim() > 1 else 0.1, generator=g)
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.zero_()
+                m.running_var.fill_(1.0)
+    randomise_buffers_and_biases(model)
+    return model
+
+
+@pytest.mark.parametrize("name", ["vgg16", "vgg16_bn", "vgg11", "vgg19_bn"])
+def test_torchvision_names_mean_torchvision_models(name):
+    ours, theirs = on_meta(build_vgg, name), on_meta(getattr(torchvision.models, name))
+    assert n_params(ours) == n_params(theirs)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == \
+        {k: v.shape for k, v in theirs.state_dict().items()}
+    # Loads strictly (on the meta device: shapes and keys only, no memory).
+    ours.load_state_dict(theirs.state_dict(), strict=True, assign=True)
+
+
+def test_vgg16_counts_are_torchvisions_published_ones():
+    assert n_params(on_meta(build_vgg, "vgg16")) == 138_357_544
+    assert n_params(on_meta(build_vgg, "vgg16_bn")) == 138_365_992
+    assert on_meta(build_vgg, "vgg16").config["bn"] is None
+    # The paper's letter with bn= stays the teaching interface: BN, no redundant bias.
+    assert n_params(on_meta(build_vgg, "D")) == 138_365_992 - (2 * 64 + 2 * 128 + 3 * 256 + 6 * 512)
+
+
 @pytest.mark.parametrize("name,bn,conv_bias", [
     ("vgg11", None, False), ("vgg13", "before_relu", True), ("vgg16", "before_relu", False),
 ])
 def test_loads_torchvision_state_dict_strictly_and_gives_same_outputs(name, bn, conv_bias):
-    torch.manual_seed(0)
-    reference = torchvision_vgg(name, bn)
-    randomise_buffers_and_biases(reference)
-    ours = build_vgg(name, bn=bn, conv_bias=conv_bias)
-    ours.load_state_dict(reference.state_dict(), strict=True)
+    reference = random_torchvision_vgg(name, bn)
+    ours = on_meta(build_vgg, name, bn=bn, conv_bias=conv_bias)
+    ours.load_state_dict(reference.state_dict(), strict=True, assign=True)
     reference.eval()
     ours.eval()
     x = torch.randn(2, 3, 64, 64)
@@ -77,7 +108,8 @@ def test_loads_torchvision_state_dict_strictly_and_gives_same_outputs(name, bn, 
     if bn is None or conv_bias:
         assert torch.equal(got, expected)  # the very same operations
     else:
-        torch.testing.assert_close(got, expected)  # bias folded into BN's running mean
+        scale = expected.abs().max().item()  # bias folded into BN's running mean: rounding differs
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5 * scale)
 
 
 def test_state_dict_keys_match_torchvision_with_conv_bias():
@@ -149,18 +181,26 @@ def test_bn_placement_order_and_bias(bn, order):
 def test_width_scales_channels_and_cifar_head():
     model = build_vgg("A", head="cifar", width=0.25)
     assert [info["num_chs"] for info in model.feature_info] == [16, 32, 64, 128, 128]
+    assert [info["reduction"] for info in model.feature_info] == [1, 2, 4, 8, 16]
     assert model.config["num_classes"] == 10
     out = model(torch.randn(3, 3, 32, 32))
     assert out.shape == (3, 10)
 
 
-def test_forward_returns_logits_not_probabilities():
+@pytest.mark.parametrize("head", ["cifar", "imagenet"])
+def test_forward_returns_logits_not_probabilities(head):
+    # The output is the last linear layer's, untouched: a softmax or log-softmax after it
+    # (which would make these tests fail) squashes the gradients of CrossEntropyLoss.
     torch.manual_seed(0)
-    model = build_vgg("A", head="cifar", width=0.25).eval()
+    model = build_vgg("A", head=head, width=0.25, num_classes=10).eval()
+    last_linear = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    seen = []
+    last_linear.register_forward_hook(lambda m, i, o: seen.append(o.clone()))
     with torch.no_grad():
         out = model(torch.randn(4, 3, 32, 32) * 5)
-    assert not torch.allclose(out.sum(1), torch.ones(4))
-    assert (out < 0).any()
+    assert torch.equal(out, seen[0])
+    assert not torch.allclose(out.exp().sum(1), torch.ones(4))  # not log-probabilities
+    assert not torch.allclose(out.sum(1), torch.ones(4))  # not probabilities
 
 
 def test_stages_run_one_by_one_equal_the_whole():
@@ -197,22 +237,53 @@ def test_layer_names_are_stable_and_addressable():
     (dict(arch="A", bn="after"), "unknown bn placement 'after'"),
     (dict(arch="A", head="tiny"), "unknown head 'tiny'"),
     (dict(arch="A", num_classes=0), "num_classes must be a positive whole number"),
+    (dict(arch=None), "got NoneType None"),
+    (dict(arch=11), r"got int 11 \(did you mean 'vgg11'\?\)"),
 ])
 def test_bad_arguments_raise_clear_errors(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as err:
         build_vgg(**kwargs)
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("shape,message", [
     ((1, 3, 16, 16), f"at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}"),
     ((1, 3, 31, 64), "31x64 pixels is too small"),
     ((3, 32, 32), "add a batch dimension"),
-    ((1, 1, 32, 32), "takes 3-channel images, got 1"),
+    ((1, 1, 32, 32), "takes 3-channel images, got 1 channels .*in_channels=1"),
+    ((2, 32, 32, 3), r"channels go second: x.permute\(0, 3, 1, 2\)$"),
 ])
 def test_bad_inputs_raise_clear_errors(shape, message):
     model = build_vgg("A", head="cifar", width=0.25)
     with pytest.raises(ValueError, match=message):
         model(torch.randn(*shape))
+
+
+def test_uint8_images_get_a_one_line_error_that_names_the_transform():
+    from vgg_lessons.weights import get_weights
+
+    model = build_vgg("A", head="cifar", width=0.25).eval()
+    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    with pytest.raises(ValueError, match=r"takes float input, got torch.uint8 .*transforms\(\)"):
+        model(images)
+    assert model(get_weights().transforms()(images)).shape == (2, 10)
+
+
+def test_feature_info_follows_timm_the_layer_before_each_pool():
+    model = build_vgg("B", bn="after_relu", head="cifar", width=0.25).eval()
+    before_pool = [model.features[i - 1] for i, m in enumerate(model.features)
+                   if isinstance(m, nn.MaxPool2d)]
+    sizes = {}
+    for info in model.feature_info:
+        layer = model.get_submodule(info["module"])
+        layer.register_forward_hook(lambda m, i, o, key=info["module"]: sizes.update({key: o.shape}))
+    model(torch.randn(1, 3, 64, 64))
+    assert [model.get_submodule(i["module"]) for i in model.feature_info] == before_pool
+    for info in model.feature_info:
+        shape = sizes[info["module"]]
+        assert (shape[1], 64 // shape[-1]) == (info["num_chs"], info["reduction"])
+        assert model.layer(info["name"]) is model.get_submodule(info["module"])
+    assert model.feature_info[0]["name"] == "stage1.bn2"  # BN after the ReLU, before the pool
 
 
 def test_unknown_layer_name_raises_clear_error():

@@ -52,7 +52,7 @@ def test_activation_stats_are_mean_and_std_of_each_layer():
         values = [t.numpy().ravel() for t in by_layer.values()]
         np.testing.assert_allclose(line_mean.get_ydata(), [v.mean() for v in values], rtol=1e-5)
         np.testing.assert_allclose(line_std.get_ydata(), [v.std(ddof=1) for v in values], rtol=1e-5)
-    assert [t.get_text() for t in mean_ax.get_xticklabels()] == ["conv1", "conv2"]
+    assert [t.get_text() for t in std_ax.get_xticklabels()] == ["conv1", "conv2"]  # shared x, below
 
 
 def test_activation_stats_need_the_same_layers():
@@ -170,3 +170,69 @@ def test_stage_bars_show_the_stage_totals():
     expected = [t["params"] for t in stats.stage_totals().values()]
     np.testing.assert_allclose(params, expected)
     assert sum(expected) == sum(p.numel() for p in model.parameters())
+
+
+# ---- every figure fits the book's column and is readable (issue 13) -------------------
+from matplotlib.text import Text  # noqa: E402
+
+from vgg_lessons._figures import COLUMN_INCHES, MIN_POINTS  # noqa: E402
+from vgg_lessons.receptive_field import layer_table  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict[str, Figure]:
+    """One figure from each public plot function, on small hand-made data."""
+    g = torch.Generator().manual_seed(0)
+    specs = [LayerSpec(f"c{i}", 3, padding=1) for i in range(3)]
+    table = rf_table(specs + [LayerSpec("p", 2, stride=2, kind="pool")], input_size=32)
+    stats = layer_stats(build_vgg("A", bn=None, head="cifar", width=1 / 16), input_size=32)
+    image = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8, generator=g)
+    maps = torch.randn(16, 8, 8, generator=g)
+    labels = torch.randint(0, 10, (200,), generator=g)
+    predictions = torch.where(torch.rand(200, generator=g) < 0.7, labels,
+                              torch.randint(0, 10, (200,), generator=g))
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+               "truck"]
+    return {
+        "rf_diagram_1d": plots.rf_diagram_1d(specs, input_size=24),
+        "rf_growth": plots.rf_growth(layer_table(build_vgg("E", head="cifar", width=1 / 16), 224)),
+        "effective_rf_map": plots.effective_rf_map(torch.rand(33, 33, generator=g), rf=21),
+        "stage_bars": plots.stage_bars(stats),
+        "plot_training_curves": plots.plot_training_curves(
+            {"a": HISTORY_A, "b": HISTORY_B}, ("train_loss", "test_acc", "train_loss")),
+        "plot_activation_stats": plots.plot_activation_stats(
+            {"m": {f"stage{i}.conv1": torch.randn(2, 4, 4, 4, generator=g) for i in range(1, 6)}}),
+        "plot_confusion_matrix": plots.plot_confusion_matrix(labels, predictions, classes),
+        "plot_image_grid": plots.plot_image_grid(image[None].repeat(16, 1, 1, 1), titles=["x"] * 16),
+        "plot_feature_maps": plots.plot_feature_maps(image, maps),
+        "plot_first_layer_filters": plots.plot_first_layer_filters(torch.rand(64, 3, 3, 3, generator=g)),
+        "plot_maps_side_by_side": plots.plot_maps_side_by_side(image, {"trained": maps, "random": -maps}),
+        "rf_growth_small": plots.rf_growth(table),
+    }
+
+
+def test_every_figure_fits_the_column_with_readable_text(figures):
+    public = {n for n in plots.__all__ if n.startswith(("plot_", "rf_", "stage_", "effective_"))}
+    assert public <= set(figures)  # a new plot function needs a case above
+    for name, fig in figures.items():
+        fig.canvas.draw()  # lays out, creates every tick label
+        width, height = fig.get_size_inches()
+        assert 3 <= width <= COLUMN_INCHES and height <= 10, (name, width, height)
+        sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()]
+        assert sizes and min(sizes) >= MIN_POINTS, (name, min(sizes))
+        assert max(sizes) <= 12, (name, max(sizes))
+
+
+def test_colour_that_is_a_value_has_a_colour_bar(figures):
+    for name in ("effective_rf_map", "plot_feature_maps", "plot_maps_side_by_side"):
+        bars = [ax for ax in figures[name].axes if ax.get_label() == "<colorbar>"]
+        assert bars, name
+    grids = figures["plot_maps_side_by_side"].axes
+    assert len([ax for ax in grids if ax.get_label() == "<colorbar>"]) == 2  # one scale per model
+
+
+def test_multi_panel_figures_are_rows_not_a_strip(figures):
+    for name in ("stage_bars", "plot_activation_stats", "plot_training_curves"):
+        panels = [ax for ax in figures[name].axes if ax.get_visible()]
+        rows = {round(ax.get_position().y0, 2) for ax in panels}
+        assert len(rows) >= 2, name

@@ -124,7 +124,7 @@ def _response(model, x01, layer, channel):
 @pytest.mark.slow
 def test_maximize_activation_drives_its_channel_beyond_real_looking_inputs(model):
     layer, channels = "stage3.bn2", [5, 17]
-    out = probes.maximize_activation(model, layer, channels, steps=40, seed=0)
+    out = probes.maximize_activation(model, layer, channels, steps=12, seed=0)
     assert out.shape == (2, 3, 32, 32)
     assert out.min() >= 0 and out.max() <= 1
     noise = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(3))
@@ -133,7 +133,7 @@ def test_maximize_activation_drives_its_channel_beyond_real_looking_inputs(model
         assert gained > _response(model, noise, layer, c).max().item()
         # and it is specific: image i excites channel c more than the other image does
         assert gained > _response(model, out[1 - i], layer, c).item()
-    again = probes.maximize_activation(model, layer, channels, steps=40, seed=0)
+    again = probes.maximize_activation(model, layer, channels, steps=12, seed=0)
     torch.testing.assert_close(out, again)
     assert _hook_count(model) == 0
     assert all(p.grad is None for p in model.parameters())
@@ -189,3 +189,34 @@ def test_chapter6_checks_accept_the_right_answer_and_hint_otherwise(model, image
     assert not exercises.check_top_image(int(means.argmin()), model, images)
     assert "least" in capsys.readouterr().out
     assert not exercises.check_top_image("3", model, images)
+
+
+# ---- defects found by trying to break them ------------------------------------------
+def test_an_empty_layer_name_is_an_error_not_the_logits(model, images):
+    for bad in ("", [""]):
+        with pytest.raises(ValueError, match="non-empty string"):
+            probes.feature_maps(model, images, bad)
+
+
+def test_uint8_images_go_through_the_weights_transform(model):
+    from vgg_lessons.weights import get_weights
+
+    u8 = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8,
+                       generator=torch.Generator().manual_seed(4))
+    as_input = get_weights().transforms()(u8)
+    got = probes.feature_maps(model, u8, "stage2.conv1")["stage2.conv1"]
+    torch.testing.assert_close(got, probes.feature_maps(model, as_input, "stage2.conv1")["stage2.conv1"])
+    torch.testing.assert_close(probes.channel_scores(model, u8, "stage1.bn1"),
+                               probes.channel_scores(model, as_input, "stage1.bn1"))
+
+
+def test_maximize_activation_of_a_linear_layer(model):
+    img = probes.maximize_activation(model, "head.fc", 3, steps=2)
+    assert img.shape == (3, 32, 32)
+
+
+def test_no_images_is_a_one_line_error(model, images):
+    with pytest.raises(ValueError, match="no images given"):
+        probes.channel_scores(model, images[:0], "stage1.conv1")
+    with pytest.raises(ValueError, match="no images given"):
+        probes.top_activating_images(model, images[:0], "stage1.conv1", 0, k=1)

@@ -95,9 +95,14 @@ def test_layer_table_on_torchvision_vgg16_uses_module_paths():
 def test_table_display():
     table = rf.layer_table(meta_vgg("A"), 32)
     text, html = str(table), table._repr_html_()
-    assert "stage5.pool" in text and "effective_padding" in text.splitlines()[0]
+    header = text.splitlines()[0].split()
+    assert header[:6] == ["name", "out", "size", "jump", "rf", "start"]  # what is read most, first
+    assert "stage5.pool" in text and "eff. padding" in text.splitlines()[0]
     assert len({len(line) for line in text.splitlines()}) == 1  # aligned
-    assert html.count("<tr>") == len(table) + 1 and "<td>150</td>" in html
+    cells = html_cells(html)
+    assert len(cells) == len(table) + 1
+    assert ("150", "right") in cells[-1] and ("stage5.pool", "left") in cells[-1]
+    assert "overflow-x:auto" in html  # scrolls in its own box when the column is narrow
     d = table.to_dicts()[-1]
     assert d["name"] == "stage5.pool" and d["rf"] == 150 and d["out_size"] == 1
 
@@ -131,7 +136,7 @@ def test_effective_rf_of_linear_stack_is_exact():
     nn.init.ones_(conv.weight)
     model = nn.Sequential(conv, nn.Conv2d(1, 1, 3, padding=1, bias=False))
     nn.init.ones_(model[1].weight)
-    erf = rf.effective_rf(model, "1", 11, n_inputs=2)
+    erf = rf.effective_rf(model, "1", 11, n_inputs=2).map
     tri = torch.tensor([1.0, 2, 3, 2, 1]) / 3
     expected = torch.zeros(11, 11)
     expected[3:8, 3:8] = torch.outer(tri, tri)
@@ -143,10 +148,10 @@ def test_effective_rf_of_linear_stack_is_exact():
 def test_effective_rf_on_vgg():
     model = build_vgg("D", width=0.125, head="cifar").train()
     name = "stage3.conv3"
-    erf = rf.effective_rf(model, name, 64, n_inputs=4, seed=1)
+    erf = rf.effective_rf(model, name, 64, n_inputs=4, seed=1).map
     assert erf.shape == (64, 64) and erf.max() == 1 and model.training
     assert all(p.grad is None for p in model.parameters())
-    torch.testing.assert_close(erf, rf.effective_rf(model, name, 64, n_inputs=4, seed=1))
+    torch.testing.assert_close(erf, rf.effective_rf(model, name, 64, n_inputs=4, seed=1).map)
     row = rf.layer_table(model, 64).row(name)
     c = row.centre((row.out_size - 1) // 2)
     lo, hi = int(c - (row.rf - 1) / 2), int(c + (row.rf - 1) / 2)
@@ -155,17 +160,21 @@ def test_effective_rf_on_vgg():
     assert outside.abs().max() == 0  # the gradient never leaves the theoretical field
     assert rf.erf_mass_size(erf, 0.9) < row.rf  # ... and concentrates well inside it
     assert 0 < rf.erf_std(erf) < row.rf / 2
-    single = rf.effective_rf(model, name, 64, n_inputs=4, channel=3)
+    single = rf.effective_rf(model, name, 64, n_inputs=4, channel=3).map
     assert not torch.allclose(single, erf)
 
 
 # ---- errors ---------------------------------------------------------------------------
 def test_errors_say_what_to_do():
     model = build_vgg("A", width=0.125, head="cifar")
-    with pytest.raises(ValueError, match=r"16x16 pixels is too small.*at least 32 pixels"):
+    with pytest.raises(ValueError, match=r"^an input of 16 pixels is too small: layer 'stage5.pool' "
+                       r"gets 1 pixels, too few for its 2x2 kernel .*use an input of at least 32 "
+                       r"pixels$"):
         rf.layer_table(model, 16)
-    with pytest.raises(ValueError, match=r"input_size is the image height.*got \(32, 32\)"):
-        rf.layer_table(model, (32, 32))
+    with pytest.raises(ValueError, match=r"square input; got \(H, W\) = \(32, 64\)"):
+        rf.layer_table(model, (32, 64))
+    with pytest.raises(ValueError, match=r"input_size is the image side.*got 'big'"):
+        rf.layer_table(model, "big")
     with pytest.raises(ValueError, match=r"layer '1' is a Upsample.*LayerSpec"):
         rf.layer_table(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Upsample(scale_factor=2)), 32)
     with pytest.raises(ValueError, match=r"no feature layer named 'head.fc'.*stage5.pool"):
@@ -192,3 +201,44 @@ def test_pencil_and_paper_part_needs_no_torch():
     code = "import sys, vgg_lessons.receptive_field; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def html_cells(html: str) -> list[list[tuple[str, str]]]:
+    """Rows of (text, text-align) of every cell of an HTML table."""
+    from html.parser import HTMLParser
+
+    rows: list[list[tuple[str, str]]] = []
+
+    class Cells(HTMLParser):
+        align = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                rows.append([])
+            if tag in ("td", "th"):
+                style = dict(attrs).get("style", "")
+                self.align = "right" if "text-align:right" in style else "left"
+
+        def handle_data(self, data):
+            if self.align:
+                rows[-1].append((data, self.align))
+                self.align = None
+
+    Cells().feed(html)
+    return rows
+
+
+def test_input_size_as_height_and_width_and_layer_errors_pass_through():
+    model = meta_vgg("A")
+    assert rf.layer_table(model, (224, 224)).to_dicts() == rf.layer_table(model, 224).to_dicts()
+    # An unsupported layer's message is not rewritten as "too small".
+    with pytest.raises(ValueError, match=r"^layer '1' is a Upsample") as err:
+        rf.layer_table(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Upsample(scale_factor=2)), 32)
+    assert "too small" not in str(err.value)
+
+
+def test_size_hint_holds_for_layers_given_as_a_generator():
+    specs = (rf.LayerSpec(f"pool{i}", 2, 2) for i in range(3))
+    with pytest.raises(ValueError, match="use an input of at least 8 pixels$"):
+        rf.rf_table(specs, input_size=4)
+

@@ -95,8 +95,10 @@ def test_display_in_terminal_and_notebook():
     text = str(table)
     assert "15.47 G" in text.splitlines()[-1] and "138.36 M" in text.splitlines()[-1]
     assert "stage5.conv3" in text and "MiB" in text and "KiB" in text
+    assert len({len(line) for line in text.splitlines()}) <= 2  # aligned (lines end at the last column)
     html = table._repr_html_()
-    assert html.count("<tr>") == len(table) + 2 and "<tfoot>" in html
+    assert html.count("<tr") == len(table) + 2 and "<tfoot>" in html
+    assert "text-align:right\">138.36 M</th>" in html  # numbers right-aligned, totals in the footer
     assert stats.format_bytes(6 * 1024 * 1024) == "6.00 MiB"
     assert stats.format_count(1_790) == "1.79 k"
 
@@ -108,3 +110,15 @@ def test_errors():
         stats.layer_stats(nn.Sequential(nn.Conv2d(3, 4, 5)), 3)
     with pytest.raises(ValueError, match="batch_size must be a positive whole number"):
         stats.layer_stats(nn.Sequential(nn.Conv2d(3, 4, 5)), 8, batch_size=0)
+
+
+def test_layer_stats_inside_a_recording_keeps_the_recorded_maps():
+    from vgg_lessons.probes import recording
+
+    model = build_vgg("A", head="cifar", width=0.125).eval()
+    x = torch.randn(1, 3, 32, 32)
+    with recording(model, "stage1.conv1") as maps:
+        model(x)
+        stats.layer_stats(model, 32)  # runs a meta-device copy: must not fire our hooks
+    assert maps["stage1.conv1"].device.type == "cpu"
+    assert torch.equal(maps["stage1.conv1"], model.layer("stage1.conv1")(x))

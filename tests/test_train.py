@@ -12,12 +12,15 @@ import pytest
 import torch
 from PIL import Image
 
-from vgg_lessons.data import CLASSES, load_cifar10, normalize
+from vgg_lessons.config import TrainConfig
+from vgg_lessons.data import CLASSES, normalize
 from vgg_lessons.models import build_vgg
+from vgg_lessons import cli
 from vgg_lessons import train as train_module
+from vgg_lessons.cli import main
 from vgg_lessons.train import (TrainingDiverged, alternating_mirrors, evaluate, fit,
                                init_first_conv_from_patches, load_checkpoint, load_pretrained,
-                               lr_at, main, seed_everything)
+                               lr_at, seed_everything)
 
 ASSETS = Path(__file__).resolve().parents[1] / "vgg_lessons" / "assets"
 SMALL = dict(epochs=2, batch_size=32, lr=0.05, progress=False, device="cpu")
@@ -84,7 +87,7 @@ def test_fit_with_alternating_flips_mirrors_every_image_once_in_two_epochs(
     assert len(seen) == 2 * 64 // 32 and all(p == 2 for p, _ in seen)
     per_epoch = [int(sum(m.sum() for _, m in seen[:2])), int(sum(m.sum() for _, m in seen[2:]))]
     assert sum(per_epoch) == 64 and 0 < per_epoch[0] < 64  # each image mirrored exactly once
-    with pytest.raises(ValueError, match="unknown flip 'sometimes'"):
+    with pytest.raises(ValueError, match="flip: 'sometimes' is not one of random, alternate"):
         fit(_model(), _toy(64), **SMALL, flip="sometimes")
 
 
@@ -111,15 +114,6 @@ def test_first_conv_from_patches_keeps_an_odd_kernel_and_checks_channels() -> No
     gray = build_vgg("A", head="cifar", width=0.125, in_channels=1)
     with pytest.raises(ValueError, match="first layer is a convolution over the images' 3 channels"):
         init_first_conv_from_patches(gray, _toy(20)[0])
-
-
-def test_fit_is_deterministic() -> None:
-    train = _toy(128)
-    a, b = _model(), _model()
-    fit(a, train, **SMALL)
-    fit(b, train, **SMALL)
-    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
-        assert torch.equal(va, vb), k
 
 
 def test_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
@@ -190,22 +184,84 @@ def test_checkpoint_with_pickled_object_is_refused(tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "missing.pt")
 
 
-def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
-    model = _model()
-    calls = {"n": 0}
+def _poisoned(scale: float, from_step: int):
+    """A model whose training logits are multiplied by ``scale`` from training step ``from_step``."""
+    model, calls = _model(), {"n": 0}
 
-    def poison(module, inputs, output):  # NaN logits from the 7th training step on
-        calls["n"] += 1
-        return output * float("nan") if calls["n"] > 6 and module.training else output
+    def poison(module, inputs, output):
+        calls["n"] += module.training
+        return output * scale if calls["n"] >= from_step and module.training else output
     model.register_forward_hook(poison)
-    with pytest.raises(TrainingDiverged) as err:
-        fit(model, _toy(128), **{**SMALL, "epochs": 3}, out_dir=tmp_path)  # 4 steps per epoch
+    return model
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(TrainingDiverged) as err:  # 2 steps per epoch: epoch 2, step 1 is NaN
+        fit(_poisoned(float("nan"), 3), _toy(64), **{**SMALL, "epochs": 3}, out_dir=tmp_path)
     msg = str(err.value)
-    assert "nan" in msg and "epoch 2, step 3" in msg and "lower the learning rate" in msg
-    assert str(tmp_path / "checkpoint.pt") in msg
+    assert "nan" in msg and "epoch 2, step 1" in msg and "lower the learning rate" in msg
+    assert str(tmp_path / "checkpoint.pt") in msg and [r["epoch"] for r in err.value.history] == [1]
     good, info = load_checkpoint(tmp_path / "checkpoint.pt")
     assert info["epoch"] == 1 and len(info["metrics"]) == 1
     assert all(torch.isfinite(v).all() for v in good.state_dict().values() if v.is_floating_point())
+
+
+def test_an_exploding_loss_is_divergence(tmp_path: Path) -> None:
+    """A finite loss of thousands of nats (lr 1e3 gave 1e18 on CIFAR-10) is no result to keep."""
+    with pytest.raises(TrainingDiverged, match=r"exploded to .* at epoch 2, step 1"):
+        fit(_poisoned(1e5, 3), _toy(64), **{**SMALL, "epochs": 2}, out_dir=tmp_path)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")[1]["epoch"] == 1
+
+
+def test_no_checkpoint_with_non_finite_weights(tmp_path: Path) -> None:
+    """A BN running variance can overflow while the training loss stays finite."""
+    model = _model()
+
+    def overflow_running_var(module, inputs):
+        if module.training:
+            model.features[1].running_var.fill_(float("inf"))
+    model.register_forward_pre_hook(overflow_running_var)
+    with pytest.raises(TrainingDiverged, match=r"weights stopped being finite in epoch 1 "
+                                               r"\(features.1.running_var"):
+        fit(model, _toy(64), **{**SMALL, "epochs": 1}, out_dir=tmp_path)
+    assert not (tmp_path / "checkpoint.pt").exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_fit_refuses_to_replace_a_run_unless_told(tmp_path: Path) -> None:
+    fit(_model(), _toy(64), **{**SMALL, "epochs": 1}, out_dir=tmp_path)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(ValueError, match="already holds a run.*resume=True.*overwrite=True"):
+        fit(_model(), _toy(64), **{**SMALL, "epochs": 1, "lr": 0.01}, out_dir=tmp_path)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+    fit(_model(), _toy(64), **{**SMALL, "epochs": 1, "lr": 0.01}, out_dir=tmp_path, overwrite=True)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")[1]["config"]["lr"] == 0.01
+
+
+def test_fit_leaves_the_global_random_state_as_it_was() -> None:
+    model = _model()
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    fit(model, _toy(64), **{**SMALL, "epochs": 1})
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_fit_takes_a_config_and_checks_its_settings() -> None:
+    config = TrainConfig(epochs=1, batch_size=32, lr=0.05, progress=False, device="cpu")
+    a, b = _model(), _model()
+    fit(a, _toy(64), config=config)
+    fit(b, _toy(64), **{**SMALL, "epochs": 1, "device": torch.device("cpu")})
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    with pytest.raises(TypeError, match="unknown training setting.*learning_rate"):
+        fit(_model(), _toy(64), learning_rate=0.1)
+    with pytest.raises(ValueError, match="label_smoothing: 2 is too large"):
+        fit(_model(), _toy(64), **SMALL, label_smoothing=2)
+
+
+def test_evaluate_never_moves_the_model() -> None:
+    model = _model()
+    with pytest.raises(ValueError, match="the model is on cpu, not meta"):
+        evaluate(model, *_toy(10), device="meta")
+    assert all(p.device.type == "cpu" for p in model.parameters())
 
 
 def test_evaluate_against_a_plain_forward() -> None:
@@ -256,17 +312,17 @@ def test_command_line_resumed_run_records_the_whole_runs_time(
     root = _image_folder(tmp_path, monkeypatch)
     args = ["--width", "0.125", "--epochs", "3", "--batch-size", "25", "--data-root", str(root),
             "--out-dir", str(tmp_path / "run"), "--device", "cpu", "--no-progress"]
-    real_fit = train_module.fit
+    real_fit = cli.fit
 
     def killed_after_two_epochs(*a, callback=None, **k):
         def kill(row):
             if row["epoch"] == 2:
                 raise KeyboardInterrupt  # as if the process were killed after its checkpoint
         return real_fit(*a, callback=kill, **k)
-    monkeypatch.setattr(train_module, "fit", killed_after_two_epochs)
+    monkeypatch.setattr(cli, "fit", killed_after_two_epochs)
     with pytest.raises(KeyboardInterrupt):
         main(args)
-    monkeypatch.setattr(train_module, "fit", real_fit)
+    monkeypatch.setattr(cli, "fit", real_fit)
     history = main(args + ["--resume", "--save-metrics", str(tmp_path / "run.json")])
     info = json.loads((tmp_path / "run.json").read_text())
     assert [r["epoch"] for r in history] == [1, 2, 3] and info["resumed_after_epoch"] == 2
@@ -278,36 +334,22 @@ def test_command_line_resumed_run_records_the_whole_runs_time(
 def test_command_line_defaults_are_the_shipped_recipe() -> None:
     """``python -m vgg_lessons.train`` with no options retrains the shipped model."""
     shipped = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())["config"]
-    defaults = vars(train_module._parser().parse_args([]))
+    defaults = vars(cli.build_parser().parse_args([]))
     recipe = ("arch", "bn", "width", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing",
-              "schedule", "no_augment", "crop_padding", "flip", "whiten_first_conv", "seed")
+              "schedule", "crop_padding", "flip", "whiten_first_conv", "seed")
     assert {k: defaults[k] for k in recipe} == {k: shipped[k] for k in recipe}
-    assert not vars(train_module._parser().parse_args(["--no-whiten-first-conv"]))["whiten_first_conv"]
+    assert defaults["augment"] is not shipped["no_augment"]  # the record predates --augment
+    assert not vars(cli.build_parser().parse_args(["--no-whiten-first-conv"]))["whiten_first_conv"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--epochs", "0"], "argument --epochs: 0 is too small: it must be at least 1"),
-    (["--batch-size", "-8"], "argument --batch-size: -8 is too small"),
-    (["--lr", "0"], "argument --lr: 0 is too small: it must be above 0"),
-    (["--crop-padding", "two"], "argument --crop-padding: 'two' is not a whole number"),
-    (["--flip", "sometimes"], "argument --flip: invalid choice: 'sometimes'"),
-    (["--threads", "0"], "argument --threads: 0 is too small: it must be at least 1"),
-])
-def test_command_line_rejects_bad_numbers(args: list[str], message: str,
-                                          capsys: pytest.CaptureFixture) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    assert exit_info.value.code == 2 and message in capsys.readouterr().err
-
-
-def test_load_pretrained_matches_its_model_card() -> None:
+def test_load_pretrained_matches_its_model_card(cifar10_test) -> None:
     """The shipped model, on the real test set ($VGG_LESSONS_DATA), scores what its card says."""
     model = load_pretrained()
     assert not model.training and model.config["bn"] == "before_relu"
     info = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())
     card = (ASSETS / "vgg11_bn_cifar10.md").read_text()
     assert f"{100 * info['test_acc']:.2f}%" in card and info["command"] in card
-    images, labels = load_cifar10("test", download=False)
+    images, labels = cifar10_test
     result = evaluate(model, images, labels)
     assert result["acc"] == pytest.approx(info["test_acc"], abs=0.003)  # fp16 storage
     with pytest.raises(ValueError, match="no shipped model 'vgg99'"):

@@ -169,3 +169,45 @@ def test_receptive_field_explorer_redraws_and_explains_a_too_deep_stack(capsys):
     sliders["depth"].value = 6  # 3**6 input pixels per output: too many to draw
     printed = capsys.readouterr().out + "".join(o.get("text", "") for o in out.outputs)
     assert "lower the depth, stride or kernel" in printed
+
+
+# ---- defects found by trying to break them ------------------------------------------
+def test_layers_given_as_one_string_is_one_layer(model, images):
+    imgs, labels = images
+    ex = widgets.FeatureMapExplorer(model, imgs, labels, layers="stage2.conv1")
+    assert list(ex.layer.options) == ["stage2.conv1"]
+    with pytest.raises(ValueError, match="layer 'stage9' cannot be explored"):
+        widgets.FeatureMapExplorer(model, imgs, labels, layers=["stage9"])
+
+
+def test_an_empty_image_set_is_a_one_line_error(model, images):
+    imgs, _ = images
+    for explorer in (lambda x: widgets.FeatureMapExplorer(model, x),
+                     lambda x: widgets.FilterViewer(model, x)):
+        with pytest.raises(ValueError, match="no images to explore"):
+            explorer(imgs[:0])
+
+
+def test_a_decompression_bomb_upload_is_refused_in_the_note(model, images, monkeypatch):
+    from PIL import Image as PILImage
+
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 1000)  # a 100x100 PNG is then a "bomb"
+    with pytest.raises(ValueError, match="too large to open safely"):
+        widgets.image_from_upload(png_of(np.zeros((100, 100, 3), np.uint8)))
+    ex = widgets.FeatureMapExplorer(model, images[0])
+    ex.upload.value = ({"name": "huge.png", "type": "image/png", "size": 1,
+                        "content": memoryview(png_of(np.zeros((100, 100, 3), np.uint8))),
+                        "last_modified": datetime.now(timezone.utc)},)
+    assert "too large to open safely" in ex.note.value
+
+
+def test_filter_viewer_reads_before_the_relu_for_every_bn_placement(images):
+    imgs, _ = images
+    for bn, probe in (("before_relu", "stage2.bn1"), ("after_relu", "stage2.conv1"),
+                      (None, "stage2.conv1")):
+        net = build_vgg("A", bn=bn, head="cifar", width=0.125).eval()
+        fv = widgets.FilterViewer(net, imgs[:4], k=2, layers="stage2.conv1",
+                                  act_max=dict(steps=1))
+        assert fv.current["probe"] == probe
+        names = list(net.layer_names)
+        assert names.index(probe) < names.index("stage2.relu1")  # the note's claim holds

@@ -14,7 +14,9 @@ The data root is the ``root`` argument, else ``$VGG_LESSONS_DATA``, else
 never goes into the data root, which may be read-only: it lives in
 ``$VGG_LESSONS_CACHE``, else ``~/.cache/vgg-lessons/tensors``, one file per split
 and data root, written to a temporary file and then renamed, so an interrupted
-write leaves nothing half-written.
+write leaves nothing half-written (and a killed one's temporary file is removed the
+next time). A cache file is used only if it checks out (its source's fingerprint,
+shapes, image count, labels in 0..9 and a checksum); otherwise it is rebuilt.
 
 Images stay uint8 ``(N, 3, 32, 32)`` until they are on the training device;
 :func:`augment` and :func:`normalize` then work on whole batches there.
@@ -25,12 +27,13 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
-from collections.abc import Callable
+import shutil
+import zlib
 from pathlib import Path
-from typing import IO
 
 import torch
+
+from vgg_lessons._files import atomic_write, remove_stale_temporaries
 
 #: The ten classes in label order (0..9); the folder names sort into this order.
 CLASSES: tuple[str, ...] = ("airplane", "automobile", "bird", "cat", "deer",
@@ -41,10 +44,11 @@ STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
 #: Side of a CIFAR-10 image in pixels.
 IMAGE_SIZE = 32
 SPLITS = ("train", "test")
+_SPLIT_SIZES = {"train": 50_000, "test": 10_000}  # in torchvision's batches
 DATA_ENV = "VGG_LESSONS_DATA"
 CACHE_ENV = "VGG_LESSONS_CACHE"
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".ppm"}
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: with a checksum
 
 
 def _user_cache() -> Path:
@@ -100,9 +104,10 @@ def _list_image_folder(split_dir: Path) -> list[tuple[Path, int]]:
                 raise ValueError(f"{f} is not an image file (expected {', '.join(sorted(_IMAGE_SUFFIXES))}); "
                                  f"remove it, the layout is {expected}")
             files.append((f, label))
+        if not files:
+            raise ValueError(f"no images in {split_dir / name}: every class needs its images; "
+                             f"expected {expected}")
         per_class.append(files)
-    if not any(per_class):
-        raise ValueError(f"no images in {split_dir}; expected {expected}")
     # Interleave the classes (0, 1, ..., 9, 0, 1, ...) so that every prefix is balanced.
     longest = max(len(files) for files in per_class)
     return [files[i] for i in range(longest) for files in per_class if i < len(files)]
@@ -124,6 +129,9 @@ def _decode_one(path: Path) -> torch.Tensor:
         with Image.open(path) as img:
             pixels = torch.frombuffer(bytearray(img.convert("RGB").tobytes()), dtype=torch.uint8)
             w, h = img.size
+    except PermissionError:
+        raise ValueError(f"cannot read {path}: permission denied; make it readable "
+                         f"(chmod a+r) or run as a user who may read it") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise ValueError(f"cannot decode {path}: it is corrupt or not an image ({err}); "
                          "replace or delete it") from None
@@ -149,54 +157,65 @@ def _decode_files(files: list[tuple[Path, int]]) -> torch.Tensor:
 # ---- the torchvision source -----------------------------------------------------
 def _load_torchvision(root: Path, split: str, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets import CIFAR10
+    batches = root / "cifar-10-batches-py"
+    had_batches, made = batches.is_dir(), [p for p in (root, *root.parents) if not p.exists()]
     try:
         ds = CIFAR10(str(root), train=split == "train", download=download)
-    except (OSError, RuntimeError) as err:  # URLError is an OSError
-        raise FileNotFoundError(
+    except (OSError, RuntimeError, pickle.UnpicklingError, EOFError) as err:
+        for folder in made:  # a mistyped root leaves nothing behind
+            shutil.rmtree(folder, ignore_errors=True)
+        if had_batches or isinstance(err, (pickle.UnpicklingError, EOFError)):
+            raise ValueError(f"the CIFAR-10 batches in {batches} are incomplete or corrupt "
+                             f"({type(err).__name__}: {err}); delete that folder and load again "
+                             "with download=True") from None
+        raise FileNotFoundError(  # URLError is an OSError
             f"no CIFAR-10 found in {root} and the download failed ({type(err).__name__}: {err}). "
             + _where_to_put_data(root)) from None
-    except (pickle.UnpicklingError, EOFError) as err:
-        raise ValueError(f"the CIFAR-10 batches in {root / 'cifar-10-batches-py'} are corrupt "
-                         f"({err}); delete that folder and download again") from None
     images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()  # (N, 32, 32, 3) -> NCHW
     return images, torch.tensor(ds.targets, dtype=torch.int64)
 
 
 # ---- the tensor cache -------------------------------------------------------------
 def _cache_file(root: Path, split: str, cache: Path) -> Path:
+    """One file per split, data root and cache version (older versions' files are left alone,
+    so two versions of the package sharing a cache do not rebuild each other's)."""
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-    return cache / f"cifar10-{split}-{key}.pt"
+    return cache / f"cifar10-{split}-{key}-v{_CACHE_VERSION}.pt"
 
 
-def _read_cache(path: Path, fingerprint: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+def _checksum(images: torch.Tensor, labels: torch.Tensor) -> str:
+    """CRC-32 of the images' and labels' bytes (about 0.2 s for the training split)."""
+    crc = zlib.crc32(images.contiguous().numpy().data)
+    return f"crc32:{zlib.crc32(labels.contiguous().numpy().data, crc):08x}"
+
+
+def _read_cache(path: Path, fingerprint: str, count: int | None
+                ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The cached split if the file is intact and matches; None to rebuild it.
+
+    Checked: version, the source's fingerprint, dtypes and shapes, ``count`` images
+    (if known), labels in 0..9 and the checksum. A damaged cache is rebuilt, never trusted.
+    """
     if not path.is_file():
         return None
     try:  # mmap: pages are read when used, so a cached load takes well under a second
         blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # a damaged cache file is rebuilt, never trusted
+        images, labels = blob["images"], blob["labels"]
+        n = len(labels)
+        intact = (blob.get("version") == _CACHE_VERSION and blob.get("fingerprint") == fingerprint
+                  and images.dtype == torch.uint8 and labels.dtype == torch.int64
+                  and tuple(images.shape) == (n, 3, IMAGE_SIZE, IMAGE_SIZE)
+                  and labels.shape == (n,) and n > 0 and count in (None, n)
+                  and 0 <= int(labels.min()) and int(labels.max()) < len(CLASSES)
+                  and blob.get("checksum") == _checksum(images, labels))
+    except Exception:
         return None
-    if blob.get("version") != _CACHE_VERSION or blob.get("fingerprint") != fingerprint:
-        return None
-    return blob["images"], blob["labels"]
-
-
-def atomic_write(path: Path, write: Callable[[IO], None], mode: str = "wb") -> None:
-    """Write ``path`` all or nothing: ``write(fh)`` into a temporary file in the same
-    folder, then ``os.replace`` it into place (an interruption leaves no partial file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return (images, labels) if intact else None
 
 
 def _write_cache(path: Path, images: torch.Tensor, labels: torch.Tensor, fingerprint: str) -> None:
-    blob = dict(version=_CACHE_VERSION, fingerprint=fingerprint, images=images, labels=labels)
+    blob = dict(version=_CACHE_VERSION, fingerprint=fingerprint, images=images, labels=labels,
+                checksum=_checksum(images, labels))
     try:
         atomic_write(path, lambda fh: torch.save(blob, fh))
     except OSError:
@@ -230,11 +249,12 @@ def load_cifar10(split: str = "train", root: str | os.PathLike | None = None, *,
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     root = data_root(root)
     cache_path = _cache_file(root, split, cache_dir(cache))
+    remove_stale_temporaries(cache_path)  # of a write that was killed
     split_dir = root / split
     if split_dir.is_dir():
         files = _list_image_folder(split_dir)
         fingerprint = "folder:" + _fingerprint(files)
-        cached = _read_cache(cache_path, fingerprint)
+        cached = _read_cache(cache_path, fingerprint, len(files))
         if cached is not None:
             return cached
         images = _decode_files(files)
@@ -246,7 +266,7 @@ def load_cifar10(split: str = "train", root: str | os.PathLike | None = None, *,
                                     "exists, and download=False. " + _where_to_put_data(root))
         if batches.is_dir():
             fingerprint = "batches:" + _fingerprint([(p, 0) for p in sorted(batches.iterdir())])
-            cached = _read_cache(cache_path, fingerprint)
+            cached = _read_cache(cache_path, fingerprint, _SPLIT_SIZES[split])
             if cached is not None:
                 return cached
         images, labels = _load_torchvision(root, split, download)
@@ -339,3 +359,55 @@ def balanced_subset(labels: torch.Tensor, per_class: int, *, seed: int = 0,
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
     picked = [order[labels[order] == c][:per_class] for c in range(num_classes)]
     return torch.cat(picked).sort().values
+
+
+# ==== Chapter 7: scale jittering (the paper's Sec. 3.1) ======================================
+def scale_jitter(images: torch.Tensor, generator: torch.Generator | None = None, *,
+                 sides: tuple[int, int] = (32, 64), crop: int = 32, flip: bool = True
+                 ) -> torch.Tensor:
+    """Multi-scale training crops: rescale each image to a random size, then crop and mirror.
+
+    The paper's scale jittering: each image is rescaled so that its shorter side is
+    ``S``, drawn uniformly from the whole numbers in ``[sides[0], sides[1]]`` (the
+    paper's ``[256, 512]``), then a random ``crop x crop`` window (the paper's 224) is
+    cut out and mirrored left-right with probability 1/2. Unlike :func:`augment`, the
+    object's size in the crop changes from image to image. All images of the batch are
+    done at once with one ``grid_sample`` (bilinear, edge pixels repeated), which equals
+    ``interpolate(image, size, mode="bilinear")`` followed by the crop.
+
+    Args:
+        images: ``(B, C, H, W)``, any dtype and device (uint8 as load_cifar10 returns them).
+        generator: a CPU ``torch.Generator`` for reproducible draws.
+        sides: smallest and largest ``S`` in pixels; ``crop <= sides[0]``, and
+            ``sides[0] >= min(H, W)`` (images are only enlarged, so no antialiasing).
+        crop: side of the square crops in pixels.
+        flip: mirror half of the crops, drawn at random.
+
+    Returns:
+        float32 ``(B, C, crop, crop)`` on the 0..255 scale of the input (for :func:`normalize`).
+    """
+    if images.dim() != 4:
+        raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(images.shape)}")
+    b, _, h, w = images.shape
+    lo, hi = sides
+    if not (isinstance(crop, int) and isinstance(lo, int) and isinstance(hi, int)
+            and 0 < crop <= lo <= hi and lo >= min(h, w)):
+        raise ValueError(f"need whole numbers crop <= sides[0] <= sides[1] and sides[0] >= the "
+                         f"images' shorter side ({min(h, w)}), got crop={crop!r}, sides={sides!r} "
+                         "(the paper: sides=(256, 512), crop=224)")
+    s = torch.randint(lo, hi + 1, (b,), generator=generator).double()
+    rh = (h * s / min(h, w)).round()  # rescaled height and width, (B,)
+    rw = (w * s / min(h, w)).round()
+    oy = (torch.rand(b, generator=generator, dtype=torch.float64) * (rh - crop + 1)).floor()
+    ox = (torch.rand(b, generator=generator, dtype=torch.float64) * (rw - crop + 1)).floor()
+    mirror = torch.rand(b, generator=generator) < 0.5 if flip else torch.zeros(b, dtype=torch.bool)
+    steps = torch.arange(crop, dtype=torch.float64) + 0.5
+    cols = torch.where(mirror[:, None], steps.flip(0), steps)
+    # Pixel centres of the crop in the rescaled image, as grid_sample's [-1, 1] coordinates.
+    gy = 2 * (oy[:, None] + steps) / rh[:, None] - 1  # (B, crop)
+    gx = 2 * (ox[:, None] + cols) / rw[:, None] - 1
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)
+    return torch.nn.functional.grid_sample(images.float(), grid.float().to(images.device),
+                                           mode="bilinear", padding_mode="border",
+                                           align_corners=False)
+# ==== end of chapter 7 block =================================================================

@@ -23,21 +23,11 @@ from typing import Any
 import torch
 from torch import nn
 
-#: Output channels of the five stages at ``width=1``.
-STAGE_CHANNELS: tuple[int, ...] = (64, 128, 256, 512, 512)
+from vgg_lessons._layers import readable_name, resolve_layer
 
-#: Table 1 of the paper: per stage, the kernel size of each convolution.
-CONFIGS: dict[str, tuple[tuple[int, ...], ...]] = {
-    "A": ((3,), (3,), (3, 3), (3, 3), (3, 3)),
-    "A-LRN": ((3,), (3,), (3, 3), (3, 3), (3, 3)),
-    "B": ((3, 3), (3, 3), (3, 3), (3, 3), (3, 3)),
-    "C": ((3, 3), (3, 3), (3, 3, 1), (3, 3, 1), (3, 3, 1)),
-    "D": ((3, 3), (3, 3), (3, 3, 3), (3, 3, 3), (3, 3, 3)),
-    "E": ((3, 3), (3, 3), (3, 3, 3, 3), (3, 3, 3, 3), (3, 3, 3, 3)),
-}
-
-#: torchvision's names for the configurations that have one.
-ALIASES: dict[str, str] = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}
+from vgg_lessons.vgg_configs import (ALIASES, CONFIGS, FROM_ARCH, LETTER_DEFAULTS,  # noqa: F401
+                                     STAGE_CHANNELS, TORCHVISION_DEFAULTS, config_name,
+                                     conv_count, scaled_channels, stage_kernels)
 
 BN_PLACEMENTS: tuple[str | None, ...] = ("before_relu", "after_relu", None)
 HEADS: tuple[str, ...] = ("imagenet", "cifar")
@@ -47,60 +37,6 @@ HEADS: tuple[str, ...] = ("imagenet", "cifar")
 MIN_INPUT_SIZE = 32
 
 _LRN_ARGS = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)  # Krizhevsky et al. (2012)
-
-
-def stage_kernels(arch: str | Sequence[int]) -> tuple[tuple[int, ...], ...]:
-    """Return, for each of the five stages, the kernel sizes of its convolutions.
-
-    Args:
-        arch: a configuration name ("A", "A-LRN", "B", "C", "D", "E", or the
-            aliases "vgg11", "vgg13", "vgg16", "vgg19"), or five per-stage
-            convolution counts such as ``[2, 2, 3, 3, 3]`` (all 3x3).
-
-    Raises:
-        ValueError: unknown name, not five stages, or a count below one.
-    """
-    if isinstance(arch, str):
-        key = ALIASES.get(arch.lower(), arch.upper())
-        if key not in CONFIGS:
-            known = ", ".join([*CONFIGS, *ALIASES])
-            raise ValueError(f"unknown VGG configuration {arch!r}; choose one of {known}, "
-                             "or pass five per-stage convolution counts such as [2, 2, 3, 3, 3]")
-        return CONFIGS[key]
-    counts = list(arch)
-    if len(counts) != len(STAGE_CHANNELS):
-        raise ValueError(f"VGG has {len(STAGE_CHANNELS)} stages, but {len(counts)} per-stage "
-                         f"convolution counts were given ({counts}); pass five, e.g. [2, 2, 3, 3, 3]")
-    for i, n in enumerate(counts, start=1):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"stage {i} has {n!r} convolutions; each stage needs a whole number "
-                             "of at least 1")
-    return tuple((3,) * n for n in counts)
-
-
-def config_name(arch: str | Sequence[int]) -> str:
-    """Return the paper's letter for ``arch``, or a name like "custom[1,1,2,2,2]"."""
-    if isinstance(arch, str):
-        stage_kernels(arch)  # validates
-        return ALIASES.get(arch.lower(), arch.upper())
-    kernels = stage_kernels(arch)
-    for name, cfg in CONFIGS.items():
-        if cfg == kernels and name != "A-LRN":
-            return name
-    return "custom[" + ",".join(str(len(k)) for k in kernels) + "]"
-
-
-def conv_count(arch: str | Sequence[int]) -> int:
-    """Number of convolution layers (the "weight layers" of the paper, minus the 3 FC)."""
-    return sum(len(stage) for stage in stage_kernels(arch))
-
-
-def scaled_channels(width: float) -> tuple[int, ...]:
-    """Stage channel counts at a width multiplier (at least one channel each)."""
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
-        raise ValueError(f"width must be a positive number (1.0 is the paper's VGG, 0.25 a "
-                         f"laptop-sized one), got {width!r}")
-    return tuple(max(1, round(c * width)) for c in STAGE_CHANNELS)
 
 
 class VGG(nn.Module):
@@ -118,9 +54,10 @@ class VGG(nn.Module):
         config: the arguments that rebuild this model (JSON-friendly).
         layer_names: readable name -> module path, e.g.
             ``"stage3.conv2" -> "features.12"``, ``"head.fc1" -> "classifier.0"``.
-        feature_info: per stage, a dict with ``num_chs``, ``reduction`` (input
-            pixels per output pixel) and ``module``/``name`` of its pool (timm's
-            convention).
+        feature_info: per stage, timm's convention: the layer just before the
+            stage's pool, as a dict with ``num_chs``, ``reduction`` (input pixels per
+            pixel of that layer: 1, 2, 4, 8, 16) and ``module`` (its module path),
+            plus ``name``, its readable name (e.g. ``stage1.relu2``).
     """
 
     def __init__(self, features: nn.Sequential, avgpool: nn.Module, classifier: nn.Sequential,
@@ -142,29 +79,19 @@ class VGG(nn.Module):
     # ---- naming -----------------------------------------------------------------
     @property
     def feature_info(self) -> list[dict[str, Any]]:
+        """Per stage, the layer before its pool (timm's ``feature_info``); see the class doc."""
         channels = scaled_channels(self.config["width"])
-        info = []
-        for i, end in enumerate(self._stage_ends):
-            info.append(dict(num_chs=channels[i], reduction=2 ** (i + 1),
-                             module=f"features.{end}", name=f"stage{i + 1}.pool"))
-        return info
+        return [dict(num_chs=channels[i], reduction=2 ** i, module=f"features.{end - 1}",
+                     name=self.readable_name(f"features.{end - 1}"))
+                for i, end in enumerate(self._stage_ends)]
 
     def layer(self, name: str) -> nn.Module:
         """Return the module called ``name`` (readable name or module path)."""
-        path = self.layer_names.get(name, name)
-        try:
-            return self.get_submodule(path)
-        except AttributeError:
-            examples = ", ".join(list(self.layer_names)[:4])
-            raise ValueError(f"no layer named {name!r}; use a name from model.layer_names "
-                             f"(e.g. {examples}, ...) or a module path such as 'features.0'") from None
+        return resolve_layer(self, name)
 
     def readable_name(self, path: str) -> str:
         """Inverse of ``layer_names``: ``"features.12" -> "stage3.conv2"``."""
-        for name, p in self.layer_names.items():
-            if p == path:
-                return name
-        return path
+        return readable_name(self, path)
 
     @property
     def stages(self) -> list[nn.Sequential]:
@@ -185,9 +112,15 @@ class VGG(nn.Module):
             hint = " (add a batch dimension with x.unsqueeze(0))" if x.dim() == 3 else ""
             raise ValueError(f"expected a batch of shape (B, {c}, H, W), got shape "
                              f"{tuple(x.shape)}{hint}")
+        if not x.is_floating_point():
+            raise ValueError(f"this model takes float input, got {x.dtype} images; turn images as "
+                             "data.load_cifar10 returns them into model input with "
+                             "weights.get_weights().transforms()(images)")
         if x.shape[1] != c:
+            hint = ("channels go second: x.permute(0, 3, 1, 2)" if x.shape[-1] == c
+                    else f"or build the model with in_channels={x.shape[1]}")
             raise ValueError(f"this model takes {c}-channel images, got {x.shape[1]} channels "
-                             f"(shape {tuple(x.shape)}); build it with in_channels={x.shape[1]}")
+                             f"(shape {tuple(x.shape)}); {hint}")
         h, w = x.shape[-2:]
         if min(h, w) < MIN_INPUT_SIZE:
             raise ValueError(f"input of {h}x{w} pixels is too small: five 2x2 max-pools need at "
@@ -277,36 +210,9 @@ def _init_weights(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = "before_relu",
-              head: str = "imagenet", num_classes: int | None = None, width: float = 1.0,
-              in_channels: int = 3, dropout: float = 0.5, conv_bias: bool = False) -> VGG:
-    """Build a VGG network from a configuration of the paper or five per-stage counts.
-
-    Args:
-        arch: "A" ("vgg11"), "A-LRN", "B" ("vgg13"), "C", "D" ("vgg16"), "E"
-            ("vgg19"), or five per-stage convolution counts, e.g. ``[2, 2, 2, 2, 2]``
-            (which is VGG-13, not ``[1, 1, 2, 2, 2]``: that is VGG-11).
-        bn: "before_relu" (conv -> BN -> ReLU, torchvision's ``vgg*_bn``),
-            "after_relu" (conv -> ReLU -> BN), or None (the paper: no BN).
-        head: "imagenet" (pool to 7x7, FC 4096 -> 4096 -> classes with ReLU and
-            dropout, torchvision's keys) or "cifar" (global average pool, one linear
-            layer: for 32x32 inputs).
-        num_classes: output logits; default 1000 for "imagenet", 10 for "cifar".
-        width: multiplies every stage's channel count (0.25: 16, 32, 64, 128, 128).
-        in_channels: channels of the input images (3 for RGB).
-        dropout: dropout probability in the ImageNet head.
-        conv_bias: keep a bias on convolutions that BN follows directly. Such a
-            bias is redundant (BN subtracts the mean), so by default it is left
-            out; True reproduces torchvision's ``vgg*_bn`` parameter count exactly.
-
-    Returns:
-        A :class:`VGG` in training mode, initialised as torchvision does.
-
-    Raises:
-        ValueError: for an unknown configuration, a wrong number of stages, a
-            non-positive count, width or class count, or an unknown ``bn`` or ``head``.
-    """
-    kernels = stage_kernels(arch)
+def _checked_build_args(bn: str | None, head: str, num_classes: int | None, in_channels: int,
+                        dropout: float) -> int:
+    """Validate :func:`build_vgg`'s arguments (one-line ValueErrors); return ``num_classes``."""
     if bn not in BN_PLACEMENTS:
         raise ValueError(f"unknown bn placement {bn!r}; use 'before_relu' (conv-BN-ReLU), "
                          "'after_relu' (conv-ReLU-BN) or None (no batch norm)")
@@ -318,8 +224,59 @@ def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = "before_relu"
     for label, value in (("num_classes", num_classes), ("in_channels", in_channels)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{label} must be a positive whole number, got {value!r}")
-    if not 0.0 <= dropout < 1.0:
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
+            or not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    return num_classes
+
+
+def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = FROM_ARCH,
+              head: str = "imagenet", num_classes: int | None = None, width: float = 1.0,
+              in_channels: int = 3, dropout: float = 0.5, conv_bias: bool = FROM_ARCH) -> VGG:
+    """Build a VGG network from a configuration of the paper or five per-stage counts.
+
+    Two ways to name a network:
+
+    - the paper's letters (the book's teaching interface): "A", "A-LRN", "B", "C",
+      "D", "E", or five per-stage convolution counts such as ``[2, 2, 2, 2, 2]``
+      (which is B, VGG-13, not ``[1, 1, 2, 2, 2]``: that is A, VGG-11). These
+      default to batch norm before each ReLU and no conv bias before it.
+    - torchvision's names, which mean what torchvision means: "vgg11", "vgg13",
+      "vgg16", "vgg19" have no batch norm (``build_vgg("vgg16")`` has 138,357,544
+      parameters), "vgg11_bn" ... "vgg19_bn" have it before each ReLU with conv
+      biases (138,365,992 for "vgg16_bn"). Both load torchvision's state dict strictly.
+
+    ``bn`` and ``conv_bias``, when given, change what the name implies.
+
+    Args:
+        arch: a letter, a torchvision name or five per-stage counts (see above).
+        bn: "before_relu" (conv -> BN -> ReLU, torchvision's ``vgg*_bn``),
+            "after_relu" (conv -> ReLU -> BN), or None (the paper: no BN);
+            default: what ``arch`` implies.
+        head: "imagenet" (pool to 7x7, FC 4096 -> 4096 -> classes with ReLU and
+            dropout, torchvision's keys) or "cifar" (global average pool, one linear
+            layer: for 32x32 inputs).
+        num_classes: output logits; default 1000 for "imagenet", 10 for "cifar".
+        width: multiplies every stage's channel count (0.25: 16, 32, 64, 128, 128).
+        in_channels: channels of the input images (3 for RGB).
+        dropout: dropout probability in the ImageNet head.
+        conv_bias: keep a bias on convolutions that BN follows directly. Such a
+            bias is redundant (BN subtracts the mean), so the letters leave it out;
+            True (the default of the ``vgg*_bn`` names) is torchvision's ``vgg*_bn``.
+
+    Returns:
+        A :class:`VGG` in training mode, initialised as torchvision does.
+
+    Raises:
+        ValueError: for an unknown configuration, a wrong number of stages, a
+            non-positive count, width or class count, or an unknown ``bn`` or ``head``.
+    """
+    kernels = stage_kernels(arch)
+    implied = (TORCHVISION_DEFAULTS.get(arch.lower(), LETTER_DEFAULTS) if isinstance(arch, str)
+               else LETTER_DEFAULTS)
+    bn = implied["bn"] if bn is FROM_ARCH else bn
+    conv_bias = implied["conv_bias"] if conv_bias is FROM_ARCH else conv_bias
+    num_classes = _checked_build_args(bn, head, num_classes, in_channels, dropout)
     channels = scaled_channels(width)
     lrn = isinstance(arch, str) and arch.upper() == "A-LRN"
 
@@ -344,3 +301,45 @@ def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = "before_relu"
     _init_weights(model)
     return model
 
+
+
+
+# ==== Chapter 7: dense evaluation (the paper's Sec. 3.2) =====================================
+def fully_convolutional(model: VGG) -> nn.Sequential:
+    """A copy of an ImageNet-head VGG with its fully connected layers turned into convolutions.
+
+    fc1 (``C5 * 7 * 7 -> 4096``) becomes a 7x7 convolution, fc2 and fc3 1x1 convolutions
+    holding the same weights; the adaptive 7x7 pool is dropped. The copy,
+    ``Sequential(features, head)``, maps ``(B, 3, H, W)`` with ``H, W >= 224`` to a map
+    of class scores ``(B, classes, H/32 - 6, W/32 - 6)``: at 224 pixels ``(B, classes,
+    1, 1)``, equal to the original logits; VGG-16 at 320 pixels ``(B, 1000, 4, 4)``. Its
+    spatial mean is the paper's dense score (:func:`vgg_lessons.dense.dense_scores`).
+    The copy has ``model``'s train/eval mode; ``model`` is unchanged.
+
+    Raises:
+        ValueError: ``model`` is not a VGG with the ImageNet head (a CIFAR head has no
+            7x7 fully connected layer; the message says what to use instead).
+    """
+    import copy
+
+    if not isinstance(model, VGG):
+        raise ValueError(f"fully_convolutional takes a VGG from build_vgg, got {type(model).__name__}")
+    if model.config["head"] != "imagenet":
+        raise ValueError(f"this VGG has the {model.config['head']!r} head (global average pool, one "
+                         "linear layer), not the ImageNet head with a 7x7 fc1 to convert; its "
+                         "class-score map is that linear layer at every position: use "
+                         "vgg_lessons.dense.score_map(model, images)")
+    head = []
+    for m in model.classifier:
+        if isinstance(m, nn.Linear):
+            k = 7 if not head else 1  # fc1 reads a 7x7 map; fc2 and fc3 one position
+            conv = nn.Conv2d(m.in_features // (k * k), m.out_features, k).to(m.weight)
+            with torch.no_grad():
+                conv.weight.copy_(m.weight.reshape(conv.weight.shape))
+                conv.bias.copy_(m.bias)
+            m = conv
+        head.append(copy.deepcopy(m))
+    dense = nn.Sequential(OrderedDict(features=copy.deepcopy(model.features),
+                                      head=nn.Sequential(*head)))
+    return dense.train(model.training)
+# ==== end of chapter 7 block =================================================================

@@ -9,10 +9,12 @@ path (``"features.12"``), see ``VGG.layer_names``.
 - :func:`feature_maps`: one forward pass, the outputs of the named layers.
 - :func:`filters`, :func:`first_layer_filter_images`: a convolution's weights, the
   first layer's as small RGB images.
-- :func:`maximize_activation`: gradient ascent on the input image, with jitter and
-  L2 / total-variation regularisers, towards what one channel responds to most.
+- :func:`maximize_activation` (from :mod:`vgg_lessons.activation_max`): gradient
+  ascent on the input image towards what one channel responds to most.
 - :func:`channel_scores`, :func:`top_activating_images`: the images of a set that
   drive a channel hardest.
+- :func:`saliency`, :func:`grad_cam` (from :mod:`vgg_lessons.attribution`): which pixels
+  a prediction depends on.
 
 A channel's *response* to an image is, throughout, the mean of its feature map
 over all spatial positions (one number per image and channel).
@@ -29,39 +31,24 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-Preprocess = Callable[[torch.Tensor], torch.Tensor]
+from vgg_lessons._images import Preprocess, as_model_input
+from vgg_lessons._layers import model_device as _device
+from vgg_lessons._layers import forward_until, readable_name, resolve_layer
+from vgg_lessons.activation_max import default_preprocess, maximize_activation
+from vgg_lessons.attribution import grad_cam, saliency  # chapter 7; kept here for probes.X
+
+__all__ = ["FeatureRecorder", "Preprocess", "channel_scores", "default_preprocess",
+           "feature_maps", "filters", "first_conv_name", "first_layer_filter_images",
+           "grad_cam", "maximize_activation", "recording", "resolve_layer", "saliency",
+           "top_activating_images"]
 
 
 # ---- naming --------------------------------------------------------------------------
-def resolve_layer(model: nn.Module, name: str) -> nn.Module:
-    """Return the submodule called ``name``: a readable name (VGG) or a module path.
-
-    Raises:
-        ValueError: no such layer (the message lists some valid names).
-    """
-    if not isinstance(name, str):
-        raise ValueError(f"a layer is named by a string such as 'stage3.conv2' or 'features.12', "
-                         f"got {type(name).__name__} {name!r}")
-    if hasattr(model, "layer") and hasattr(model, "layer_names"):
-        return model.layer(name)  # VGG: raises its own ValueError with examples
-    try:
-        return model.get_submodule(name)
-    except AttributeError:
-        examples = ", ".join(n for n, _ in list(model.named_modules())[1:5])
-        raise ValueError(f"no layer named {name!r} in this {type(model).__name__}; use a module "
-                         f"path from model.named_modules() (e.g. {examples})") from None
-
-
 def _layer_list(layers: str | Sequence[str]) -> list[str]:
     names = [layers] if isinstance(layers, str) else list(layers)
     if not names:
         raise ValueError("no layers given: name at least one, e.g. ['stage1.conv1', 'stage3.conv2']")
     return names
-
-
-def _device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 # ---- hooks ---------------------------------------------------------------------------
@@ -138,8 +125,9 @@ def feature_maps(model: nn.Module, images: torch.Tensor,
 
     Args:
         model: the network (put it in eval mode first for a trained model).
-        images: ``(B, C, H, W)``, already normalised as the model expects; moved to
-            the model's device.
+        images: uint8 ``(B, 3, H, W)`` as :func:`vgg_lessons.data.load_cifar10` returns
+            them (converted by the shipped weights' ``transforms()``), or float model
+            input, already normalised; moved to the model's device.
         layers: one name or a list, e.g. ``["stage1.conv1", "stage3.bn2"]``.
 
     Returns:
@@ -147,37 +135,8 @@ def feature_maps(model: nn.Module, images: torch.Tensor,
         for convolutional layers, on the model's device.
     """
     with torch.no_grad(), recording(model, layers) as maps:
-        model(images.to(_device(model)))
+        model(as_model_input(images).to(_device(model)))
     return dict(maps)
-
-
-class _Stop(Exception):
-    """Raised by a hook to end a forward pass once the wanted layer has run."""
-
-
-def _forward_until(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
-    """The output of ``layer`` for input ``x``, without running the layers after it.
-
-    Keeps the autograd graph (call under ``torch.no_grad()`` when none is needed).
-    """
-    module = resolve_layer(model, layer)
-    found: list[torch.Tensor] = []
-
-    def stop(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        found.append(output.clone())
-        raise _Stop
-
-    handle = module.register_forward_hook(stop)
-    try:
-        model(x)
-    except _Stop:
-        pass
-    finally:
-        handle.remove()
-    if not found:
-        raise ValueError(f"layer {layer!r} did not run in the forward pass; name a layer that "
-                         "the model uses")
-    return found[0]
 
 
 # ---- filters -------------------------------------------------------------------------
@@ -194,7 +153,7 @@ def first_conv_name(model: nn.Module) -> str:
     """Name of the first ``nn.Conv2d`` of the model (readable for a VGG)."""
     for path, module in model.named_modules():
         if isinstance(module, nn.Conv2d):
-            return model.readable_name(path) if hasattr(model, "readable_name") else path
+            return readable_name(model, path)
     raise ValueError(f"this {type(model).__name__} has no nn.Conv2d layer, so no filters to show")
 
 
@@ -214,119 +173,27 @@ def first_layer_filter_images(model: nn.Module) -> torch.Tensor:
     return (0.5 + 0.5 * w / peak).clamp(0.0, 1.0)
 
 
-# ---- activation maximisation ---------------------------------------------------------
-def default_preprocess(x: torch.Tensor) -> torch.Tensor:
-    """0..1 RGB images ``(B, 3, H, W)`` -> the CIFAR-10 normalised input of the book's models."""
-    from vgg_lessons.data import normalize
-
-    return normalize(x * 255.0)
-
-
-def _total_variation(x: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference of neighbouring pixels, per image: ``(B,)``."""
-    dh = (x[..., 1:, :] - x[..., :-1, :]).abs().mean(dim=(1, 2, 3))
-    dw = (x[..., :, 1:] - x[..., :, :-1]).abs().mean(dim=(1, 2, 3))
-    return dh + dw
-
-
-def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[int], *,
-                        steps: int = 96, lr: float = 0.05, jitter: int = 2,
-                        l2: float = 0.05, tv: float = 0.5, size: int = 32, seed: int = 0,
-                        preprocess: Preprocess | None = None) -> torch.Tensor:
-    """An input image that drives one channel of ``layer`` hard: gradient ascent on the pixels.
-
-    Starts from mid grey plus a little noise and, for ``steps`` Adam steps, raises
-    ``mean(feature_map[channel])`` minus two regularisers that keep the image
-    natural-looking: ``l2 * mean((x - 0.5)**2)`` (no extreme colours) and
-    ``tv * total_variation(x)`` (no pixel noise). Each step first shifts the image
-    by a random ``-jitter..jitter`` pixels (wrapping round), so the result cannot
-    rely on exact pixel positions. Pixels are kept in 0..1.
-
-    Several channels are optimised at once as one batch, each image for its own
-    channel (the model must be in eval mode, so that batch norm treats images
-    independently). The same call with the same ``seed`` gives the same images;
-    a channel optimised alone or in another batch starts the same but may end
-    slightly differently (Adam magnifies rounding differences over many steps).
-
-    Args:
-        model: the trained network, in eval mode.
-        layer: e.g. ``"stage3.bn2"``. Before-ReLU layers (conv or bn) work best: a
-            ReLU's output has zero gradient wherever the channel is off.
-        channel: one channel index or a list of them.
-        steps, lr: Adam steps and learning rate (pixels per step, roughly).
-        jitter: largest random shift per step, in pixels (0: none).
-        l2, tv: weights of the two regularisers.
-        size: side of the square image in pixels (at least 32 for VGG).
-        seed: makes the noise and the shifts reproducible.
-        preprocess: maps 0..1 RGB ``(B, 3, H, W)`` to the model's input; default:
-            CIFAR-10 normalisation (:func:`default_preprocess`).
-
-    Returns:
-        ``(3, size, size)`` in 0..1 for one channel, ``(N, 3, size, size)`` for a list;
-        on the CPU.
-    """
-    if model.training:
-        raise ValueError("the model is in training mode: batch norm would mix the images of "
-                         "the batch; call model.eval() first")
-    single = isinstance(channel, int)
-    channels = [channel] if single else list(channel)
-    if not channels or not all(isinstance(c, int) and not isinstance(c, bool) for c in channels):
-        raise ValueError(f"channel must be a whole number or a non-empty list of them, "
-                         f"got {channel!r}")
-    if steps < 1 or jitter < 0 or size < 1:
-        raise ValueError(f"need steps >= 1, jitter >= 0 and size >= 1, got steps={steps}, "
-                         f"jitter={jitter}, size={size}")
-    preprocess = preprocess or default_preprocess
-    device = _device(model)
-    with torch.no_grad():
-        n_channels = _forward_until(model, preprocess(torch.full((1, 3, size, size), 0.5,
-                                                                 device=device)), layer).shape[1]
-    bad = [c for c in channels if not 0 <= c < n_channels]
-    if bad:
-        raise ValueError(f"layer {layer!r} has {n_channels} channels (0..{n_channels - 1}); "
-                         f"channel {bad[0]} does not exist")
-
-    # Each channel's start depends only on (seed, channel).
-    starts = [0.5 + 0.01 * torch.randn(3, size, size,
-                                       generator=torch.Generator().manual_seed(seed * 100_003 + c))
-              for c in channels]
-    x = torch.stack(starts).to(device).requires_grad_(True)  # (N, 3, size, size)
-    shifts = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam([x], lr=lr)
-    index = torch.tensor(channels, device=device)
-    rows = torch.arange(len(channels), device=device)
-    for _ in range(steps):
-        dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=shifts).tolist()
-                  if jitter else (0, 0))
-        moved = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
-        act = _forward_until(model, preprocess(moved), layer)  # (N, C, h, w)
-        response = act[rows, index].flatten(1).mean(dim=1)  # (N,)
-        penalty = l2 * ((x - 0.5) ** 2).mean(dim=(1, 2, 3)) + tv * _total_variation(x)
-        loss = (penalty - response).sum()  # sum: each image has its own gradient
-        (grad,) = torch.autograd.grad(loss, x)  # no gradients into the model's weights
-        x.grad = grad
-        opt.step()
-        with torch.no_grad():
-            x.clamp_(0.0, 1.0)
-    out = x.detach().cpu()
-    return out[0] if single else out
-
-
 # ---- top activating images -----------------------------------------------------------
 def channel_scores(model: nn.Module, images: torch.Tensor, layer: str, *,
                    batch_size: int = 500) -> torch.Tensor:
     """Every channel's response (spatial mean of its map) to every image: ``(N, C)``, CPU.
 
     Args:
-        images: ``(N, 3, H, W)`` normalised model input (run in batches of ``batch_size``).
+        images: ``(N, 3, H, W)``: uint8 as loaded (converted by the shipped weights'
+            ``transforms()``) or float model input; run in batches of ``batch_size``.
+
+    Raises:
+        ValueError: not a batch of images, or an empty one.
     """
-    if images.dim() != 4:
-        raise ValueError(f"expected a batch of images (N, C, H, W), got shape {tuple(images.shape)}")
+    as_model_input(images[:1] if isinstance(images, torch.Tensor) else images)  # checks the shape
+    if len(images) == 0:
+        raise ValueError("no images given (an empty batch); pass at least one image")
     device = _device(model)
     parts = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            act = _forward_until(model, images[start:start + batch_size].to(device), layer)
+            batch = as_model_input(images[start:start + batch_size]).to(device)
+            act = forward_until(model, batch, layer)
             parts.append(act.flatten(2).mean(dim=2).cpu() if act.dim() > 2 else act.cpu())
     return torch.cat(parts)
 
@@ -337,7 +204,8 @@ def top_activating_images(model: nn.Module, images: torch.Tensor, layer: str, ch
     """The ``k`` images that make ``channel`` of ``layer`` respond most.
 
     Args:
-        images: ``(N, 3, H, W)`` normalised model input, e.g. the first 1,000 test images.
+        images: ``(N, 3, H, W)``, uint8 as loaded or float model input (see
+            :func:`channel_scores`), e.g. the first 1,000 test images.
         channel: channel index in ``layer``.
         k: how many (at most N).
         scores: the ``(N, C)`` result of :func:`channel_scores` for these images and

@@ -27,6 +27,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons._layers import readable_name
+from vgg_lessons._tables import html_table, text_table
+
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (scalars) of ``model``; only those with ``requires_grad`` if asked."""
@@ -57,6 +60,9 @@ def module_macs(module: nn.Module, output_shape: tuple[int, ...]) -> int:
     if isinstance(module, nn.Linear):
         return prod(output_shape) * module.in_features
     return 0
+
+
+_RIGHT = (False, False, True, True, True, True)  # layer, type; numbers right-aligned
 
 
 @dataclass(frozen=True)
@@ -138,26 +144,14 @@ class StatsTable:
         return header, body, total
 
     def __str__(self) -> str:
-        header, body, total = self._cells()
-        cells = [header, *body, total]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-
-        def line(row: list[str]) -> str:
-            return "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-        rule = "  ".join("-" * w for w in widths)
-        return "\n".join([line(header), rule, *map(line, body), rule, line(total)])
+        return text_table(*self._cells()[:2], _RIGHT, self._cells()[2])
 
     def __repr__(self) -> str:
         return f"StatsTable(input {tuple(self.input_shape)}, {len(self)} layers)\n{self}"
 
     def _repr_html_(self) -> str:
         header, body, total = self._cells()
-        th = "".join(f"<th>{c}</th>" for c in header)
-        rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in body)
-        foot = "<tr>" + "".join(f"<th>{c}</th>" for c in total) + "</tr>"
-        return (f"<table><thead><tr>{th}</tr></thead><tbody>{rows}</tbody>"
-                f"<tfoot>{foot}</tfoot></table>")
+        return html_table(header, body, _RIGHT, total)
 
 
 def _meta_copy(model: nn.Module) -> nn.Module:
@@ -167,7 +161,11 @@ def _meta_copy(model: nn.Module) -> nn.Module:
         memo[id(p)] = nn.Parameter(torch.empty_like(p, device="meta"), p.requires_grad)
     for b in model.buffers():
         memo[id(b)] = torch.empty_like(b, device="meta")
-    return copy.deepcopy(model, memo)
+    meta = copy.deepcopy(model, memo)
+    for module in meta.modules():  # the caller's hooks (e.g. probes.recording) stay on the caller's model
+        module._forward_hooks.clear()
+        module._forward_pre_hooks.clear()
+    return meta
 
 
 def layer_stats(model: nn.Module, input_size: int | tuple[int, int] = 224, *, batch_size: int = 1,
@@ -194,7 +192,6 @@ def layer_stats(model: nn.Module, input_size: int | tuple[int, int] = 224, *, ba
             raise ValueError(f"{label} must be a positive whole number, got {v!r}")
     meta = _meta_copy(model)
     in_ch = next((m.in_channels for m in meta.modules() if hasattr(m, "in_channels")), 3)
-    readable = getattr(model, "readable_name", lambda p: p)
     rows: list[LayerStats] = []
     seen: set[str] = set()
 
@@ -203,7 +200,7 @@ def layer_stats(model: nn.Module, input_size: int | tuple[int, int] = 224, *, ba
             shape = tuple(output.shape)
             params = 0 if path in seen else sum(p.numel() for p in module.parameters(recurse=False))
             seen.add(path)
-            rows.append(LayerStats(readable(path), path, type(module).__name__, shape, params,
+            rows.append(LayerStats(readable_name(model, path), path, type(module).__name__, shape, params,
                                    module_macs(module, shape), prod(shape) * bytes_per_element))
         return record
 

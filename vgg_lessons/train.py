@@ -1,51 +1,66 @@
-"""Training: a fast loop over on-device uint8 tensors, checkpoints, ``load_pretrained``.
+"""Training: a fast loop over on-device uint8 tensors, in a few named phases.
 
 The loop keeps the whole data set as one uint8 tensor on the training device and
 does shuffling, augmentation (:func:`vgg_lessons.data.augment`) and normalisation on
-whole batches there: no DataLoader, no per-image Python. SGD with Nesterov momentum,
-a one-cycle (or cosine) learning-rate schedule, label smoothing, channels_last, and
-bf16 autocast on CUDA. Three options help short runs: smaller crop shifts
-(``crop_padding=2``), alternating flips (``flip="alternate"``) and a first convolution
-that starts as a whitening filter bank (:func:`init_first_conv_from_patches`).
+whole batches there: no DataLoader, no per-image Python. SGD with Nesterov momentum
+(:func:`make_optimizer`), a one-cycle (or cosine) learning-rate schedule
+(:func:`lr_at`), label smoothing, channels_last, and bf16 autocast on CUDA. Three
+options help short runs: smaller crop shifts (``crop_padding=2``), alternating flips
+(``flip="alternate"``, :func:`alternating_mirrors`) and a first convolution that starts
+as a whitening filter bank (:func:`init_first_conv_from_patches`). Every setting is a
+field of :class:`~vgg_lessons.config.TrainConfig`.
 
-Every epoch draws its shuffle and augmentation from a generator seeded with
-``(seed, epoch)``, so a run resumed from a checkpoint ends with the same weights as an
-uninterrupted one (exactly, on CPU). Checkpoints hold plain tensors, numbers and
-strings: they load with ``torch.load(..., weights_only=True)``, never by unpickling
-arbitrary objects.
+Every epoch draws its shuffle, augmentation and dropout from generators seeded with
+``(seed, epoch)`` (the caller's global random state is left as it was), so a run
+resumed from a checkpoint ends with the same weights as an uninterrupted one (exactly,
+on CPU with the same number of threads). A loss that is NaN, infinite or explodes, or
+weights that stop being finite, stop the run: no such checkpoint is ever written.
 
-Command line: ``python -m vgg_lessons.train --help``. Its defaults are the shipped
-model's recipe (10 epochs of width-0.25 VGG-11-BN with the three options above), so
-the command with no options retrains it.
+Checkpoints: :mod:`vgg_lessons.checkpoints`; evaluation: :mod:`vgg_lessons.metrics`;
+command line: ``python -m vgg_lessons.train --help`` (:mod:`vgg_lessons.cli`).
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import json
 import math
-import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from vgg_lessons.data import atomic_write
+from vgg_lessons.checkpoints import (CHECKPOINT, METRICS, atomic_write, load_checkpoint,
+                                     load_pretrained, save_checkpoint, start_or_resume)
+from vgg_lessons.config import TrainConfig, configure
 from vgg_lessons.data import augment as augment_batch
 from vgg_lessons.data import normalize
-from vgg_lessons.models import VGG, build_vgg
+from vgg_lessons.metrics import _autocast, evaluate
+from vgg_lessons.models import VGG
+from vgg_lessons.weights import ASSETS
 
-ASSETS = Path(__file__).resolve().parent / "assets"
-CHECKPOINT = "checkpoint.pt"
-METRICS = "metrics.json"
+__all__ = ["ASSETS", "TrainConfig", "TrainingDiverged", "alternating_mirrors", "default_device", "evaluate",
+           "fit", "init_first_conv_from_patches", "load_checkpoint", "load_pretrained", "lr_at",
+           "make_optimizer", "resolve_device", "seed_everything", "train_one_epoch"]
+
+#: A loss above this many times that of a uniform guess (ln of the class count) has exploded.
+EXPLODED_LOSS_FACTOR = 100
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The loss became NaN, infinite or exploded, or the weights stopped being finite.
+
+    ``history`` holds the per-epoch metrics of the epochs that finished before (those of
+    the last good checkpoint, when there is an output folder).
+    """
+
+    def __init__(self, message: str, history: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.history = history or []
 
 
 def seed_everything(seed: int) -> None:
@@ -62,6 +77,31 @@ def seed_everything(seed: int) -> None:
 def default_device() -> torch.device:
     """``cuda`` when a GPU is available, else ``cpu``."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def resolve_device(name: str | torch.device | None) -> torch.device:
+    """The device called ``name`` (default :func:`default_device`), checked to exist here.
+
+    Raises:
+        ValueError: an unknown device name, or a GPU this machine does not have.
+    """
+    if name is None:
+        return default_device()
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {str(name)!r}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"device {str(name)!r}: CUDA is not available on this machine "
+                             "(no GPU, or a torch without CUDA); use cpu or leave the device out")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"device {str(name)!r}: this machine has {count} GPU(s), "
+                             f"cuda:0 to cuda:{count - 1}")
+    elif device.type not in ("cpu", "mps", "xpu"):
+        raise ValueError(f"device {str(name)!r} is not supported; use cpu or cuda")
+    return device
 
 
 def lr_at(step: int, total: int, peak: float, schedule: str = "onecycle",
@@ -133,132 +173,174 @@ def init_first_conv_from_patches(model: VGG, images: torch.Tensor, *, max_images
     return variances
 
 
-def _autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
-             batch_size: int = 1000, device: torch.device | str | None = None,
-             flip_tta: bool = False) -> dict[str, Any]:
-    """Test a model on uint8 images.
-
-    Args:
-        images: uint8 ``(N, 3, 32, 32)``; labels: int64 ``(N,)``.
-        flip_tta: average the logits of each image and its mirror image.
-
-    Returns:
-        ``{"loss": mean cross-entropy (nats), "acc": fraction correct,
-        "predictions": int64 (N,) on CPU}``. The model is left in eval mode.
-    """
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    model.eval().to(device)
-    fmt = torch.channels_last
-    total_loss, preds = 0.0, []
-    for start in range(0, len(images), batch_size):
-        x = normalize(images[start:start + batch_size].to(device)).contiguous(memory_format=fmt)
-        y = labels[start:start + batch_size].to(device)
-        with _autocast(device):
-            logits = model(x).float()
-            if flip_tta:
-                logits = (logits + model(x.flip(3)).float()) / 2
-        total_loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
-        preds.append(logits.argmax(1).cpu())
-    predictions = torch.cat(preds)
-    return dict(loss=total_loss / len(images),
-                acc=(predictions == labels.cpu()).float().mean().item(),
-                predictions=predictions)
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
+    """SGD with Nesterov momentum; weight decay on weights only (not BN parameters or biases)."""
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    return torch.optim.SGD([dict(params=decay, weight_decay=config.weight_decay),
+                            dict(params=no_decay, weight_decay=0.0)],
+                           lr=config.lr, momentum=config.momentum, nesterov=True)
 
 
-def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-                     epoch: int, config: dict, history: list[dict]) -> None:
-    blob = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), epoch=epoch,
-                config=json.dumps(config), metrics=json.dumps(history))
-    atomic_write(path, lambda fh: torch.save(blob, fh))
+@contextlib.contextmanager
+def _epoch_random_state(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed the global generators (dropout draws from them) for one epoch, then restore them."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.default_generator.manual_seed(seed)
+        if device.type == "cuda":
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
-def _load_blob(path: str | os.PathLike) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(
-            f"refusing to load {path}: it is not a plain-tensor checkpoint (it may hold pickled "
-            f"Python objects, which could run code when loaded, or be damaged). Save checkpoints "
-            f"as a state dict of tensors with JSON config. Details: {str(err).splitlines()[0]}"
-        ) from None
+def _loss_problem(value: float, num_classes: int) -> str | None:
+    """Why a training loss means divergence (None if it does not)."""
+    if not math.isfinite(value):
+        return f"became {value}"
+    limit = EXPLODED_LOSS_FACTOR * math.log(max(num_classes, 2))
+    if value > limit:
+        return (f"exploded to {value:.3g} nats ({EXPLODED_LOSS_FACTOR} times a uniform "
+                f"guess's {limit / EXPLODED_LOSS_FACTOR:.2f} is {limit:.0f})")
+    return None
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[VGG, dict[str, Any]]:
-    """Load a checkpoint written by :func:`fit` or a shipped model (``weights_only=True``).
+def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor,
+                    labels: torch.Tensor, epoch: int, config: TrainConfig) -> dict[str, Any]:
+    """One pass over ``images`` (uint8 ``(N, 3, H, W)``, on the training device), 0-based ``epoch``.
 
     Returns:
-        ``(model, info)``: the VGG (float32, CPU, eval mode) and a dict with its
-        ``config`` (build_vgg arguments and training settings), ``metrics`` (per-epoch
-        dicts) and whatever else the file recorded.
+        ``epoch`` (1-based), ``train_loss``, ``train_acc``, ``train_seconds``, ``lr`` and
+        ``step_losses`` (every step's loss).
 
     Raises:
-        ValueError: the file holds pickled objects or no model config.
+        TrainingDiverged: the loss became NaN or infinite, or exploded.
     """
-    blob = _load_blob(path)
-    info = {k: json.loads(v) if isinstance(v, str) and k in ("config", "metrics", "info") else v
-            for k, v in blob.items() if k not in ("model", "optimizer")}
-    config = info.get("config", {})
-    model_cfg = config.get("model") if isinstance(config, dict) else None
-    if not model_cfg:
-        raise ValueError(f"{path} has no model config; expected a checkpoint from vgg_lessons.train")
-    model = build_vgg(**model_cfg)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()}
-    model.load_state_dict(state)
-    return model.eval(), info
+    from tqdm.auto import tqdm
+
+    n, size, device = len(images), config.batch_size, images.device
+    steps, total = n // size, config.epochs * (n // size)
+    gen = torch.Generator().manual_seed(config.seed * 1000 + epoch)
+    order_cpu = torch.randperm(n, generator=gen)
+    order = order_cpu.to(device)
+    mirrored = alternating_mirrors(n, epoch, config.seed) if config.flip == "alternate" else None
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    check_every = 1 if device.type == "cpu" else 25  # .item() syncs a GPU: do it rarely there
+    model.train()
+    t0 = time.perf_counter()
+    step_losses, correct = [], torch.zeros((), device=device)
+    bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not config.progress,
+               leave=True, dynamic_ncols=True)
+    for step in bar:
+        # batch: shuffle, augment, normalise (all on the device)
+        batch = slice(step * size, (step + 1) * size)
+        x, y = images[order[batch]], labels[order[batch]]
+        if config.augment:
+            mirror = None if mirrored is None else mirrored[order_cpu[batch]]
+            x = augment_batch(x, gen, padding=config.crop_padding, mirror=mirror)
+        x = normalize(x).contiguous(memory_format=torch.channels_last)
+        # forward, backward, step
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(epoch * steps + step, total, config.lr, config.schedule)
+        with _autocast(device):
+            logits = model(x)
+            loss = loss_fn(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        # log, and stop on divergence
+        step_losses.append(loss.detach())
+        correct += (logits.argmax(1) == y).sum()
+        if step % check_every == 0 or step == steps - 1:
+            value = loss.item()
+            problem = _loss_problem(value, logits.shape[1])
+            if problem:
+                raise TrainingDiverged(f"the training loss {problem} at epoch {epoch + 1}, step "
+                                       f"{step + 1} (lr {optimizer.param_groups[0]['lr']:.3g})")
+            seen = (step + 1) * size
+            bar.set_postfix(loss=f"{value:.3f}", acc=f"{correct.item() / seen:.3f}",
+                            img_s=f"{seen / (time.perf_counter() - t0):.0f}", refresh=False)
+    bar.close()
+    losses = torch.stack(step_losses).float().cpu()
+    return dict(epoch=epoch + 1, train_loss=losses.mean().item(),
+                train_acc=correct.item() / (steps * size), train_seconds=time.perf_counter() - t0,
+                lr=optimizer.param_groups[0]["lr"], step_losses=losses.tolist())
 
 
-def load_pretrained(name: str = "vgg11_bn_cifar10") -> VGG:
-    """The model shipped in ``vgg_lessons/assets/<name>.pt``, float32, CPU, eval mode.
+def _training_data(train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training images and labels, checked and cut to ``config.train_size``."""
+    images, labels = train_data
+    if images.dtype != torch.uint8 or images.dim() != 4 or labels.shape != (len(images),):
+        raise ValueError(f"train images must be uint8 (N, 3, H, W) with labels (N,), got "
+                         f"{images.dtype} {tuple(images.shape)} and {tuple(labels.shape)}; "
+                         "load them with vgg_lessons.data.load_cifar10")
+    if config.train_size is not None:
+        images, labels = images[:config.train_size], labels[:config.train_size]
+    if config.batch_size > len(images):
+        raise ValueError(f"batch_size {config.batch_size} exceeds the {len(images)} training "
+                         "images; lower it")
+    return images, labels
 
-    Its model card is ``vgg_lessons/assets/<name>.md``.
-    """
-    path = ASSETS / f"{name}.pt"
-    if not path.is_file():
-        shipped = sorted(p.stem for p in ASSETS.glob("*.pt")) if ASSETS.is_dir() else []
-        raise ValueError(f"no shipped model {name!r}; available: {', '.join(shipped) or 'none'}")
-    return load_checkpoint(path)[0]
+
+def _save_epoch(out: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                settings: dict[str, Any], history: list[dict[str, Any]]) -> None:
+    """Checkpoint and metrics.json after an epoch; non-finite weights are divergence."""
+    try:
+        save_checkpoint(out / CHECKPOINT, model, optimizer, history[-1]["epoch"], settings, history)
+    except FloatingPointError as err:
+        raise TrainingDiverged(f"the weights stopped being finite in epoch {history[-1]['epoch']} "
+                               f"({err})") from None
+    atomic_write(out / METRICS, lambda fh: json.dump(history, fh, indent=1), mode="w")
+
+
+def _test_metrics(model: nn.Module, test_data: tuple[torch.Tensor, torch.Tensor] | None
+                  ) -> dict[str, float | None]:
+    """``test_loss`` and ``test_acc`` (None without test data); the model stays in training mode."""
+    if test_data is None:
+        return dict(test_loss=None, test_acc=None)
+    result = evaluate(model, *test_data)
+    model.train()
+    return dict(test_loss=result["loss"], test_acc=result["acc"])
+
+
+def _epoch_row(trained: dict[str, Any], tested: dict[str, float | None], seconds: float,
+               images_seen: int) -> dict[str, Any]:
+    """One epoch's metrics, in the order the records have always had them."""
+    return dict(epoch=trained["epoch"], train_loss=trained["train_loss"],
+                train_acc=trained["train_acc"], **tested, seconds=seconds,
+                images_per_s=images_seen / trained["train_seconds"], lr=trained["lr"],
+                step_losses=trained["step_losses"])
+
+
+def _diverged(err: TrainingDiverged, config: TrainConfig, out: Path | None,
+              history: list[dict[str, Any]]) -> TrainingDiverged:
+    where = ""
+    if out is not None:
+        where = (f"; the last good checkpoint (epoch {history[-1]['epoch']}) is kept in "
+                 f"{out / CHECKPOINT}" if history else
+                 "; no checkpoint was written (no epoch finished with finite weights)")
+    return TrainingDiverged(f"{err}; lower the learning rate (now {config.lr}) or check the data "
+                            f"for NaNs{where}", history=list(history))
 
 
 def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
-        test_data: tuple[torch.Tensor, torch.Tensor] | None = None, *,
-        epochs: int, batch_size: int = 256, lr: float = 0.1, momentum: float = 0.9,
-        weight_decay: float = 5e-4, label_smoothing: float = 0.1, schedule: str = "onecycle",
-        augment: bool = True, crop_padding: int = 4, flip: str = "random", seed: int = 0,
-        device: torch.device | str | None = None,
-        progress: bool = True, out_dir: str | os.PathLike | None = None, resume: bool = False,
-        callback: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
-    """Train ``model`` in place with SGD (Nesterov) and return per-epoch metrics.
+        test_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+        config: TrainConfig | None = None, *, callback: Callable[[dict], None] | None = None,
+        **settings: Any) -> list[dict[str, Any]]:
+    """Train ``model`` in place and return per-epoch metrics.
 
     Args:
         train_data, test_data: ``(images uint8 (N, 3, 32, 32), labels int64 (N,))``.
-        epochs, batch_size: passes over the data and images per step (the last,
-            smaller batch of an epoch is dropped).
-        lr: peak learning rate of the ``schedule`` (see :func:`lr_at`), per step.
-        weight_decay: L2 on weights (not on BN parameters or biases).
-        label_smoothing: of the cross-entropy targets.
-        augment: random crop and horizontal flip on every batch.
-        crop_padding: pixels of zero padding for the random crop (4 is the usual
-            CIFAR-10 setting; 2 shifts less, which suits short schedules).
-        flip: "random" (mirror each image with probability 1/2 every epoch) or
-            "alternate" (a random half in the first epoch, then each image is
-            mirrored every other epoch, so consecutive epochs see both views: Keller
-            Jordan's airbench trick for short schedules).
-        seed: seeds shuffling, augmentation and dropout, per epoch (so resuming
-            reproduces them). The initial weights are the caller's: call
-            :func:`seed_everything` before building the model.
-        device: default :func:`default_device`.
-        progress: show a tqdm progress bar (terminal or notebook).
-        out_dir: if given, ``checkpoint.pt`` and ``metrics.json`` are written there
-            after every epoch, atomically.
-        resume: continue from ``out_dir/checkpoint.pt`` if it exists.
+        config: the settings (default ``TrainConfig()``: the textbook ones, batch 256,
+            crop padding 4, random flips); see :class:`~vgg_lessons.config.TrainConfig`.
+        settings: fields of the config to override, e.g. ``epochs=4, lr=0.05``. The
+            initial weights are the caller's: call :func:`seed_everything` before
+            building the model. With ``out_dir``, ``checkpoint.pt`` and ``metrics.json``
+            are written there after every epoch, atomically; ``resume=True`` continues
+            from its checkpoint (which must be there, with the same settings); an
+            earlier run there is replaced only with ``overwrite=True``.
         callback: called with each epoch's metrics dict after it is saved.
 
     Returns:
@@ -268,266 +350,44 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
         ``step_losses`` (the training loss of every step).
 
     Raises:
-        TrainingDiverged: the loss became NaN or infinite (the message says what to do).
+        TrainingDiverged: the loss became NaN, infinite or exploded, or the weights
+            stopped being finite (the message says what to do; ``.history`` has the
+            finished epochs).
+        ValueError: bad settings or data, or an output folder that cannot be used.
     """
-    from tqdm.auto import tqdm
-
-    device = torch.device(device) if device is not None else default_device()
-    images, labels = train_data
-    if images.dtype != torch.uint8 or images.dim() != 4:
-        raise ValueError(f"train images must be uint8 (N, 3, H, W), got {images.dtype} "
-                         f"{tuple(images.shape)}; load them with vgg_lessons.data.load_cifar10")
-    if flip not in ("random", "alternate"):
-        raise ValueError(f"unknown flip {flip!r}; use 'random' or 'alternate'")
-    n = len(images)
-    steps = n // batch_size
-    if steps < 1:
-        raise ValueError(f"batch_size {batch_size} exceeds the {n} training images")
-    out = Path(out_dir) if out_dir is not None else None
-    config = dict(model=getattr(model, "config", None), epochs=epochs, batch_size=batch_size,
-                  lr=lr, momentum=momentum, weight_decay=weight_decay,
-                  label_smoothing=label_smoothing, schedule=schedule, augment=augment,
-                  crop_padding=crop_padding, flip=flip, seed=seed, train_size=n)
-
-    fmt = torch.channels_last
-    model.to(device).to(memory_format=fmt)
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    no_decay = [p for p in model.parameters() if p.dim() <= 1]
-    optimizer = torch.optim.SGD([dict(params=decay, weight_decay=weight_decay),
-                                 dict(params=no_decay, weight_decay=0.0)],
-                                lr=lr, momentum=momentum, nesterov=True)
-    history: list[dict[str, Any]] = []
-    start_epoch = 0
-    if resume and out is not None and (out / CHECKPOINT).is_file():
-        blob = _load_blob(out / CHECKPOINT)
-        saved = json.loads(blob["config"])
-        if saved != json.loads(json.dumps(config)):
-            diff = {k: (saved.get(k), v) for k, v in json.loads(json.dumps(config)).items()
-                    if saved.get(k) != v}
-            raise ValueError(f"cannot resume from {out / CHECKPOINT}: its settings differ "
-                             f"(saved, now): {diff}; use a new out_dir or the same settings")
-        model.load_state_dict(blob["model"])
-        optimizer.load_state_dict(blob["optimizer"])
-        start_epoch, history = blob["epoch"], json.loads(blob["metrics"])
-
+    if isinstance(settings.get("device"), torch.device):
+        settings["device"] = str(settings["device"])
+    config = configure(config, **settings)
+    device = resolve_device(config.device)
+    images, labels = _training_data(train_data, config)
+    out = Path(config.out_dir) if config.out_dir is not None else None
+    record = dict(model=getattr(model, "config", None), **config.training_settings(),
+                  train_images=len(images))
+    model.to(device).to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, config)
+    start, history = start_or_resume(out, record, model, optimizer, resume=config.resume,
+                                     overwrite=config.overwrite)
+    if start == 0 and config.whiten_first_conv:
+        init_first_conv_from_patches(model, images)
     images, labels = images.to(device), labels.to(device)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    check_every = 1 if device.type == "cpu" else 25  # .item() syncs a GPU: do it rarely there
-    for epoch in range(start_epoch, epochs):
-        torch.manual_seed(seed * 1000 + epoch)  # dropout, if any
-        gen = torch.Generator().manual_seed(seed * 1000 + epoch)
-        order = torch.randperm(n, generator=gen)
-        mirrored = alternating_mirrors(n, epoch, seed) if flip == "alternate" else None
-        order_cpu, order = order, order.to(device)
-        model.train()
+    for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
-        step_losses, correct = [], torch.zeros((), device=device)
-        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
-                   leave=True, dynamic_ncols=True)
-        for step in bar:
-            batch = slice(step * batch_size, (step + 1) * batch_size)
-            idx = order[batch]
-            x = images[idx]
-            if augment:
-                mirror = None if mirrored is None else mirrored[order_cpu[batch]]
-                x = augment_batch(x, gen, padding=crop_padding, mirror=mirror)
-            x = normalize(x).contiguous(memory_format=fmt)
-            y = labels[idx]
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(epoch * steps + step, epochs * steps, lr, schedule)
-            with _autocast(device):
-                logits = model(x)
-                loss = loss_fn(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step_losses.append(loss.detach())
-            correct += (logits.argmax(1) == y).sum()
-            if step % check_every == 0 or step == steps - 1:
-                value = loss.item()
-                if not math.isfinite(value):
-                    where = ""
-                    if out is not None:
-                        where = (f"; the last good checkpoint (epoch {history[-1]['epoch']}) is kept "
-                                 f"in {out / CHECKPOINT}" if history else
-                                 "; no checkpoint was written (the first epoch did not finish)")
-                    raise TrainingDiverged(
-                        f"the training loss became {value} at epoch {epoch + 1}, step {step + 1} "
-                        f"(lr {optimizer.param_groups[0]['lr']:.3g}); lower the learning rate "
-                        f"(now {lr}) or check the data for NaNs{where}")
-                seen = (step + 1) * batch_size
-                bar.set_postfix(loss=f"{value:.3f}", acc=f"{correct.item() / seen:.3f}",
-                                img_s=f"{seen / (time.perf_counter() - t0):.0f}", refresh=False)
-        losses = torch.stack(step_losses).float().cpu()
-        seconds_train = time.perf_counter() - t0
-        row = dict(epoch=epoch + 1, train_loss=losses.mean().item(),
-                   train_acc=correct.item() / (steps * batch_size), test_loss=None, test_acc=None)
-        if test_data is not None:
-            ev = evaluate(model, *test_data, device=device)
-            row.update(test_loss=ev["loss"], test_acc=ev["acc"])
-            model.train()
-        row.update(seconds=time.perf_counter() - t0, images_per_s=steps * batch_size / seconds_train,
-                   lr=optimizer.param_groups[0]["lr"], step_losses=losses.tolist())
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row['train_acc']:.3f}",
-                        test_acc="-" if row["test_acc"] is None else f"{row['test_acc']:.3f}")
-        bar.close()
+        try:
+            with _epoch_random_state(config.seed * 1000 + epoch, device):
+                trained = train_one_epoch(model, optimizer, images, labels, epoch, config)
+            row = _epoch_row(trained, _test_metrics(model, test_data), time.perf_counter() - t0,
+                             len(images) // config.batch_size * config.batch_size)
+            if out is not None:  # checkpoint
+                _save_epoch(out, model, optimizer, record, history + [row])
+        except TrainingDiverged as err:
+            raise _diverged(err, config, out, history) from None
         history.append(row)
-        if out is not None:
-            _save_checkpoint(out / CHECKPOINT, model, optimizer, epoch + 1, config, history)
-            atomic_write(out / METRICS, lambda fh: json.dump(history, fh, indent=1), mode="w")
         if callback is not None:
             callback(row)
     model.to(memory_format=torch.contiguous_format)
     return history
 
 
-# ---- command line -----------------------------------------------------------------
-def _export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
-    """Write ``<stem>.pt`` (fp16 state dict + JSON config/metrics) and ``<stem>.json``.
-
-    The model's config goes in ``config["model"]``, as in training checkpoints, so
-    :func:`load_checkpoint` reads both.
-    """
-    state = {k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype)
-             .contiguous() for k, v in model.state_dict().items()}
-    blob = dict(model=state, config=json.dumps(info["config"]),
-                metrics=json.dumps([{k: v for k, v in r.items() if k != "step_losses"}
-                                    for r in info["metrics"]]),
-                info=json.dumps({k: v for k, v in info.items() if k not in ("config", "metrics")}))
-    atomic_write(path_stem.with_suffix(".pt"), lambda fh: torch.save(blob, fh))
-    atomic_write(path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w")
-
-
-def _number_type(kind: type, minimum: float, strict: bool) -> Callable[[str], Any]:
-    """An argparse type: ``kind`` above (or, unless ``strict``, equal to) ``minimum``."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            name = "whole number" if kind is int else "number"
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {name}") from None
-        if value < minimum or (strict and value == minimum):
-            raise argparse.ArgumentTypeError(
-                f"{text} is too small: it must be {'above' if strict else 'at least'} {minimum}")
-        return value
-    return parse
-
-
-def _parser() -> argparse.ArgumentParser:
-    """The command line's options; their defaults are the shipped model's recipe."""
-    p = argparse.ArgumentParser(
-        prog="python -m vgg_lessons.train", description=__doc__.split("\n")[0],
-        epilog="With no options this trains the shipped model's recipe (its card: "
-               "vgg_lessons/assets/vgg11_bn_cifar10.md), about 10 minutes on 2 CPU cores.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--arch", default="A", help="A (VGG-11), B, C, D, E or vgg11/13/16/19")
-    p.add_argument("--bn", default="before_relu", choices=["before_relu", "after_relu", "none"])
-    p.add_argument("--width", type=_number_type(float, 0, True), default=0.25,
-                   help="channel multiplier")
-    p.add_argument("--epochs", type=_number_type(int, 1, False), default=10)
-    p.add_argument("--batch-size", type=_number_type(int, 1, False), default=128)
-    p.add_argument("--lr", type=_number_type(float, 0, True), default=0.1,
-                   help="peak learning rate")
-    p.add_argument("--weight-decay", type=_number_type(float, 0, False), default=5e-4)
-    p.add_argument("--label-smoothing", type=_number_type(float, 0, False), default=0.1)
-    p.add_argument("--schedule", default="onecycle", choices=["onecycle", "cosine", "constant"])
-    p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--crop-padding", type=_number_type(int, 0, False), default=2,
-                   help="pixels of padding for random crops")
-    p.add_argument("--flip", default="alternate", choices=["random", "alternate"],
-                   help="mirror images at random, or each one every other epoch")
-    p.add_argument("--whiten-first-conv", action=argparse.BooleanOptionalAction, default=True,
-                   help="start the first convolution as +/- the principal components of image "
-                        "patches (a whitening filter bank) instead of random")
-    p.add_argument("--train-size", type=_number_type(int, 1, False), default=None,
-                   help="use only the first N images")
-    p.add_argument("--data-root", default=None, help="default $VGG_LESSONS_DATA or the user cache")
-    p.add_argument("--out-dir", default="runs/vgg11_bn", help="checkpoint and metrics.json")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if present)")
-    p.add_argument("--threads", type=_number_type(int, 1, False), default=None,
-                   help="torch CPU threads")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from out-dir/checkpoint.pt (the recorded wall time then "
-                        "includes the earlier epochs)")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--export", default=None, metavar="STEM",
-                   help="write STEM.pt (fp16 weights) and STEM.json (config, metrics, per-class)")
-    p.add_argument("--save-metrics", default=None, metavar="FILE.json",
-                   help="write the run's config, command, per-epoch metrics and test results")
-    return p
-
-
-def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    """``python -m vgg_lessons.train``: train a VGG on CIFAR-10 from the command line."""
-    import platform
-    import shlex
-    import sys
-
-    from vgg_lessons.data import CLASSES, load_cifar10
-
-    args = _parser().parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    t_start = time.perf_counter()
-    device = torch.device(args.device) if args.device else default_device()
-    train_data = load_cifar10("train", args.data_root)
-    test_data = load_cifar10("test", args.data_root)
-    if args.train_size:
-        train_data = (train_data[0][:args.train_size], train_data[1][:args.train_size])
-    seed_everything(args.seed)
-    bn = None if args.bn == "none" else args.bn
-    model = build_vgg(args.arch, bn=bn, head="cifar", width=args.width)
-    if args.whiten_first_conv:
-        init_first_conv_from_patches(model, train_data[0])
-    diverged = None
-    this_run: list[dict[str, Any]] = []  # the epochs this command trains (not resumed ones)
-    try:
-        history = fit(model, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
-                      lr=args.lr, weight_decay=args.weight_decay,
-                      label_smoothing=args.label_smoothing, schedule=args.schedule,
-                      augment=not args.no_augment, crop_padding=args.crop_padding, flip=args.flip,
-                      seed=args.seed, device=device,
-                      progress=not args.no_progress, out_dir=args.out_dir, resume=args.resume,
-                      callback=this_run.append)
-    except TrainingDiverged as err:  # keep what was learnt about the run: it is a result too
-        diverged = str(err)
-        print(f"stopped: {diverged}", file=sys.stderr)
-        metrics = Path(args.out_dir) / METRICS
-        history = json.loads(metrics.read_text()) if metrics.is_file() else []
-    # A resumed run's wall time counts the earlier command's epochs too (by their epoch
-    # times; its data loading is not known), so the record stays the cost of the whole run.
-    earlier = history[:len(history) - len(this_run)]
-    wall = time.perf_counter() - t_start + sum(r["seconds"] for r in earlier)
-    info: dict[str, Any] = dict(
-        command="python -m vgg_lessons.train " + shlex.join(sys.argv[1:] if argv is None else argv),
-        config=json.loads(json.dumps(dict(model=model.config, **vars(args)))), metrics=history,
-        epochs=len(history), resumed_after_epoch=len(earlier), diverged=diverged,
-        wall_seconds=wall,
-        train_seconds=sum(r["seconds"] for r in history), device=str(device),
-        threads=torch.get_num_threads(), cpu=platform.processor() or platform.machine(),
-        torch=torch.__version__)
-    if diverged is None:
-        ev = evaluate(model, *test_data, device=device)
-        tta = evaluate(model, *test_data, device=device, flip_tta=True)
-        info.update(test_acc=ev["acc"], test_loss=ev["loss"], test_acc_flip_tta=tta["acc"],
-                    test_acc_per_class={name: (ev["predictions"][test_data[1] == i] == i)
-                                        .float().mean().item() for i, name in enumerate(CLASSES)})
-        resumed = (f" (epochs 1-{len(earlier)} by an earlier command, counted by their epoch "
-                   f"times)" if earlier else "")
-        print(f"test accuracy {ev['acc']:.4f} ({tta['acc']:.4f} with flip averaging) after "
-              f"{len(history)} epochs; {wall:.0f} s wall time on {device}{resumed}")
-    if args.save_metrics:
-        path = Path(args.save_metrics)
-        atomic_write(path, lambda fh: json.dump(info, fh, indent=1), "w")
-        print(f"wrote {path}")
-    if args.export and diverged is None:
-        _export(Path(args.export), model, info)
-        print(f"exported {Path(args.export).with_suffix('.pt')} and .json")
-    if diverged is not None:
-        raise SystemExit(1)
-    return history
-
-
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":  # pragma: no cover  (python -m vgg_lessons.train)
+    from vgg_lessons.cli import main
     main()

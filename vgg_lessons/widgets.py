@@ -22,150 +22,21 @@ Every explorer keeps what it shows in ``.current`` (tensors) for tests and curio
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from vgg_lessons import plots, probes
+from vgg_lessons._explorers import (INPUT_SIZE, _CachedRuns, _check_images, _Explorer,
+                                    _layer_choice, _to_input, enlarge, feature_layers,
+                                    image_from_upload, prediction_html)
+from vgg_lessons._images import png_bytes
+from vgg_lessons.rf_widgets import receptive_field_explorer
 
-#: Side of the square the model sees (CIFAR-10).
-INPUT_SIZE = 32
-
-
-# ---- small helpers -------------------------------------------------------------------
-def png_bytes(array: np.ndarray) -> bytes:
-    """uint8 RGB ``(H, W, 3)`` -> PNG file bytes (fast, lightly compressed)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def enlarge(images: torch.Tensor, factor: int) -> np.ndarray:
-    """RGB images ``(N, 3, H, W)`` (uint8, or float 0..1) -> one row, uint8 ``(H*f, N*(W*f+2)-2, 3)``."""
-    x = images.detach().cpu()
-    x = (x.clamp(0, 1) * 255).round().to(torch.uint8) if x.is_floating_point() else x
-    x = x.repeat_interleave(factor, 2).repeat_interleave(factor, 3)  # nearest neighbour
-    n, _, h, w = x.shape
-    row = np.full((h, n * (w + 2) - 2, 3), 255, dtype=np.uint8)
-    for i in range(n):
-        row[:, i * (w + 2):i * (w + 2) + w] = x[i].permute(1, 2, 0).numpy()
-    return row
-
-
-def image_from_upload(content: bytes, size: int = INPUT_SIZE) -> tuple[torch.Tensor, str]:
-    """Decode an uploaded picture to uint8 RGB ``(3, size, size)`` and a note on what was done.
-
-    A picture of another size is cropped to its central square and resized (the
-    model only ever saw 32x32 CIFAR-10 images); the note says so.
-
-    Raises:
-        ValueError: the bytes are not an image PIL can read.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        img = Image.open(io.BytesIO(content))
-        img.load()
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"could not read the upload as an image ({err}); upload a PNG or JPEG "
-                         "file") from None
-    img = img.convert("RGB")
-    w, h = img.size
-    note = f"Your image is {w}x{h} pixels, the size the model was trained on."
-    if (w, h) != (size, size):
-        side = min(w, h)
-        left, top = (w - side) // 2, (h - side) // 2
-        img = img.crop((left, top, left + side, top + side)).resize(
-            (size, size), Image.Resampling.BILINEAR)
-        note = (f"Your image ({w}x{h} pixels) was cropped to its central square and resized to "
-                f"{size}x{size}, the size of the CIFAR-10 images the model was trained on; "
-                "fine detail is lost.")
-    return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1), note
-
-
-def prediction_html(probs: torch.Tensor, classes: Sequence[str], top: int = 5) -> str:
-    """The ``top`` most likely classes with their probabilities as bars (HTML)."""
-    values, indices = torch.topk(probs, min(top, len(probs)))
-    rows = "".join(
-        f"<tr><td>{html.escape(classes[int(i)])}</td><td style='text-align:right'>{v:.1%}</td>"
-        f"<td><div style='background:#4c72b0;height:0.8em;width:{100 * float(v):.1f}px'></div>"
-        "</td></tr>" for v, i in zip(values.tolist(), indices))
-    return f"<b>prediction</b><table>{rows}</table>"
-
-
-def feature_layers(model: nn.Module) -> list[str]:
-    """The layers whose maps the explorers offer: every named layer of the five stages."""
-    names = getattr(model, "layer_names", None)
-    if not names:
-        raise ValueError("the explorers need a VGG from build_vgg (or load_pretrained), whose "
-                         "layers have readable names")
-    return [name for name in names if name.startswith("stage")]
-
-
-def _to_input(images_u8: torch.Tensor, preprocess: probes.Preprocess) -> torch.Tensor:
-    return preprocess(images_u8.float() / 255.0)
-
-
-class _CachedRuns:
-    """One model's feature maps of every layer and its probabilities, per image (cached)."""
-
-    def __init__(self, model: nn.Module, layers: Sequence[str], preprocess: probes.Preprocess):
-        self.model, self.layers, self.preprocess = model, list(layers), preprocess
-        self._runs: dict[Any, tuple[dict[str, torch.Tensor], torch.Tensor]] = {}
-        self._grids: dict[tuple[Any, str], bytes] = {}
-
-    def run(self, key: Any, image_u8: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """``(maps: name -> (C, h, w) on CPU, probs: (K,))`` of one uint8 ``(3, H, W)`` image."""
-        if key not in self._runs:
-            x = _to_input(image_u8[None], self.preprocess)
-            with torch.no_grad(), probes.recording(self.model, self.layers) as maps:
-                logits = self.model(x.to(probes._device(self.model)))
-            self._runs[key] = ({n: m[0].cpu() for n, m in maps.items()},
-                               torch.softmax(logits[0].float(), 0).cpu())
-        return self._runs[key]
-
-    def grid_png(self, key: Any, image_u8: torch.Tensor, layer: str) -> bytes:
-        if (key, layer) not in self._grids:
-            self._grids[key, layer] = png_bytes(plots.tile_channels(self.run(key, image_u8)[0][layer]))
-        return self._grids[key, layer]
-
-
-class _Explorer:
-    """Shared plumbing: a widget tree in ``ui``, displayed when the object is."""
-
-    ui: Any
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """The widget view, with a short plain-text fallback (not the widget tree and its PNGs)."""
-        bundle = dict(self.ui._repr_mimebundle_(**kwargs) or {})
-        bundle["text/plain"] = (f"{type(self).__name__}: an interactive explorer; run the notebook "
-                                "in Jupyter or Colab to use it")
-        return bundle
-
-    def redraw(self) -> None:  # each explorer draws its own
-        raise NotImplementedError
-
-    def _observe(self, widgets: Sequence[Any]) -> None:
-        """Redraw when any of ``widgets`` changes value (not again while a redraw runs)."""
-        self._drawing = False
-
-        def on_change(change: dict) -> None:
-            if not self._drawing:
-                self._drawing = True
-                try:
-                    self.redraw()
-                finally:
-                    self._drawing = False
-
-        for w in widgets:
-            w.observe(on_change, names="value")
-
+__all__ = ["FeatureMapExplorer", "FilterViewer", "TrainedVsRandom", "enlarge", "feature_layers",
+           "image_from_upload", "png_bytes", "prediction_html", "receptive_field_explorer"]
 
 # ---- feature-map explorer ------------------------------------------------------------
 class FeatureMapExplorer(_Explorer):
@@ -194,7 +65,7 @@ class FeatureMapExplorer(_Explorer):
         _check_images(images)
         self.images, self.labels = images, labels
         self.classes = list(classes or CLASSES)
-        layers = list(layers or feature_layers(model))
+        layers = _layer_choice(layers, feature_layers(model))
         self.runs = _CachedRuns(model, layers, preprocess or probes.default_preprocess)
         self._upload: tuple[torch.Tensor, str] | None = None
         self.current: dict[str, Any] = {}
@@ -263,18 +134,11 @@ class FeatureMapExplorer(_Explorer):
                                       f"{h}x{w}; channel {c} enlarged over the input.")
 
 
-def _check_images(images: torch.Tensor) -> None:
-    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.dtype != torch.uint8:
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"expected uint8 images (N, 3, H, W) as data.load_cifar10 returns, got "
-                         f"{shape}; pass e.g. images[:1000] of the test set")
-
-
 # ---- filter viewer -------------------------------------------------------------------
 class FilterViewer(_Explorer):
     """One channel of a convolution: its kernel (first layer), what maximises it, its top images.
 
-    A channel is read before its ReLU (after batch norm where there is one): the
+    A channel is read before its ReLU (at its batch norm where BN comes before the ReLU): the
     activation-maximisation gradient vanishes where a ReLU is off.
 
     Args:
@@ -300,7 +164,7 @@ class FilterViewer(_Explorer):
         self.preprocess = preprocess or probes.default_preprocess
         self.act_max = dict(act_max or {})
         convs = [n for n in feature_layers(model) if ".conv" in n]
-        self.layers = list(layers or convs)
+        self.layers = _layer_choice(layers, convs)
         self.first = probes.first_conv_name(model)
         self._inputs: torch.Tensor | None = None
         self._scores: dict[str, torch.Tensor] = {}
@@ -319,9 +183,16 @@ class FilterViewer(_Explorer):
         self.redraw()
 
     def probe_layer(self, conv: str) -> str:
-        """The layer read for ``conv``: its batch norm if it has one, else the conv itself."""
-        bn = conv.replace(".conv", ".bn")
-        return bn if bn in getattr(self.model, "layer_names", {}) else conv
+        """The layer read for ``conv``: the last one before its ReLU.
+
+        That is its batch norm where BN comes before the ReLU, else the conv itself
+        (no BN, or BN after the ReLU).
+        """
+        names = list(getattr(self.model, "layer_names", {}))
+        bn, relu = conv.replace(".conv", ".bn"), conv.replace(".conv", ".relu")
+        if bn in names and relu in names and names.index(bn) < names.index(relu):
+            return bn
+        return conv
 
     def scores(self, layer: str) -> torch.Tensor:
         """Cached ``(N, C)`` channel responses of the images at ``layer``."""
@@ -393,7 +264,7 @@ class TrainedVsRandom(_Explorer):
                              "build the random one with build_vgg(**trained.config)")
         self.images, self.labels = images, labels
         self.classes = list(classes or CLASSES)
-        layers = list(layers or feature_layers(trained))
+        layers = _layer_choice(layers, feature_layers(trained))
         pre: Callable = preprocess or probes.default_preprocess
         self.runs = {"trained": _CachedRuns(trained, layers, pre),
                      "random": _CachedRuns(random, layers, pre)}
@@ -422,53 +293,3 @@ class TrainedVsRandom(_Explorer):
             self.predictions[name].value = prediction_html(probs, self.classes, top=3)
         truth = f" (true class: {self.classes[int(self.labels[i])]})" if self.labels is not None else ""
         self.note.value = html.escape(f"Test image {i}{truth}, layer {layer}.")
-
-
-# ---- Receptive-field explorer (chapter 1) ----------------------------------------------
-
-
-def receptive_field_explorer(input_size: int = 24, max_input_size: int = 96):
-    """Sliders for kernel, stride, padding, dilation and depth that redraw a 1-D field.
-
-    Stacks ``depth`` identical layers (``LayerSpec`` with the chosen kernel, stride,
-    padding and dilation) and redraws ``plots.rf_diagram_1d`` for the middle unit of
-    the last layer at every change. Needs a live Jupyter kernel (Colab works).
-    The defaults (kernel 3, stride 1, padding 1, dilation 1, depth 3) draw the same
-    figure as ``plots.rf_diagram_1d`` of three such layers on ``input_size`` pixels.
-
-    Args:
-        input_size: length of the 1-D input in pixels; grown (up to
-            ``max_input_size``) when a stack with strides needs more to leave an output.
-        max_input_size: the largest input drawn; beyond it a message asks for a
-            smaller stack instead of an unreadable figure.
-
-    Returns:
-        An ``ipywidgets.VBox``: the sliders above the figure. Display it in a notebook.
-    """
-    import ipywidgets as widgets
-    from IPython.display import display
-
-    from vgg_lessons import plots
-    from vgg_lessons.receptive_field import LayerSpec, min_input_size
-
-    sliders = dict(
-        kernel=widgets.IntSlider(value=3, min=1, max=7, description="kernel"),
-        stride=widgets.IntSlider(value=1, min=1, max=3, description="stride"),
-        padding=widgets.IntSlider(value=1, min=0, max=3, description="padding"),
-        dilation=widgets.IntSlider(value=1, min=1, max=3, description="dilation"),
-        depth=widgets.IntSlider(value=3, min=1, max=6, description="depth"),
-    )
-
-    def redraw(kernel: int, stride: int, padding: int, dilation: int, depth: int) -> None:
-        specs = [LayerSpec(f"layer{i}", kernel=kernel, stride=stride, padding=padding,
-                           dilation=dilation) for i in range(1, depth + 1)]
-        needed = min_input_size(specs)  # pixels for the last layer to have one output
-        if needed > max_input_size:
-            print(f"These {depth} layers need an input of at least {needed} pixels to leave "
-                  f"one output, too many to draw; lower the depth, stride or kernel.")
-            return
-        display(plots.rf_diagram_1d(specs, input_size=max(input_size, needed)))
-
-    out = widgets.interactive_output(redraw, sliders)  # redraws at every slider change
-    return widgets.VBox([widgets.HBox(list(sliders.values())[:3]),
-                         widgets.HBox(list(sliders.values())[3:]), out])
