@@ -110,7 +110,7 @@ def test_config_names_the_repository_for_colab_once():
     url = urlparse(repo["url"])
     assert url.scheme == "https" and url.netloc == "github.com"
     assert len(url.path.strip("/").split("/")) == 2, "repository.url should be github.com/ORG/REPO"
-    assert repo["path_to_book"] == "", "the book's root is the repository root"
+    assert repo["path_to_book"] == "editions/jupyter", "Colab opens the Jupyter edition's copy"
     assert repo["branch"]
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
 
@@ -173,11 +173,11 @@ def test_outputs_hold_no_errors_or_local_paths(notebook):
 # ---- the built book -------------------------------------------------------------------
 
 def colab_url(notebook: Path) -> str:
-    """Where Colab opens a notebook of this repository (Colab's /github/ORG/REPO/blob/... form)."""
+    """Where Colab opens a chapter: its Jupyter edition (Colab's /github/ORG/REPO/blob/... form)."""
     repo = CONFIG["repository"]
     org_repo = urlparse(repo["url"]).path.strip("/")
     return (f"{CONFIG['launch_buttons']['colab_url']}/github/{org_repo}/blob/{repo['branch']}/"
-            f"{rel(notebook)}")
+            f"{repo['path_to_book']}/{rel(notebook)}")
 
 
 @notebook_params

@@ -1,59 +1,47 @@
 """The rendered book in a real browser: headless Chromium over the DevTools protocol.
 
-Builds the book once (the ``book_html`` fixture of conftest.py), serves it on
-127.0.0.1, opens every page of the table of contents in Debian's ``chromium`` and
-checks that
+Builds the book once (the ``book_html`` fixture of conftest.py), opens every page of the
+table of contents in Debian's ``chromium``, over ``http://127.0.0.1`` and over
+``file://``, and checks that
 
-- the page loads with no JavaScript exception, no console error and no failed
-  request for a file of the book;
+- the page loads with no JavaScript exception, no console error and no failed request;
+- it asks for nothing from another origin (no CDN, no font server: the book is whole
+  offline; links to GitHub and Colab are only followed when clicked);
+- every formula is typeset (MathJax is served by the book itself): no raw ``\\(``,
+  ``\\[`` or ``$$`` is left in the text outside code;
 - every local ``href``/``src`` (links, images, scripts, style sheets) names a file
   that exists in the built HTML, and a ``#fragment`` names an id on that page;
 - every image on the page decoded (``naturalWidth > 0``);
 - on a notebook page, the Colab button opens that notebook:
   ``https://colab.research.google.com/github/<owner>/<repo>/blob/<branch>/book/<name>.ipynb``
-  with owner, repo and branch from ``_config.yml``.
+  with owner, repo and branch from ``_config.yml``;
+- at 1280 px no code block (input or output) is wider than its column.
 
-A screenshot of each page is saved under pytest's temporary folder (the path is
-printed; run with ``-s`` to see it). Requests to other hosts (CDNs: MathJax, fonts)
-cannot load offline, in CI; they are reported, not failed.
+Screenshots of each page at 1280 and 390 px are saved in ``$BOOK_SCREENSHOTS`` if set,
+else under pytest's temporary folder (the path is printed; run with ``-s`` to see it).
 
 Needs ``chromium`` (``apt-get install chromium``, done by ``.ci/run``) and the
-``websocket-client`` package (requirements.txt). It runs in the normal ``pytest`` run:
-starting Chromium and visiting the pages takes seconds, the book build is shared with
-tests/test_book.py.
+``websocket-client`` package (requirements.txt); see tests/chromium.py. It runs in the
+normal ``pytest`` run: the book build is shared with tests/test_book.py.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-import http.server
 import json
+import os
 import re
-import shutil
-import subprocess
-import tempfile
-import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 import yaml
+from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--remote-allow-origins=*", "--window-size=1280,900"]
-LOAD_TIMEOUT_S = 30
 #: Errors of the themes' own JavaScript, not of our pages, seen with jupyter-book 1.0.4.
 #: Each is printed when it occurs; delete an entry once the book's config avoids it.
 KNOWN_THEME_ERRORS = (
-    # sphinx-thebe's settings script is included twice in every page's <head>; thebe
-    # (live code in the page) is not used by this book, Colab is.
-    "Identifier 'THEBE_JS_URL' has already been declared",
     # pydata-sphinx-theme, first page in a fresh profile: no saved light/dark mode yet.
     "Got invalid theme mode: . Resetting to auto.",
 )
@@ -80,110 +68,19 @@ def colab_url(page: str) -> str:
             f"{repo.get('branch', 'main')}/{path}")
 
 
-# ---- a minimal DevTools-protocol client ------------------------------------------------
-class DevTools:
-    """One page target of a running Chromium: send commands, collect events."""
-
-    def __init__(self, ws_url: str):
-        import websocket  # websocket-client
-
-        self.ws = websocket.create_connection(ws_url, timeout=LOAD_TIMEOUT_S, suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict] = []
-
-    def send(self, method: str, **params) -> dict:
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.recv())
-            if message.get("id") == self.next_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method} failed: {message['error']}")
-                return message.get("result", {})
-            self.events.append(message)
-
-    def wait_for(self, event: str, timeout: float = LOAD_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(e.get("method") == event for e in self.events):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no {event} within {timeout} s")
-            self.events.append(json.loads(self.ws.recv()))
-
-    def drain(self, seconds: float) -> None:
-        """Collect events for ``seconds`` more."""
-        self.ws.settimeout(0.1)
-        deadline = time.monotonic() + seconds
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    self.events.append(json.loads(self.ws.recv()))
-                except Exception:  # websocket timeout: nothing arrived in 0.1 s
-                    pass
-        finally:
-            self.ws.settimeout(LOAD_TIMEOUT_S)
-
-    def evaluate(self, expression: str):
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
-        return result["result"].get("value")
-
-
 @pytest.fixture(scope="module")
 def served_book(book_html: Path) -> Iterator[str]:
     """The built book over HTTP on 127.0.0.1 (as a reader's server would serve it)."""
-    handler = functools.partial(QuietHandler, directory=str(book_html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # keep pytest's output readable
-        pass
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[DevTools]:
-    """A headless Chromium with a fresh profile, and a DevTools connection to one page."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("`chromium` is missing: install Debian's package with "
-                    "`apt-get install -y chromium` (.ci/run does)", pytrace=False)
-    profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
-    process = subprocess.Popen([executable, *FLAGS, f"--user-data-dir={profile}",
-                                "--remote-debugging-port=0", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + LOAD_TIMEOUT_S
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chromium did not start (exit code {process.poll()})", pytrace=False)
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as response:
-            pages = [t for t in json.load(response) if t["type"] == "page"]
-        tools = DevTools(pages[0]["webSocketDebuggerUrl"])
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            tools.send(f"{domain}.enable")
-        tools.send("Emulation.setDeviceMetricsOverride", width=1280, height=900,
-                   deviceScaleFactor=1, mobile=False)
-        yield tools
-        tools.ws.close()
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(profile, ignore_errors=True)
+    with serve(book_html) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("browser-screenshots")
+    """Where the screenshots go: ``$BOOK_SCREENSHOTS`` (a CI artefact) or a temporary folder."""
+    chosen = os.environ.get("BOOK_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("browser-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
     print(f"\nbook screenshots: {folder}")
     return folder
 
@@ -197,26 +94,34 @@ COLAB_LINKS = """[...document.querySelectorAll('a[href*="colab.research.google.c
   .map(a => a.href)"""
 
 
+LOCAL_SCHEMES = ("data:", "blob:", "about:")
+#: JavaScript: wait until MathJax has typeset the page, then the text outside code.
+TEXT_AFTER_MATHS = """(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  const copy = (document.querySelector('article') || document.body).cloneNode(true);
+  copy.querySelectorAll('pre, code, script, style').forEach(e => e.remove());
+  return [copy.textContent, document.querySelectorAll('mjx-container').length];
+})()"""
+WIDE_CODE = """[...document.querySelectorAll('article div.highlight pre, article .output pre')]
+  .filter(p => p.scrollWidth > p.clientWidth + 1)
+  .map(p => p.textContent.split('\\n').reduce((a, b) => a.length > b.length ? a : b).slice(0, 90))"""
+
+
 def page_errors(events: list[dict], origin: str) -> tuple[list[str], list[str]]:
-    """(errors, offline) from collected DevTools events: JS exceptions, console errors,
-    failed local requests; and failed requests to other hosts (not errors offline)."""
-    errors, offline, urls = [], [], {}
-    favicon = origin + "favicon.ico"  # asked for by the browser itself, not by the page
+    """(errors, elsewhere) from collected DevTools events: JS exceptions, console errors,
+    failed requests; and every request to another origin than ``origin``."""
+    errors, elsewhere = [], []
     for event in events:
         method, params = event.get("method"), event.get("params", {})
-        if favicon in json.dumps(params):
-            continue
         if method == "Network.requestWillBeSent":
-            urls[params["requestId"]] = params["request"]["url"]
+            url = params["request"]["url"]
+            if not url.startswith(origin) and not url.startswith(LOCAL_SCHEMES):
+                elsewhere.append(url)
         elif method == "Network.loadingFailed":
-            url = urls.get(params["requestId"], "?")
-            if url.startswith(origin):
-                errors.append(f"request failed: {url} ({params.get('errorText')})")
-            else:
-                offline.append(url)
+            errors.append(f"request failed: {params.get('errorText')} ({params['requestId']})")
         elif method == "Network.responseReceived":
             response = params["response"]
-            if response["url"].startswith(origin) and response["status"] >= 400:
+            if response["url"].startswith("http") and response["status"] >= 400:
                 errors.append(f"HTTP {response['status']}: {response['url']}")
         elif method == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
@@ -227,12 +132,8 @@ def page_errors(events: list[dict], origin: str) -> tuple[list[str], list[str]]:
                 str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
         elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
             entry = params["entry"]
-            url = entry.get("url", "")
-            if entry.get("source") == "network" and url and not url.startswith(origin):
-                offline.append(url)  # the same failed request, as a log line
-            else:
-                errors.append(f"console: {entry.get('text')} {url}".strip())
-    return errors, sorted(set(offline))
+            errors.append(f"console: {entry.get('text')} {entry.get('url', '')}".strip())
+    return errors, sorted(set(elsewhere))
 
 
 def unresolved_links(urls: list[str], page_url: str, origin: str, html_root: Path) -> list[str]:
@@ -245,8 +146,8 @@ def unresolved_links(urls: list[str], page_url: str, origin: str, html_root: Pat
         if not url.startswith(origin):
             continue  # another host: GitHub, Colab, a CDN
         parts = urlsplit(url)
-        path = unquote(parts.path)
-        target = html_root / path.lstrip("/")
+        path = unquote(parts.path)[len(unquote(urlsplit(origin).path)):]  # from the book's root
+        target = html_root / path
         if path.endswith("/"):
             target = target / "index.html"
         if not target.is_file():
@@ -258,36 +159,48 @@ def unresolved_links(urls: list[str], page_url: str, origin: str, html_root: Pat
     return sorted(set(bad))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("page", toc_pages())
-def test_page_in_chromium(page: str, browser: DevTools, served_book: str, book_html: Path,
-                          screenshots: Path):
-    html_file = book_html / f"{page}.html"
-    assert html_file.is_file(), f"{page} is in _toc.yml but the build made no {html_file.name}"
-    url = served_book + f"{page}.html"
-    browser.events.clear()
-    browser.send("Page.navigate", url=url)
-    browser.wait_for("Page.loadEventFired")
-    browser.drain(SETTLE_S)
-    shot = browser.send("Page.captureScreenshot", format="png")
-    (screenshots / f"{page.replace('/', '_')}.png").write_bytes(base64.b64decode(shot["data"]))
-
-    assert browser.evaluate("location.href") == url
-    errors, offline = page_errors(browser.events, served_book)
+def _known(errors: list[str], page: str) -> list[str]:
     known = [e for e in errors if any(k in e for k in KNOWN_THEME_ERRORS)]
     if known:
         print(f"{page}: known theme errors (not failed): {known}")
-    errors = [e for e in errors if e not in known]
-    if offline:
-        print(f"{page}: {len(offline)} request(s) to other hosts failed (offline): {offline[:3]}")
+    return [e for e in errors if e not in known]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["http", "file"])
+@pytest.mark.parametrize("page", toc_pages())
+def test_page_in_chromium(page: str, scheme: str, browser: DevTools, served_book: str,
+                          book_html: Path, screenshots: Path):
+    html_file = book_html / f"{page}.html"
+    assert html_file.is_file(), f"{page} is in _toc.yml but the build made no {html_file.name}"
+    origin = served_book if scheme == "http" else book_html.as_uri() + "/"
+    url = origin + f"{page}.html"
+    browser.open(url, SETTLE_S)
+    text, n_maths = browser.evaluate(TEXT_AFTER_MATHS, wait=True)
+    browser.drain(0.2)
+    if scheme == "http":
+        name = page.replace("/", "_")
+        browser.screenshot(screenshots / f"{name}-1280.png")
+        browser.set_width(390)
+        browser.drain(0.3)
+        browser.screenshot(screenshots / f"{name}-390.png")
+        browser.set_width(1280)
+
+    assert browser.evaluate("location.href") == url
+    errors, elsewhere = page_errors(browser.events, origin)
+    errors = _known(errors, page)
     assert not errors, f"{page} logged errors in Chromium:\n" + "\n".join(errors)
+    assert not elsewhere, f"{page} asked another origin for files (not offline):\n" + \
+        "\n".join(elsewhere)
+    raw = [m.group(0) for m in re.finditer(r".{0,30}(\\\(|\\\[|\$\$).{0,30}", text)]
+    assert not raw, f"{page}: maths left untypeset ({n_maths} typeset): {raw[:5]}"
 
     urls = browser.evaluate(COLLECT_URLS)
     assert urls, f"{page}: no links or scripts at all: did the page render?"
-    bad = unresolved_links(urls, url, served_book, book_html)
+    bad = unresolved_links(urls, url, origin, book_html)
     assert not bad, f"{page}: local links that do not resolve:\n" + "\n".join(bad)
     broken = [src for src in browser.evaluate(BROKEN_IMAGES)
-              if urljoin(url, src or "").startswith(served_book)]
+              if urljoin(url, src or "").startswith(origin)]
     assert not broken, f"{page}: images that did not load: {broken}"
 
     source = ROOT / f"{page}.ipynb"
@@ -300,3 +213,14 @@ def test_page_in_chromium(page: str, browser: DevTools, served_book: str, book_h
     if page.endswith("06_what_vgg_sees"):
         text = browser.evaluate("document.body.innerText")
         assert "need a running Python kernel" in text and "Colab" in text
+        assert "no kernel needed" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", toc_pages())
+def test_code_fits_its_column(page: str, browser: DevTools, served_book: str):
+    """At 1280 px no code cell or output scrolls sideways (88 characters fit the column)."""
+    browser.open(served_book + f"{page}.html", 0.1)
+    wide = browser.evaluate(WIDE_CODE)
+    assert not wide, (f"{page}: {len(wide)} code block(s) wider than the column at 1280 px; "
+                      "their longest lines begin:\n" + "\n".join(wide))

@@ -8,6 +8,7 @@ replace another's files unless told to.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,16 @@ def test_an_unusable_output_folder_fails_before_training(tmp_path: Path, where: 
     assert "cannot write the run folder" in line and "is a file" in line
     line = _error(TINY + ["--out-dir", str(tmp_path / "ok"), "--export", str(out / "model")], capsys)
     assert "cannot write --export" in line
+
+
+def test_an_unwritable_output_folder_fails_before_training(tmp_path: Path, no_data,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """Tests run as root, for whom every folder is writable: the check is asked directly."""
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != tmp_path and real_access(p, mode))
+    line = _error(TINY + ["--out-dir", str(tmp_path / "new" / "run")], capsys)
+    assert f"{tmp_path} is not writable" in line
 
 
 def test_resume_without_a_checkpoint_says_so(tmp_path: Path, no_data,

@@ -83,8 +83,10 @@ def test_confusion_figure_shows_row_percentages_and_per_class_accuracy():
     labels = torch.tensor([0, 0, 0, 0, 1, 1, 2])
     predictions = torch.tensor([0, 0, 0, 1, 1, 0, 2])
     fig = plots.plot_confusion_matrix(labels, predictions, ["cat", "dog", "frog"])
-    heat, bars = fig.axes
+    heat, bars, colour_bar = fig.axes
     shown = heat.images[0].get_array()
+    assert colour_bar.get_ylabel() == "% of the true class (row)"
+    assert colour_bar.get_ylim() == (0, 100)
     np.testing.assert_allclose(shown, [[75, 25, 0], [50, 50, 0], [0, 0, 100]])
     np.testing.assert_allclose([p.get_width() for p in bars.patches], [75, 50, 100])
     assert [t.get_text() for t in bars.get_yticklabels()] == ["cat", "dog", "frog"]

@@ -8,7 +8,9 @@ Modules, one idea each (import the one you need; nothing runs at import):
 - ``weights``: the shipped models' meta and ``transforms()`` (uint8 images -> model input).
 - ``stats``: parameters, multiply-accumulates and activation memory per layer.
 - ``data``: CIFAR-10 from a folder, a download or a tensor cache.
-- ``train``: the training loop, checkpoints and ``load_pretrained``.
+- ``config``: ``TrainConfig``, every training setting once.
+- ``train``: the training loop (``fit``); ``metrics``: ``evaluate``, confusion matrix;
+  ``checkpoints``: save, load, export, ``load_pretrained``; ``cli``: the command line.
 - ``probes``: hooks, feature maps, filters, activation maximisation.
 - ``plots`` (with ``training_plots``, ``feature_plots``), ``widgets`` (with ``rf_widgets``),
   ``exercises``: figures, explorers and checks for the book.

@@ -20,12 +20,12 @@ from torch import nn
 
 from vgg_lessons._files import atomic_write, first_line
 from vgg_lessons.models import VGG, build_vgg
+from vgg_lessons.weights import ASSETS, DEFAULT, Weights, get_weights
 
-__all__ = ["atomic_write", "CHECKPOINT", "METRICS", "ASSETS", "save_checkpoint",
+__all__ = ["ASSETS", "atomic_write", "CHECKPOINT", "METRICS", "save_checkpoint",
            "read_checkpoint", "load_checkpoint", "export", "load_pretrained",
            "nonfinite_tensors", "check_run_folder", "start_or_resume", "check_writable", "settings_differences"]
 
-ASSETS = Path(__file__).resolve().parent / "assets"
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"
 
@@ -147,16 +147,17 @@ def export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
     atomic_write(path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w")
 
 
-def load_pretrained(name: str = "vgg11_bn_cifar10") -> VGG:
-    """The model shipped in ``vgg_lessons/assets/<name>.pt``, float32, CPU, eval mode.
+def load_pretrained(name: str | Weights = DEFAULT) -> VGG:
+    """A shipped model (an entry of :data:`vgg_lessons.weights.WEIGHTS`), float32, CPU, eval mode.
 
-    Its model card is ``vgg_lessons/assets/<name>.md``.
+    Its files are ``vgg_lessons/assets/<name>.pt`` (weights), ``.json`` (record: its
+    ``meta``) and ``.md`` (model card); ``get_weights(name).transforms()`` turns uint8
+    images into its input.
+
+    Raises:
+        ValueError: no shipped model has that name (the message lists them).
     """
-    path = ASSETS / f"{name}.pt"
-    if not path.is_file():
-        shipped = sorted(p.stem for p in ASSETS.glob("*.pt")) if ASSETS.is_dir() else []
-        raise ValueError(f"no shipped model {name!r}; available: {', '.join(shipped) or 'none'}")
-    return load_checkpoint(path)[0]
+    return load_checkpoint(get_weights(name).path)[0]
 
 
 # ---- run folders ---------------------------------------------------------------------

@@ -81,6 +81,8 @@ def _model_config(config: TrainConfig) -> dict[str, Any]:
 def check_before_data(config: TrainConfig) -> torch.device:
     """Check everything that can be checked without the data; return the device.
 
+    Also sets torch's CPU threads (``--threads``) and says when a run is resumed.
+
     Raises:
         ValueError: an unknown architecture or width, a missing device, an output path
             that cannot be written, a run folder that holds a run (without ``--resume``

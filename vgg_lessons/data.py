@@ -177,8 +177,10 @@ def _load_torchvision(root: Path, split: str, download: bool) -> tuple[torch.Ten
 
 # ---- the tensor cache -------------------------------------------------------------
 def _cache_file(root: Path, split: str, cache: Path) -> Path:
+    """One file per split, data root and cache version (older versions' files are left alone,
+    so two versions of the package sharing a cache do not rebuild each other's)."""
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-    return cache / f"cifar10-{split}-{key}.pt"
+    return cache / f"cifar10-{split}-{key}-v{_CACHE_VERSION}.pt"
 
 
 def _checksum(images: torch.Tensor, labels: torch.Tensor) -> str:
@@ -357,3 +359,55 @@ def balanced_subset(labels: torch.Tensor, per_class: int, *, seed: int = 0,
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
     picked = [order[labels[order] == c][:per_class] for c in range(num_classes)]
     return torch.cat(picked).sort().values
+
+
+# ==== Chapter 7: scale jittering (the paper's Sec. 3.1) ======================================
+def scale_jitter(images: torch.Tensor, generator: torch.Generator | None = None, *,
+                 sides: tuple[int, int] = (32, 64), crop: int = 32, flip: bool = True
+                 ) -> torch.Tensor:
+    """Multi-scale training crops: rescale each image to a random size, then crop and mirror.
+
+    The paper's scale jittering: each image is rescaled so that its shorter side is
+    ``S``, drawn uniformly from the whole numbers in ``[sides[0], sides[1]]`` (the
+    paper's ``[256, 512]``), then a random ``crop x crop`` window (the paper's 224) is
+    cut out and mirrored left-right with probability 1/2. Unlike :func:`augment`, the
+    object's size in the crop changes from image to image. All images of the batch are
+    done at once with one ``grid_sample`` (bilinear, edge pixels repeated), which equals
+    ``interpolate(image, size, mode="bilinear")`` followed by the crop.
+
+    Args:
+        images: ``(B, C, H, W)``, any dtype and device (uint8 as load_cifar10 returns them).
+        generator: a CPU ``torch.Generator`` for reproducible draws.
+        sides: smallest and largest ``S`` in pixels; ``crop <= sides[0]``, and
+            ``sides[0] >= min(H, W)`` (images are only enlarged, so no antialiasing).
+        crop: side of the square crops in pixels.
+        flip: mirror half of the crops, drawn at random.
+
+    Returns:
+        float32 ``(B, C, crop, crop)`` on the 0..255 scale of the input (for :func:`normalize`).
+    """
+    if images.dim() != 4:
+        raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(images.shape)}")
+    b, _, h, w = images.shape
+    lo, hi = sides
+    if not (isinstance(crop, int) and isinstance(lo, int) and isinstance(hi, int)
+            and 0 < crop <= lo <= hi and lo >= min(h, w)):
+        raise ValueError(f"need whole numbers crop <= sides[0] <= sides[1] and sides[0] >= the "
+                         f"images' shorter side ({min(h, w)}), got crop={crop!r}, sides={sides!r} "
+                         "(the paper: sides=(256, 512), crop=224)")
+    s = torch.randint(lo, hi + 1, (b,), generator=generator).double()
+    rh = (h * s / min(h, w)).round()  # rescaled height and width, (B,)
+    rw = (w * s / min(h, w)).round()
+    oy = (torch.rand(b, generator=generator, dtype=torch.float64) * (rh - crop + 1)).floor()
+    ox = (torch.rand(b, generator=generator, dtype=torch.float64) * (rw - crop + 1)).floor()
+    mirror = torch.rand(b, generator=generator) < 0.5 if flip else torch.zeros(b, dtype=torch.bool)
+    steps = torch.arange(crop, dtype=torch.float64) + 0.5
+    cols = torch.where(mirror[:, None], steps.flip(0), steps)
+    # Pixel centres of the crop in the rescaled image, as grid_sample's [-1, 1] coordinates.
+    gy = 2 * (oy[:, None] + steps) / rh[:, None] - 1  # (B, crop)
+    gx = 2 * (ox[:, None] + cols) / rw[:, None] - 1
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)
+    return torch.nn.functional.grid_sample(images.float(), grid.float().to(images.device),
+                                           mode="bilinear", padding_mode="border",
+                                           align_corners=False)
+# ==== end of chapter 7 block =================================================================

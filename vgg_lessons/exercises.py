@@ -392,3 +392,8 @@ check_top_image = NumberCheck(
     "the image index", _solve_top_image, whole=True,
     hint="a channel's response is the mean of its map over positions; take the image with the "
     "largest mean for channel 3 of stage4.bn1").function("check_top_image")
+
+
+# ---- Chapter 7: the paper (its rows live in exercises_paper) ---------------------------
+from vgg_lessons.exercises_paper import (check_c_field, check_dense_map_side,  # noqa: E402
+                                         check_epoch_flops, check_gradcam_tile)

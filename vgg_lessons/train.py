@@ -41,8 +41,9 @@ from vgg_lessons.data import augment as augment_batch
 from vgg_lessons.data import normalize
 from vgg_lessons.metrics import _autocast, evaluate
 from vgg_lessons.models import VGG
+from vgg_lessons.weights import ASSETS
 
-__all__ = ["TrainConfig", "TrainingDiverged", "alternating_mirrors", "default_device", "evaluate",
+__all__ = ["ASSETS", "TrainConfig", "TrainingDiverged", "alternating_mirrors", "default_device", "evaluate",
            "fit", "init_first_conv_from_patches", "load_checkpoint", "load_pretrained", "lr_at",
            "make_optimizer", "resolve_device", "seed_everything", "train_one_epoch"]
 
@@ -338,8 +339,8 @@ def fit(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor],
             initial weights are the caller's: call :func:`seed_everything` before
             building the model. With ``out_dir``, ``checkpoint.pt`` and ``metrics.json``
             are written there after every epoch, atomically; ``resume=True`` continues
-            from its checkpoint if there is one; an earlier run there is replaced only
-            with ``overwrite=True``.
+            from its checkpoint (which must be there, with the same settings); an
+            earlier run there is replaced only with ``overwrite=True``.
         callback: called with each epoch's metrics dict after it is saved.
 
     Returns:

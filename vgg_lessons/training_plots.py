@@ -139,7 +139,8 @@ def plot_confusion_matrix(labels: Tensor, predictions: Tensor, classes: Sequence
 
     Returns:
         Left: a heat map, row = true class, column = predicted class, each cell the
-        percentage of that row's images (rows sum to 100), numbers written in the cells.
+        percentage of that row's images (rows sum to 100), numbers written in the cells,
+        with a colour bar.
         Right: per-class accuracy (the diagonal) as horizontal bars, in percent.
     """
     from matplotlib.figure import Figure
@@ -148,7 +149,9 @@ def plot_confusion_matrix(labels: Tensor, predictions: Tensor, classes: Sequence
     percent = 100 * counts / counts.sum(1, keepdim=True).clamp(min=1)
     fig = Figure(figsize=(10, 4.6), layout="constrained")
     ax, ax_bar = fig.subplots(1, 2, width_ratios=[1.6, 1])
-    ax.imshow(percent.numpy(), cmap="Blues", vmin=0, vmax=100)
+    image = ax.imshow(percent.numpy(), cmap="Blues", vmin=0, vmax=100)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="% of the true class (row)")
+    ax.set_title("predictions, % of each true class")
     ticks = range(len(classes))
     ax.set_xticks(ticks, classes, rotation=60, ha="right")
     ax.set_yticks(ticks, classes)

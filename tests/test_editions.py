@@ -1,0 +1,379 @@
+"""The editions: Jupyter/Colab, student and teacher notebooks generated from ``book/``.
+
+Fast checks read the committed editions (and regenerate them to see they are current);
+the slow ones run them in a kernel where the book toolchain cannot be imported, and
+grade the teacher edition with nbgrader.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from myst_nb.core.variables import format_plain_text
+from nbclient import NotebookClient
+
+from vgg_lessons import editions
+from vgg_lessons._myst import Context, format_glued, parse_bibtex, to_plain_markdown
+from vgg_lessons.glue import RECORD_PREFIX as RECORD
+
+ROOT = Path(__file__).resolve().parents[1]
+EDITIONS_DIR = ROOT / "editions"
+BOOK = editions.toc_notebooks(ROOT)
+NO_TOOLCHAIN = Path(__file__).parent / "no_book_toolchain"  # its sitecustomize blocks myst_nb, ...
+RAW_MYST = re.compile(r"\{[A-Za-z][\w:+-]*\}`|^ {0,3}(`{3,}|:{3,})\s*\{", flags=re.M)
+book_params = pytest.mark.parametrize("notebook", BOOK, ids=[p.stem for p in BOOK])
+
+
+def edition_file(edition: str, notebook: Path) -> Path:
+    return editions.edition_path(EDITIONS_DIR, edition, notebook)
+
+
+def cells(path: Path, kind: str) -> list[dict]:
+    return [c for c in editions.read_notebook(path)["cells"] if c["cell_type"] == kind]
+
+
+def check_cells(path: Path) -> list[str]:
+    """Sources of the code cells that call an exercise check."""
+    return [c["source"] for c in cells(path, "code") if editions.answer_cell(c["source"])]
+
+
+def run_without_toolchain(path: Path, timeout_s: int = 600) -> nbformat.NotebookNode:
+    """Execute a notebook in a kernel that cannot import myst_nb, jupyter_book, sphinx_exercise."""
+    nb = nbformat.read(path, as_version=4)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(NO_TOOLCHAIN), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute(env=env)
+    return nb
+
+
+def stdout_of(cell: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+# ---- MyST to plain markdown --------------------------------------------------------------
+
+@pytest.mark.parametrize("text, spec", [("196", ""), ("0.19876", ".2f"), ("1234567", ","),
+                                        ("'85.3%'", ""), ("3.14159", ".0f"), ("12.5", ".1%"),
+                                        ("'cat'", "s"), ("2.0", "d")])
+def test_glued_values_are_formatted_as_myst_nb_formats_them(text, spec):
+    try:
+        expected = format_plain_text(text, spec)
+    except ValueError as err:  # format(2.0, "d") fails in myst-nb too
+        with pytest.raises(ValueError, match=re.escape(str(err))):
+            format_glued(text, spec)
+        return
+    assert format_glued(text, spec) == expected
+
+
+def test_roles_become_values_links_and_plain_text():
+    ctx = Context(glue={"n": "1234", "acc": "'85.3%'"},
+                  references=parse_bibtex("@article{a2019x,\n  author = {Andr{\\'e} Araujo and Wade"
+                                          " Norris and Jack Sim},\n  year = {2019},\n  url = "
+                                          "{https://example.org/rf}\n}\n@book{b,\n  author = {Ada "
+                                          "Lovelace and Charles Babbage},\n  year = {1843}\n}\n"),
+                  docs={"04_training": ("4. Training", "04_training.ipynb")})
+    text = ("{glue:text}`n:,` images, {glue:text}`acc`; see {doc}`04_training` and "
+            "{doc}`the training chapter <04_training>` {cite}`a2019x`, {cite:t}`b`, {math}`x^2`.")
+    assert to_plain_markdown(text, ctx) == (
+        "1,234 images, 85.3%; see [4. Training](04_training.ipynb) and "
+        "[the training chapter](04_training.ipynb) ([Araujo et al., 2019](https://example.org/rf)), "
+        "Lovelace and Babbage (1843), $x^2$.")
+
+
+def test_a_missing_glue_value_says_to_run_the_notebook():
+    with pytest.raises(ValueError, match="no cell glues it: run the notebook"):
+        to_plain_markdown("{glue:text}`nowhere`", Context())
+
+
+def test_directives_become_sections_quotes_and_details():
+    text = ("Intro.\n\n```{exercise} Count\n:label: ex-x\nHow many {glue:text}`k`?\n```\n"
+            "````{solution} ex-x\n:class: dropdown\nLike this:\n```python\nx = 1\n```\n````\n"
+            ":::{note}\nMind the **gap**.\n:::\n\n(a-target)=\n% a comment\n```python\n{glue}`kept`\n```")
+    plain = to_plain_markdown(text, Context(glue={"k": "7"}))
+    assert plain == ("Intro.\n\n### Exercise: Count\n\nHow many 7?\n\n<details>\n<summary>Solution"
+                     "</summary>\n\nLike this:\n```python\nx = 1\n```\n\n</details>\n\n> **Note**\n"
+                     ">\n> Mind the **gap**.\n\n```python\n{glue}`kept`\n```")
+    student = to_plain_markdown(text, Context(glue={"k": "7"}, keep_solutions=False))
+    assert "Solution" not in student and "x = 1" not in student and "How many 7?" in student
+
+
+def test_an_unknown_directive_becomes_a_readable_note_not_a_raw_fence():
+    plain = to_plain_markdown("Before.\n\n```{explorer} receptive-field\n:height: 300\n{\"a\": 1}\n"
+                              "```\nAfter.", Context())
+    assert plain == ("Before.\n\n> *The online book shows an interactive explorer (receptive-field) "
+                     "here; it needs the rendered page.*\n\nAfter.")
+
+
+def test_a_gated_solution_takes_the_text_up_to_its_end():
+    text = "```{solution-start} ex-x\n:class: dropdown\n```\nBecause 2 + 2 = 4.\n```{solution-end}\n```"
+    assert to_plain_markdown(text, Context()) == \
+        "<details>\n<summary>Solution</summary>\n\nBecause 2 + 2 = 4.\n\n</details>"
+
+
+# ---- the committed editions ------------------------------------------------------------
+
+def test_committed_editions_are_current():
+    generated = editions.generate_editions(ROOT)
+    committed = {p.relative_to(EDITIONS_DIR) for e in editions.EDITIONS
+                 for p in (EDITIONS_DIR / e).rglob("*.ipynb")}
+    assert committed == set(generated), \
+        "editions/ holds other notebooks than the book's: run python -m vgg_lessons.editions --out editions"
+    stale = [str(rel) for rel, text in generated.items()
+             if (EDITIONS_DIR / rel).read_text(encoding="utf-8") != text]
+    assert not stale, f"stale editions {stale}: run python -m vgg_lessons.editions --out editions"
+
+
+@pytest.mark.parametrize("edition", editions.EDITIONS)
+@book_params
+def test_editions_hold_no_myst_and_no_outputs(edition, notebook):
+    path = edition_file(edition, notebook)
+    for cell in cells(path, "markdown"):
+        raw = RAW_MYST.search(cell["source"])
+        assert raw is None, f"{path.name}: raw MyST {raw.group(0)!r} in\n{cell['source']}"
+    for cell in cells(path, "code"):
+        assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+@book_params
+def test_jupyter_edition_runs_the_books_code(notebook):
+    book = [c["source"] for c in cells(notebook, "code")]
+    assert [c["source"] for c in cells(edition_file("jupyter", notebook), "code")] == book
+
+
+@book_params
+def test_student_edition_has_blank_answers_and_no_solutions(notebook):
+    path = edition_file("student", notebook)
+    n_exercises = len(check_cells(notebook))
+    assert n_exercises >= 3, f"{notebook.name} should have at least three exercises"
+    answers = [c["source"] for c in cells(path, "code") if "answer = ..." in c["source"]]
+    assert len(answers) == n_exercises
+    for source in answers:
+        comment, blank = source.split("\n")
+        assert comment.startswith("# ") and len(comment) > 12 and blank == "answer = ..."
+    assert len(check_cells(path)) == n_exercises
+    prose = "\n".join(c["source"] for c in cells(path, "markdown"))
+    assert "<details>" not in prose and "Solution" not in prose
+    assert prose.count("### Exercise: ") == n_exercises
+
+
+@book_params
+def test_teacher_edition_marks_solutions_and_graded_checks(notebook):
+    graded = [c for c in cells(edition_file("teacher", notebook), "code")
+              if "nbgrader" in c["metadata"]]
+    solutions, tests = graded[0::2], graded[1::2]
+    assert len(solutions) == len(tests) == len(check_cells(notebook))
+    for solution, test in zip(solutions, tests):
+        assert solution["metadata"]["nbgrader"]["solution"] and "### BEGIN SOLUTION" in solution["source"]
+        assert test["metadata"]["nbgrader"]["grade"] and test["metadata"]["nbgrader"]["points"] == 1
+        assert test["source"].splitlines()[-1].startswith("assert exercises.check_")
+    ids = [c["metadata"]["nbgrader"]["grade_id"] for c in graded]
+    assert len(set(ids)) == len(ids)
+
+
+# ---- the book side ---------------------------------------------------------------------
+
+@book_params
+def test_book_notebooks_are_prepared(notebook, tmp_path):
+    """Every notebook imports glue from the package and gates its solved answers."""
+    copy = tmp_path / notebook.name
+    shutil.copy(notebook, copy)
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "prepare_book_notebooks.py"),
+                             str(copy)], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert copy.read_bytes() == notebook.read_bytes(), \
+        f"run python scripts/prepare_book_notebooks.py {notebook.relative_to(ROOT)}"
+    assert "myst_nb" not in notebook.read_text(encoding="utf-8")
+
+
+def test_prepare_gates_answers_once_and_keeps_outputs(tmp_path):
+    answer = {"cell_type": "code", "execution_count": 2, "id": "c2", "metadata": {},
+              "outputs": [{"name": "stdout", "output_type": "stream", "text": ["✓ Correct!\n"]}],
+              "source": ["answer = 15\n", "passed = exercises.check_output_size(answer)"]}
+    nb = {"cells": [
+        {"cell_type": "code", "execution_count": 1, "id": "c1", "metadata": {}, "outputs": [],
+         "source": ["%matplotlib inline\n", "import torch\n", "from myst_nb import glue\n", "\n",
+                    "from vgg_lessons import exercises\n", "from vgg_lessons.models import build_vgg"]},
+        {"cell_type": "markdown", "id": "m1", "metadata": {}, "source": [
+            "## Exercises\n", "```{exercise} Size\n", ":label: ex-a\n", "How many?\n", "```\n",
+            "```{solution} ex-a\n", ":class: dropdown\n", "Fifteen, because $x$.\n", "```"]},
+        answer], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    script = [sys.executable, str(ROOT / "scripts" / "prepare_book_notebooks.py"), str(path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(script, check=True, capture_output=True, env=env)
+    once = path.read_text()
+    subprocess.run(script, check=True, capture_output=True, env=env)
+    assert path.read_text() == once, "a second run must change nothing"
+    done = json.loads(once)["cells"]
+    assert "".join(done[0]["source"]) == ("%matplotlib inline\nimport torch\n\nfrom vgg_lessons import "
+                                          "exercises\nfrom vgg_lessons.glue import glue\nfrom "
+                                          "vgg_lessons.models import build_vgg")
+    assert "".join(done[1]["source"]).endswith(
+        "```{solution-start} ex-a\n:class: dropdown\n```\nFifteen, because $x$.")
+    assert done[2] == answer
+    assert "".join(done[3]["source"]) == "```{solution-end}\n```" and len(done) == 4
+
+
+def test_built_book_shows_answers_only_inside_solution_dropdowns(book_html):
+    import bs4  # the book theme's own dependency
+    for notebook in BOOK:
+        page = book_html / notebook.relative_to(ROOT).with_suffix(".html")
+        soup = bs4.BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        answers = [cell for cell in soup.select("div.cell")
+                   if re.search(r"\bcheck_\w+\(", cell.get_text())]
+        assert len(answers) == len(check_cells(notebook)), page.name
+        for cell in answers:
+            dropdown = cell.find_parent("div", class_="solution")
+            assert dropdown is not None and "dropdown" in dropdown["class"], \
+                f"{page.name}: an answer cell outside a solution dropdown:\n{cell.get_text()[:200]}"
+
+
+# ---- running the editions as a reader would -----------------------------------------------
+
+def both_editions(notebook: Path) -> tuple[nbformat.NotebookNode, list[int], list[int]]:
+    """The Jupyter edition's code cells with the student's two cells before each solved one.
+
+    Run top to bottom, this executes every code cell of both editions in their order
+    (the student's blank answer and its check, then the solved answer), so one run
+    checks both without running the chapter twice. Returns the notebook and the
+    indices of the student's check cells and of the solved answer cells.
+    """
+    student = iter(c for c in nbformat.read(edition_file("student", notebook), as_version=4).cells
+                   if c.cell_type == "code")
+    nb = nbformat.read(edition_file("jupyter", notebook), as_version=4)
+    combined, student_checks, solved = [], [], []
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        if editions.answer_cell(cell.source):
+            blank, check = next(student), next(student)
+            assert blank.source.endswith("answer = ..."), blank.source
+            student_checks.append(len(combined) + 1)
+            combined += [blank, check]
+            solved.append(len(combined))
+        else:
+            assert next(student).source == cell.source, "the student edition runs the book's code"
+        combined.append(cell)
+    nb.cells = combined
+    return nb, student_checks, solved
+
+
+@pytest.mark.slow
+@book_params
+def test_jupyter_and_student_editions_run_without_the_book_toolchain(notebook, tmp_path):
+    nb, student_checks, solved = both_editions(notebook)
+    path = tmp_path / notebook.name
+    nbformat.write(nb, path)
+    ran = run_without_toolchain(path)  # raises with the failing cell's traceback
+    for i in student_checks:
+        assert "not answered yet" in stdout_of(ran.cells[i]).lower(), \
+            f"{notebook.name}: a blank answer's check printed {stdout_of(ran.cells[i])!r}"
+    for i in solved:
+        verdict = stdout_of(ran.cells[i]).lower()
+        assert "correct!" in verdict and "not yet" not in verdict, \
+            f"{notebook.name}: a solved answer's check printed {stdout_of(ran.cells[i])!r}"
+
+
+@pytest.mark.slow
+def test_nbgrader_grades_solved_unanswered_and_broken_submissions(tmp_path):
+    """Chapter 1's teacher edition through nbgrader, as a course would use it.
+
+    The lesson's own code cells are left out (the exercises of chapter 1 need none of
+    them) so that three submissions grade in well under a minute.
+    """
+    nb = nbformat.read(edition_file("teacher", BOOK[0]), as_version=4)
+    nb.cells = [c for c in nb.cells if c.cell_type == "markdown" or "nbgrader" in c.metadata
+                or "colab-install" in c.metadata.get("tags", [])]
+    course = tmp_path / "course"
+    (course / "source" / "ch1").mkdir(parents=True)
+    shutil.copy(EDITIONS_DIR / "teacher" / "nbgrader_config.py", course)
+    nbformat.write(nb, course / "source" / "ch1" / "ch1.ipynb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(NO_TOOLCHAIN), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+
+    def nbgrader(*args: str) -> None:
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+
+    nbgrader("generate_assignment", "ch1", "--force")
+    released = nbformat.read(course / "release" / "ch1" / "ch1.ipynb", as_version=4)
+    answers = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    student = [c["source"] for c in cells(edition_file("student", BOOK[0]), "code")
+               if "answer = ..." in c["source"]]
+    assert [c.source for c in answers] == student, "released answer cells read as the student edition's"
+    solved = [re.search(r"### BEGIN SOLUTION\n(.*)### END SOLUTION", c.source, flags=re.S).group(1)
+              for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    broken = ["while True:\n    pass", "raise RuntimeError('a crashing cell')", *solved[2:]]
+    for name, fills in {"solved": solved, "blank": None, "broken": broken}.items():
+        submission = copy.deepcopy(released)
+        for cell, fill in zip([c for c in submission.cells
+                               if c.metadata.get("nbgrader", {}).get("solution")], fills or []):
+            cell.source = fill
+        folder = course / "submitted" / name / "ch1"
+        folder.mkdir(parents=True)
+        nbformat.write(submission, folder / "ch1.ipynb")
+
+    nbgrader("autograde", "ch1", "--create", "--Execute.timeout=10")
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {name: gradebook.find_submission("ch1", name).score
+                  for name in ("solved", "blank", "broken")}
+        max_score = gradebook.find_assignment("ch1").max_score
+    assert max_score == len(answers) >= 3
+    assert scores == {"solved": max_score, "blank": 0, "broken": max_score - 2}
+
+
+def test_colab_button_opens_the_jupyter_edition():
+    """Jupyter Book's Colab link is ``path_to_book`` + the page's path: the Jupyter edition."""
+    import yaml
+
+    path_to_book = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["path_to_book"]
+    for notebook in BOOK:
+        opened = ROOT / path_to_book / notebook.relative_to(ROOT)
+        assert opened == edition_file("jupyter", notebook) and opened.is_file()
+
+
+def test_the_command_writes_every_edition_and_names_a_wrong_root(tmp_path, capsys):
+    assert editions.main(["--out", str(tmp_path / "out"), "--root", str(ROOT)]) == 0
+    written = {p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*.ipynb")}
+    assert written == set(editions.generate_editions(ROOT))
+    with pytest.raises(SystemExit):
+        editions.main(["--out", str(tmp_path / "out"), "--root", str(tmp_path)])
+    assert f"no _toc.yml in {tmp_path}; pass --root with the repository root" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_glue_shim_writes_what_myst_nb_writes(tmp_path):
+    """With or without myst-nb the glue cells' outputs are equal, so nbval passes in both."""
+    source = ('from vgg_lessons.glue import glue\nglue("n", 1234, display=False)\n'
+              'glue("acc", f"{0.853:.1%}")\nglue("pair", (2, 3.5), display=False)')
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    path = tmp_path / "glue.ipynb"
+    nbformat.write(nb, path)
+    without = run_without_toolchain(path).cells[0].outputs
+    with_myst = nbformat.read(path, as_version=4)
+    NotebookClient(with_myst, timeout=120, kernel_name="python3").execute()
+    assert len(without) == 3 and without == with_myst.cells[0].outputs
+    assert without[0]["metadata"]["scrapbook"] == {"name": "n", "mime_prefix": RECORD}
+    assert without[0]["data"] == {RECORD + "text/plain": "1234"}
+    assert without[1]["data"]["text/plain"] == "'85.3%'"  # display=True: shown as Jupyter shows it
+
+
+def test_glue_shim_names_a_bad_key():
+    from vgg_lessons.glue import glue
+
+    with pytest.raises(ValueError, match="glue needs a non-empty string name, got 3"):
+        glue(3, 1)

@@ -1,0 +1,197 @@
+"""The in-page explorers (vgg_lessons.site) in headless Chromium, over HTTP and file://.
+
+- feature maps: changing the image, the layer, the channel and the weights changes the
+  shown map (a screenshot of the map's canvas) and the state the page reports;
+- receptive field: clicking a unit draws its field where ``layer_table`` puts it (centre
+  ``start + unit * jump``, side ``rf``), checked on the reported state and on the pixels;
+- field arithmetic (chapter 1): the table equals ``rf_table`` for several settings;
+- filters: another channel shows another painted image.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
+
+from vgg_lessons import checkpoints, rf_measure
+from vgg_lessons.receptive_field import LayerSpec, rf_table
+from vgg_lessons.site import explorer_data
+
+CHAPTER6, CHAPTER1 = "book/06_what_vgg_sees.html", "book/01_receptive_fields.html"
+@pytest.fixture(scope="module", params=["http", "file"])
+def origin(request: pytest.FixtureRequest, book_html: Path) -> Iterator[str]:
+    if request.param == "file":
+        yield book_html.as_uri() + "/"
+    else:
+        with serve(book_html) as url:
+            yield url
+
+
+def explorer(kind: str) -> str:
+    return f'.vgg-explorer[data-explorer="{kind}"]'
+
+
+def open_explorer(browser: DevTools, url: str, kind: str) -> dict:
+    browser.open(url, 0.2)
+    browser.evaluate(f"document.querySelector('{explorer(kind)}').scrollIntoView()")
+    browser.evaluate(f"""new Promise((resolve, reject) => {{
+      const t0 = performance.now();
+      (function poll() {{
+        const root = document.querySelector('{explorer(kind)}');
+        if (root && root.dataset.ready === 'true' && root.dataset.drawn) resolve(true);
+        else if (root && root.dataset.ready === 'error') reject(new Error('explorer failed'));
+        else if (performance.now() - t0 > 15000) reject(new Error('explorer not ready'));
+        else setTimeout(poll, 20);
+      }})();
+    }})""", wait=True)
+    browser.evaluate(f"document.querySelector('{explorer(kind)}').scrollIntoView()")
+    return state(browser, kind)
+
+
+def state(browser: DevTools, kind: str) -> dict:
+    return browser.evaluate(f"Object.assign({{}}, document.querySelector('{explorer(kind)}').dataset)")
+
+
+def act(browser: DevTools, kind: str, script: str) -> dict:
+    """Run ``script`` (``root`` is the explorer) and wait until the explorer has redrawn."""
+    before = state(browser, kind)["drawn"]
+    browser.evaluate(f"(() => {{ const root = document.querySelector('{explorer(kind)}'); "
+                     f"{script} }})()")
+    browser.evaluate(f"""new Promise((resolve, reject) => {{
+      const root = document.querySelector('{explorer(kind)}'), t0 = performance.now();
+      (function poll() {{
+        if (root.dataset.drawn !== {json.dumps(before)}) resolve(true);
+        else if (performance.now() - t0 > 10000) reject(new Error('no redraw'));
+        else setTimeout(poll, 10);
+      }})();
+    }})""", wait=True)
+    return state(browser, kind)
+
+
+def canvas_png(browser: DevTools, kind: str, selector: str) -> bytes:
+    box = browser.evaluate(f"""(() => {{ const r = document.querySelector('{explorer(kind)} {selector}')
+      .getBoundingClientRect(); return {{x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}}; }})()""")
+    browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))",
+                     wait=True)  # the redrawn canvas has reached the screen
+    return browser.screenshot(None, clip=box)
+
+
+SET = "{{ const s = root.querySelector('{which}'); s.value = '{value}'; s.dispatchEvent(new Event('{event}')); }}"
+
+
+def test_feature_maps_follow_every_control(browser: DevTools, origin: str):
+    first = open_explorer(browser, origin + CHAPTER6, "feature-maps")
+    assert first["image"] == "0" and first["weights"] == "trained"
+    shots = [canvas_png(browser, "feature-maps", ".vgg-map")]
+    changes = {
+        "image": "root.querySelectorAll('.vgg-thumbs button')[5].click();",
+        "layer": SET.format(which="select[aria-label=layer]", value=7, event="change"),
+        "channel": SET.format(which="input[aria-label=channel]", value=9, event="input"),
+        "weights": SET.format(which="select[aria-label=weights]", value="random", event="change"),
+    }
+    expected = {"image": "5", "layer": "7", "channel": "9", "weights": "random"}
+    for key, script in changes.items():
+        now = act(browser, "feature-maps", script)
+        assert now[key] == expected[key], f"changing the {key} left the explorer at {now}"
+        shot = canvas_png(browser, "feature-maps", ".vgg-map")
+        assert shot != shots[-1], f"changing the {key} did not change the shown map"
+        shots.append(shot)
+    assert now["sheet"] == "maps/random-05.png" and now["layerName"] == "stage3.relu1"
+    text = browser.evaluate(f"document.querySelector('{explorer('feature-maps')}').innerText")
+    assert "top 3:" in text and "random model says" in text
+
+
+@pytest.fixture(scope="module")
+def model_rows():
+    model = checkpoints.load_pretrained()
+    layers = explorer_data.map_layers(model)
+    table = rf_measure.layer_table(model, explorer_data.INPUT_SIZE)
+    return layers, [table[i] for i in explorer_data.geometry_index(model, layers)]
+
+
+@pytest.mark.parametrize("layer_name, unit", [("stage2.conv1", (3, 3)), ("stage3.relu2", (0, 7)),
+                                              ("stage4.pool", (1, 0)), ("stage1.conv1", (31, 2))])
+def test_clicked_unit_shows_the_field_layer_table_gives(browser: DevTools, origin: str,
+                                                         model_rows, layer_name, unit):
+    layers, rows = model_rows
+    index = layers.index(layer_name)
+    row = rows[index]
+    open_explorer(browser, origin + CHAPTER6, "receptive-field")
+    act(browser, "receptive-field",
+        SET.format(which="select[aria-label=layer]", value=index, event="change"))
+    n = row.out_size
+    click = f"""const m = root.querySelector('.vgg-map'), r = m.getBoundingClientRect();
+      m.dispatchEvent(new MouseEvent('click', {{clientX: r.left + ({unit[1]} + 0.5) * r.width / {n},
+                                               clientY: r.top + ({unit[0]} + 0.5) * r.height / {n}}}));"""
+    now = act(browser, "receptive-field", click)
+    half = (row.rf - 1) / 2
+    y0, x0 = row.centre(unit[0]) - half, row.centre(unit[1]) - half
+    expected = [y0, x0, y0 + row.rf, x0 + row.rf]
+    assert now["layerName"] == layer_name and now["unit"] == f"{unit[0]},{unit[1]}"
+    assert [float(v) for v in now["field"].split(",")] == expected
+    assert (int(now["rf"]), int(now["jump"]), float(now["start"])) == (row.rf, row.jump, row.start)
+    if origin.startswith("http") and x0 >= 1 and y0 >= 0 and y0 + row.rf <= 32:
+        # the field's left edge is drawn in the explorer's red (same-origin canvas: readable)
+        pixel = browser.evaluate(f"""Array.from(document.querySelector(
+          '{explorer("receptive-field")} canvas.vgg-input').getContext('2d')
+          .getImageData({int(x0 * 8)}, {int((y0 + row.rf / 2) * 8)}, 1, 1).data)""")
+        assert pixel[:3] == [255, 45, 85], f"no field edge drawn at x={x0 * 8}: {pixel}"
+
+
+ARITHMETIC = [dict(kernel=3, stride=1, padding=1, dilation=1, depth=3, input=24),
+              dict(kernel=5, stride=2, padding=1, dilation=2, depth=3, input=64),
+              dict(kernel=2, stride=3, padding=0, dilation=1, depth=2, input=17),
+              dict(kernel=7, stride=1, padding=3, dilation=3, depth=6, input=96)]
+
+
+@pytest.mark.parametrize("settings", ARITHMETIC, ids=lambda s: "-".join(map(str, s.values())))
+def test_field_arithmetic_equals_rf_table(browser: DevTools, origin: str, settings: dict):
+    open_explorer(browser, origin + CHAPTER1, "field-arithmetic")
+    script = "".join(SET.format(which=f'input[aria-label="{"input size" if k == "input" else k}"]',
+                                value=v, event="input") for k, v in settings.items())
+    now = act(browser, "field-arithmetic", script)
+    specs = [LayerSpec(f"layer{i}", settings["kernel"], settings["stride"], settings["padding"],
+                       settings["dilation"]) for i in range(1, settings["depth"] + 1)]
+    keys = ("name", "out_size", "jump", "rf", "start")
+    expected = [{k: d[k] for k in keys} for d in rf_table(specs, settings["input"]).to_dicts()]
+    shown = [{k: r[k] for k in keys} for r in json.loads(now["rows"])]
+    assert shown == expected
+    rows_js = f"document.querySelectorAll('{explorer('field-arithmetic')} tbody tr')"
+    cells = browser.evaluate(f"[...{rows_js}].map(tr => [...tr.cells].map(td => td.textContent))")
+    assert cells == [[r["name"], *(f"{r[k]:g}" for k in keys[1:])]
+                     for r in expected]
+
+
+def test_filter_viewer_changes_with_the_channel(browser: DevTools, origin: str):
+    open_explorer(browser, origin + CHAPTER6, "filters")
+    before = canvas_png(browser, "filters", ".vgg-map")
+    for channel in (1, 37):
+        now = act(browser, "filters",
+                  SET.format(which="input[aria-label=channel]", value=channel, event="input"))
+        assert now["channel"] == str(channel)
+        after = canvas_png(browser, "filters", ".vgg-map")
+        assert after != before
+        before = after
+
+
+#: What myst-nb's require.js leaves in a page with widget state: an AMD ``define``.
+FAKE_REQUIREJS = ("window.define = function () { window.amdCalls = (window.amdCalls || 0) + 1; };"
+                  "window.define.amd = {}; window.require = function () {};")
+
+
+def test_explorers_and_maths_work_beside_requirejs(browser: DevTools, origin: str):
+    """A script that finds an AMD loader may register a module instead of running: ours
+    and MathJax's must not."""
+    added = browser.send("Page.addScriptToEvaluateOnNewDocument", source=FAKE_REQUIREJS)
+    try:
+        for kind in ("feature-maps", "filters"):
+            assert open_explorer(browser, origin + CHAPTER6, kind)["ready"] == "true"
+        n_maths = browser.evaluate("MathJax.startup.promise.then(() => "
+                                   "document.querySelectorAll('mjx-container').length)", wait=True)
+        assert n_maths > 0 and browser.evaluate("typeof window.define.amd") == "object"
+    finally:
+        browser.send("Page.removeScriptToEvaluateOnNewDocument", identifier=added["identifier"])
