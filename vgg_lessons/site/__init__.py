@@ -4,6 +4,8 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``), it
 
 - serves MathJax 3 from the book itself (``static/mathjax``, vendored from npm's
   ``mathjax@3.2.2``, SVG output: no web fonts to fetch) instead of a CDN;
+- styles every page (``static/vgg-lessons/book.css``): 88-character code lines fit
+  the column at 1280 px;
 - switches sphinx-thebe off: the book runs code in Colab, not in the page, and
   sphinx-thebe (a default of Jupyter Book 1) would put a CDN address and, with
   Sphinx 7, its settings script twice in every page;
@@ -135,6 +137,7 @@ def setup(app: Any) -> dict[str, Any]:
                  text=(skip_explorer, None), man=(skip_explorer, None),
                  texinfo=(skip_explorer, None))
     app.add_directive("vgg-explorer", ExplorerDirective)
+    app.add_css_file("vgg-lessons/book.css")  # every page: code that fits the column
     app.connect("config-inited", _config_inited)
     app.connect("html-page-context", _page_assets)
     app.connect("build-finished", _write_data)
