@@ -94,14 +94,15 @@ def _page_assets(app: Any, pagename: str, templatename: str, context: dict, doct
 
 
 def data_cache_key() -> str:
-    """Hash of the shipped model and the generator's source: the cached data's name."""
-    from vgg_lessons import checkpoints
+    """Hash of the shipped model and of the code that computes the data: its cache's name."""
+    from vgg_lessons import checkpoints, models, probes, receptive_field, rf_measure
 
     from . import explorer_data
 
     digest = hashlib.sha256()
     digest.update((checkpoints.ASSETS / "vgg11_bn_cifar10.pt").read_bytes())
-    digest.update(Path(explorer_data.__file__).read_bytes())
+    for module in (explorer_data, probes, rf_measure, receptive_field, models):
+        digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
 
