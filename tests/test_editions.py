@@ -23,6 +23,7 @@ from nbclient import NotebookClient
 
 from vgg_lessons import editions
 from vgg_lessons._myst import Context, format_glued, parse_bibtex, to_plain_markdown
+from vgg_lessons.glue import RECORD_PREFIX as RECORD
 
 ROOT = Path(__file__).resolve().parents[1]
 EDITIONS_DIR = ROOT / "editions"
@@ -352,3 +353,27 @@ def test_the_command_writes_every_edition_and_names_a_wrong_root(tmp_path, capsy
     with pytest.raises(SystemExit):
         editions.main(["--out", str(tmp_path / "out"), "--root", str(tmp_path)])
     assert f"no _toc.yml in {tmp_path}; pass --root with the repository root" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_glue_shim_writes_what_myst_nb_writes(tmp_path):
+    """With or without myst-nb the glue cells' outputs are equal, so nbval passes in both."""
+    source = ('from vgg_lessons.glue import glue\nglue("n", 1234, display=False)\n'
+              'glue("acc", f"{0.853:.1%}")\nglue("pair", (2, 3.5), display=False)')
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    path = tmp_path / "glue.ipynb"
+    nbformat.write(nb, path)
+    without = run_without_toolchain(path).cells[0].outputs
+    with_myst = nbformat.read(path, as_version=4)
+    NotebookClient(with_myst, timeout=120, kernel_name="python3").execute()
+    assert len(without) == 3 and without == with_myst.cells[0].outputs
+    assert without[0]["metadata"]["scrapbook"] == {"name": "n", "mime_prefix": RECORD}
+    assert without[0]["data"] == {RECORD + "text/plain": "1234"}
+    assert without[1]["data"]["text/plain"] == "'85.3%'"  # display=True: shown as Jupyter shows it
+
+
+def test_glue_shim_names_a_bad_key():
+    from vgg_lessons.glue import glue
+
+    with pytest.raises(ValueError, match="glue needs a non-empty string name, got 3"):
+        glue(3, 1)

@@ -2,7 +2,8 @@
 
 A layer is named readably on a :class:`~vgg_lessons.models.VGG` (``"stage3.conv2"``,
 see ``VGG.layer_names``) or by module path on any ``nn.Module`` (``"features.12"``).
-These three helpers are the one place that turns names into modules and back.
+These helpers are the one place that turns names into modules and back, and
+:func:`forward_until` runs a model only as far as one named layer.
 """
 
 from __future__ import annotations
@@ -54,3 +55,32 @@ def model_device(model: nn.Module) -> torch.device:
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return torch.device("cpu")
+
+
+class _Stop(Exception):
+    """Raised by a hook to end a forward pass once the wanted layer has run."""
+
+
+def forward_until(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
+    """The output of ``layer`` for input ``x``, without running the layers after it.
+
+    Keeps the autograd graph (call under ``torch.no_grad()`` when none is needed).
+    """
+    module = resolve_layer(model, layer)
+    found: list[torch.Tensor] = []
+
+    def stop(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        found.append(output.clone())
+        raise _Stop
+
+    handle = module.register_forward_hook(stop)
+    try:
+        model(x)
+    except _Stop:
+        pass
+    finally:
+        handle.remove()
+    if not found:
+        raise ValueError(f"layer {layer!r} did not run in the forward pass; name a layer that "
+                         "the model uses")
+    return found[0]

@@ -9,10 +9,12 @@ path (``"features.12"``), see ``VGG.layer_names``.
 - :func:`feature_maps`: one forward pass, the outputs of the named layers.
 - :func:`filters`, :func:`first_layer_filter_images`: a convolution's weights, the
   first layer's as small RGB images.
-- :func:`maximize_activation`: gradient ascent on the input image, with jitter and
-  L2 / total-variation regularisers, towards what one channel responds to most.
+- :func:`maximize_activation` (from :mod:`vgg_lessons.activation_max`): gradient
+  ascent on the input image towards what one channel responds to most.
 - :func:`channel_scores`, :func:`top_activating_images`: the images of a set that
   drive a channel hardest.
+- :func:`saliency`, :func:`grad_cam` (from :mod:`vgg_lessons.attribution`): which pixels
+  a prediction depends on.
 
 A channel's *response* to an image is, throughout, the mean of its feature map
 over all spatial positions (one number per image and channel).
@@ -27,16 +29,18 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vgg_lessons._images import Preprocess, as_model_input
 from vgg_lessons._layers import model_device as _device
-from vgg_lessons._layers import readable_name, resolve_layer
+from vgg_lessons._layers import forward_until, readable_name, resolve_layer
+from vgg_lessons.activation_max import default_preprocess, maximize_activation
+from vgg_lessons.attribution import grad_cam, saliency  # chapter 7; kept here for probes.X
 
 __all__ = ["FeatureRecorder", "Preprocess", "channel_scores", "default_preprocess",
            "feature_maps", "filters", "first_conv_name", "first_layer_filter_images",
-           "maximize_activation", "recording", "resolve_layer", "top_activating_images"]
+           "grad_cam", "maximize_activation", "recording", "resolve_layer", "saliency",
+           "top_activating_images"]
 
 
 # ---- naming --------------------------------------------------------------------------
@@ -135,35 +139,6 @@ def feature_maps(model: nn.Module, images: torch.Tensor,
     return dict(maps)
 
 
-class _Stop(Exception):
-    """Raised by a hook to end a forward pass once the wanted layer has run."""
-
-
-def _forward_until(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
-    """The output of ``layer`` for input ``x``, without running the layers after it.
-
-    Keeps the autograd graph (call under ``torch.no_grad()`` when none is needed).
-    """
-    module = resolve_layer(model, layer)
-    found: list[torch.Tensor] = []
-
-    def stop(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        found.append(output.clone())
-        raise _Stop
-
-    handle = module.register_forward_hook(stop)
-    try:
-        model(x)
-    except _Stop:
-        pass
-    finally:
-        handle.remove()
-    if not found:
-        raise ValueError(f"layer {layer!r} did not run in the forward pass; name a layer that "
-                         "the model uses")
-    return found[0]
-
-
 # ---- filters -------------------------------------------------------------------------
 def filters(model: nn.Module, layer: str) -> torch.Tensor:
     """The weights of a convolution: ``(C_out, C_in, k, k)``, a detached CPU copy."""
@@ -198,122 +173,6 @@ def first_layer_filter_images(model: nn.Module) -> torch.Tensor:
     return (0.5 + 0.5 * w / peak).clamp(0.0, 1.0)
 
 
-# ---- activation maximisation ---------------------------------------------------------
-def default_preprocess(x: torch.Tensor) -> torch.Tensor:
-    """0..1 RGB images ``(B, 3, H, W)`` -> the input of the book's models (the weights' transform)."""
-    from vgg_lessons.weights import default_transforms
-
-    return default_transforms().from_unit(x)
-
-
-def _total_variation(x: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference of neighbouring pixels, per image: ``(B,)``."""
-    dh = (x[..., 1:, :] - x[..., :-1, :]).abs().mean(dim=(1, 2, 3))
-    dw = (x[..., :, 1:] - x[..., :, :-1]).abs().mean(dim=(1, 2, 3))
-    return dh + dw
-
-
-def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Blur images ``(B, C, H, W)`` with a Gaussian of ``sigma`` pixels (reflecting edges)."""
-    radius = max(1, int(2 * sigma + 0.5))
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    kernel = torch.exp(-t ** 2 / (2 * sigma ** 2))
-    kernel = (kernel / kernel.sum()).repeat(x.shape[1], 1, 1, 1)  # (C, 1, 1, k)
-    groups = x.shape[1]
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), kernel, groups=groups)
-    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"),
-                    kernel.transpose(2, 3), groups=groups)
-
-
-def maximize_activation(model: nn.Module, layer: str, channel: int | Sequence[int], *,
-                        steps: int = 96, lr: float = 0.05, jitter: int = 2,
-                        l2: float = 0.05, tv: float = 0.5, blur: float = 0.5, size: int = 32,
-                        seed: int = 0, preprocess: Preprocess | None = None) -> torch.Tensor:
-    """An input image that drives one channel of ``layer`` hard: gradient ascent on the pixels.
-
-    Starts from mid grey plus a little noise and, for ``steps`` Adam steps, raises
-    ``mean(feature_map[channel])`` minus two regularisers that keep the image
-    natural-looking: ``l2 * mean((x - 0.5)**2)`` (no extreme colours) and
-    ``tv * total_variation(x)`` (no pixel noise). Each step first shifts the image
-    by a random ``-jitter..jitter`` pixels (wrapping round), so the result cannot
-    rely on exact pixel positions, and ends with a Gaussian blur of ``blur`` pixels
-    (Yosinski et al., 2015): without it the climb still ends in saturated stripes of
-    pixel-sized detail, which the penalties alone do not prevent. Pixels are kept
-    in 0..1.
-
-    Several channels are optimised at once as one batch, each image for its own
-    channel (the model must be in eval mode, so that batch norm treats images
-    independently). The same call with the same ``seed`` gives the same images;
-    a channel optimised alone or in another batch starts the same but may end
-    slightly differently (Adam magnifies rounding differences over many steps).
-
-    Args:
-        model: the trained network, in eval mode.
-        layer: e.g. ``"stage3.bn2"``. Before-ReLU layers (conv or bn) work best: a
-            ReLU's output has zero gradient wherever the channel is off.
-        channel: one channel index or a list of them.
-        steps, lr: Adam steps and learning rate (pixels per step, roughly).
-        jitter: largest random shift per step, in pixels (0: none).
-        l2, tv: weights of the two regularisers.
-        blur: standard deviation in pixels of the blur after each step (0: none).
-        size: side of the square image in pixels (at least 32 for VGG).
-        seed: makes the noise and the shifts reproducible.
-        preprocess: maps 0..1 RGB ``(B, 3, H, W)`` to the model's input; default:
-            CIFAR-10 normalisation (:func:`default_preprocess`).
-
-    Returns:
-        ``(3, size, size)`` in 0..1 for one channel, ``(N, 3, size, size)`` for a list;
-        on the CPU.
-    """
-    if model.training:
-        raise ValueError("the model is in training mode: batch norm would mix the images of "
-                         "the batch; call model.eval() first")
-    single = isinstance(channel, int)
-    channels = [channel] if single else list(channel)
-    if not channels or not all(isinstance(c, int) and not isinstance(c, bool) for c in channels):
-        raise ValueError(f"channel must be a whole number or a non-empty list of them, "
-                         f"got {channel!r}")
-    if steps < 1 or jitter < 0 or size < 1 or blur < 0:
-        raise ValueError(f"need steps >= 1, jitter >= 0, blur >= 0 and size >= 1, got "
-                         f"steps={steps}, jitter={jitter}, blur={blur}, size={size}")
-    preprocess = preprocess or default_preprocess
-    device = _device(model)
-    with torch.no_grad():
-        n_channels = _forward_until(model, preprocess(torch.full((1, 3, size, size), 0.5,
-                                                                 device=device)), layer).shape[1]
-    bad = [c for c in channels if not 0 <= c < n_channels]
-    if bad:
-        raise ValueError(f"layer {layer!r} has {n_channels} channels (0..{n_channels - 1}); "
-                         f"channel {bad[0]} does not exist")
-
-    # Each channel's start depends only on (seed, channel).
-    starts = [0.5 + 0.01 * torch.randn(3, size, size,
-                                       generator=torch.Generator().manual_seed(seed * 100_003 + c))
-              for c in channels]
-    x = torch.stack(starts).to(device).requires_grad_(True)  # (N, 3, size, size)
-    shifts = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam([x], lr=lr)
-    index = torch.tensor(channels, device=device)
-    rows = torch.arange(len(channels), device=device)
-    for _ in range(steps):
-        dy, dx = (torch.randint(-jitter, jitter + 1, (2,), generator=shifts).tolist()
-                  if jitter else (0, 0))
-        moved = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
-        act = _forward_until(model, preprocess(moved), layer)  # (N, C, h, w)
-        response = act[rows, index].reshape(len(channels), -1).mean(dim=1)  # (N,)
-        penalty = l2 * ((x - 0.5) ** 2).mean(dim=(1, 2, 3)) + tv * _total_variation(x)
-        loss = (penalty - response).sum()  # sum: each image has its own gradient
-        (grad,) = torch.autograd.grad(loss, x)  # no gradients into the model's weights
-        x.grad = grad
-        opt.step()
-        with torch.no_grad():
-            if blur > 0:
-                x.copy_(_gaussian_blur(x, blur))
-            x.clamp_(0.0, 1.0)
-    out = x.detach().cpu()
-    return out[0] if single else out
-
-
 # ---- top activating images -----------------------------------------------------------
 def channel_scores(model: nn.Module, images: torch.Tensor, layer: str, *,
                    batch_size: int = 500) -> torch.Tensor:
@@ -334,7 +193,7 @@ def channel_scores(model: nn.Module, images: torch.Tensor, layer: str, *,
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
             batch = as_model_input(images[start:start + batch_size]).to(device)
-            act = _forward_until(model, batch, layer)
+            act = forward_until(model, batch, layer)
             parts.append(act.flatten(2).mean(dim=2).cpu() if act.dim() > 2 else act.cpu())
     return torch.cat(parts)
 
@@ -365,74 +224,3 @@ def top_activating_images(model: nn.Module, images: torch.Tensor, layer: str, ch
         raise ValueError(f"k must be between 1 and the number of images ({scores.shape[0]}), got {k}")
     values, indices = torch.topk(scores[:, channel], k)
     return indices, values
-
-
-# ==== Chapter 7: saliency and Grad-CAM =========================================================
-def _input_and_target(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None
-                      ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-    """Model input (uint8 images through the shipped transforms, floats as they are) and the
-    function that picks the target logits."""
-    x = as_model_input(images).float().to(_device(model)).detach().requires_grad_(True)
-
-    def pick(logits: torch.Tensor) -> torch.Tensor:  # (B, K) -> the target logits, summed
-        t = logits.argmax(1) if target is None else torch.as_tensor(target, device=logits.device)
-        t = t.expand(len(logits)) if t.dim() == 0 else t
-        if t.shape != (len(logits),) or t.min() < 0 or t.max() >= logits.shape[1]:
-            raise ValueError(f"target must be a class index in 0..{logits.shape[1] - 1} or one per "
-                             f"image ({len(logits)}), got {target!r}")
-        return logits.gather(1, t.long()[:, None]).sum()
-
-    return x, pick
-
-
-def saliency(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None = None
-             ) -> torch.Tensor:
-    """Image-specific class saliency (Simonyan, Vedaldi & Zisserman 2014), ``(B, H, W)``.
-
-    The largest, over the colour channels, of ``|d logit_target / d input|``: how much
-    a small change of each pixel moves the target's score (before softmax).
-
-    Args:
-        images: uint8 ``(B, 3, H, W)`` as :func:`vgg_lessons.data.load_cifar10` returns
-            them (converted by the shipped weights' ``transforms()``; the gradient is taken
-            with respect to that normalised input), or float images that are model input.
-        target: a class index, one per image ``(B,)``, or None: each image's predicted class.
-
-    The model's train/eval mode is left as it is: call ``model.eval()`` first.
-    """
-    x, pick = _input_and_target(model, images, target)
-    (grad,) = torch.autograd.grad(pick(model(x)), x)
-    return grad.abs().amax(dim=1).detach()
-
-
-def grad_cam(model: nn.Module, images: torch.Tensor, layer: str,
-             target: int | torch.Tensor | None = None) -> torch.Tensor:
-    """Grad-CAM (Selvaraju et al. 2017) at ``layer``, upsampled to the input, ``(B, H, W)``.
-
-    With ``A`` the layer's output ``(B, C, h, w)`` and ``y`` the target's logit (before
-    softmax), each channel's weight is the spatial mean of ``dy/dA``; the map is
-    ``ReLU(sum_c weight_c * A_c)``, bilinearly upsampled (``align_corners=False``) to
-    the input's ``H x W``. Not rescaled: compare maps of one model, or normalise to show.
-
-    Args:
-        layer: a readable name (``"stage5.relu2"``) or module path (``"features.25"``).
-        images, target: as for :func:`saliency`.
-    """
-    x, pick = _input_and_target(model, images, target)
-    store: list[torch.Tensor] = []
-
-    def keep(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
-        store.append(output)
-        return output.clone()  # later in-place ops (ReLU) change the clone, not what we keep
-
-    handle = resolve_layer(model, layer).register_forward_hook(keep)
-    try:
-        score = pick(model(x))
-    finally:
-        handle.remove()
-    (grad,) = torch.autograd.grad(score, store[0])
-    weights = grad.mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
-    cam = torch.relu((weights * store[0]).sum(dim=1, keepdim=True))  # (B, 1, h, w)
-    cam = nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    return cam[:, 0].detach()
-# ==== end of chapter 7 block ===================================================================
