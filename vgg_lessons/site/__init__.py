@@ -4,6 +4,8 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``), it
 
 - serves MathJax 3 from the book itself (``static/mathjax``, vendored from npm's
   ``mathjax@3.2.2``, SVG output: no web fonts to fetch) instead of a CDN;
+- styles every page (``static/vgg-lessons/book.css``): 88-character code lines fit
+  the column at 1280 px;
 - switches sphinx-thebe off: the book runs code in Colab, not in the page, and
   sphinx-thebe (a default of Jupyter Book 1) would put a CDN address and, with
   Sphinx 7, its settings script twice in every page;
@@ -92,14 +94,15 @@ def _page_assets(app: Any, pagename: str, templatename: str, context: dict, doct
 
 
 def data_cache_key() -> str:
-    """Hash of the shipped model and the generator's source: the cached data's name."""
-    from vgg_lessons import checkpoints
+    """Hash of the shipped model and of the code that computes the data: its cache's name."""
+    from vgg_lessons import checkpoints, models, probes, receptive_field, rf_measure
 
     from . import explorer_data
 
     digest = hashlib.sha256()
     digest.update((checkpoints.ASSETS / "vgg11_bn_cifar10.pt").read_bytes())
-    digest.update(Path(explorer_data.__file__).read_bytes())
+    for module in (explorer_data, probes, rf_measure, receptive_field, models):
+        digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -135,6 +138,7 @@ def setup(app: Any) -> dict[str, Any]:
                  text=(skip_explorer, None), man=(skip_explorer, None),
                  texinfo=(skip_explorer, None))
     app.add_directive("vgg-explorer", ExplorerDirective)
+    app.add_css_file("vgg-lessons/book.css")  # every page: code that fits the column
     app.connect("config-inited", _config_inited)
     app.connect("html-page-context", _page_assets)
     app.connect("build-finished", _write_data)
