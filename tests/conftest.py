@@ -53,6 +53,14 @@ def cifar10_root() -> Path:
 
 
 @pytest.fixture(scope="session")
+def cifar10_env(cifar10_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Variables for a notebook kernel that reads the real CIFAR-10: the data root and a
+    tensor cache shared by this session's kernels (never the user's), so it is decoded once."""
+    return {"VGG_LESSONS_DATA": str(cifar10_root),
+            "VGG_LESSONS_CACHE": str(tmp_path_factory.mktemp("kernel-tensor-cache"))}
+
+
+@pytest.fixture(scope="session")
 def cifar10_test(cifar10_root: Path, tmp_path_factory: pytest.TempPathFactory):
     """The real CIFAR-10 test split ``(uint8 (10000, 3, 32, 32), int64 (10000,))``, decoded
     once per session into a private tensor cache (never the user's)."""

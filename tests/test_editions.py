@@ -46,10 +46,14 @@ def check_cells(path: Path) -> list[str]:
     return [c["source"] for c in cells(path, "code") if editions.answer_cell(c["source"])]
 
 
-def run_without_toolchain(path: Path, timeout_s: int = 600) -> nbformat.NotebookNode:
-    """Execute a notebook in a kernel that cannot import myst_nb, jupyter_book, sphinx_exercise."""
+def run_without_toolchain(path: Path, timeout_s: int = 600, data_env: dict | None = None
+                          ) -> nbformat.NotebookNode:
+    """Execute a notebook in a kernel that cannot import myst_nb, jupyter_book, sphinx_exercise.
+
+    ``data_env`` adds variables such as ``VGG_LESSONS_DATA`` for chapters that read CIFAR-10.
+    """
     nb = nbformat.read(path, as_version=4)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    env = {**os.environ, **(data_env or {}), "PYTHONPATH": os.pathsep.join(
         p for p in (str(NO_TOOLCHAIN), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
@@ -271,11 +275,12 @@ def both_editions(notebook: Path) -> tuple[nbformat.NotebookNode, list[int], lis
 
 @pytest.mark.slow
 @book_params
-def test_jupyter_and_student_editions_run_without_the_book_toolchain(notebook, tmp_path):
+def test_jupyter_and_student_editions_run_without_the_book_toolchain(notebook, tmp_path,
+                                                                     cifar10_env):
     nb, student_checks, solved = both_editions(notebook)
     path = tmp_path / notebook.name
     nbformat.write(nb, path)
-    ran = run_without_toolchain(path)  # raises with the failing cell's traceback
+    ran = run_without_toolchain(path, data_env=cifar10_env)  # raises with the failing cell's traceback
     for i in student_checks:
         assert "not answered yet" in stdout_of(ran.cells[i]).lower(), \
             f"{notebook.name}: a blank answer's check printed {stdout_of(ran.cells[i])!r}"
