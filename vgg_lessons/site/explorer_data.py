@@ -227,12 +227,13 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
     """Compute every explorer's data from the shipped model and write it into ``folder``.
 
     Reads the shipped model (:func:`vgg_lessons.checkpoints.load_pretrained`) and the
-    CIFAR-10 test set with :func:`vgg_lessons.data.load_cifar10` (no download:
-    set ``VGG_LESSONS_DATA``). Returns the manifest, also written as ``manifest.js``.
+    CIFAR-10 test set with :func:`vgg_lessons.data.load_cifar10` (from ``VGG_LESSONS_DATA``
+    or the user cache; downloaded there when missing, as for the notebooks). Returns the
+    manifest, also written as ``manifest.js``.
     """
     torch.set_grad_enabled(True)
     model = checkpoints.load_pretrained().eval()
-    images, labels = data.load_cifar10("test", download=False)
+    images, labels = data.load_cifar10("test")
     searched, searched_labels = images[:SEARCHED], labels[:SEARCHED]
     with torch.no_grad():
         predicted = model(data.normalize(searched)).argmax(1)
