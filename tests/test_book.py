@@ -194,3 +194,17 @@ def test_built_book_has_only_the_toc_pages(book_html):
              if not p.relative_to(book_html).parts[0].startswith("_")}
     assert set(toc_files()) <= pages
     assert pages - set(toc_files()) <= {"index", "genindex", "search"}
+
+
+def test_notebook_code_is_ruff_formatted_within_88_characters():
+    """Code cells are formatted with ruff and no line is over 88 characters (a longer one
+    scrolls sideways in the page's column): run ``ruff format book/`` to fix."""
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff")
+    assert ruff, "the `ruff` command is missing; install the test requirements (requirements.txt)"
+    for command in ([ruff, "format", "--check", "--line-length", "88", "book/"],
+                    [ruff, "check", "--select", "E501", "--line-length", "88", "book/"]):
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, f"`{' '.join(command[1:])}` failed:\n{result.stdout}"
