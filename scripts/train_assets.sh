@@ -14,6 +14,8 @@
 #
 #   VGG_LESSONS_DATA=/path/to/cifar10 scripts/train_assets.sh            # everything
 #   VGG_LESSONS_DATA=/path/to/cifar10 scripts/train_assets.sh bn_seeds   # only chapter 3's short runs
+#   VGG_LESSONS_DATA=/path/to/cifar10 scripts/train_assets.sh chapter7   # only chapter 7's records
+# Each run replaces its own earlier run folder (--overwrite): the script regenerates them.
 #
 # RUN_PREFIX is put before each command (e.g. RUN_PREFIX="flock /tmp/cpu.lock" to take
 # turns with other jobs on a shared machine, so that wall times are honest).
@@ -29,15 +31,15 @@ assets=vgg_lessons/assets
 sections=${1:-all}
 
 shipped_and_placements() {
-$prefix python -m vgg_lessons.train $(recipe 10) --bn before_relu --out-dir runs/bn_before_relu \
+$prefix python -m vgg_lessons.train $(recipe 10) --bn before_relu --overwrite --out-dir runs/bn_before_relu \
   --save-metrics $assets/bn_placement_before_relu.json --export $assets/vgg11_bn_cifar10
-$prefix python -m vgg_lessons.train $(recipe 10) --bn after_relu --out-dir runs/bn_after_relu \
+$prefix python -m vgg_lessons.train $(recipe 10) --bn after_relu --overwrite --out-dir runs/bn_after_relu \
   --save-metrics $assets/bn_placement_after_relu.json
 # Without batch norm the same recipe may diverge; the run then records how far it got and
 # exits with status 1, which is a result for the chapter, not a failure of this script.
-$prefix python -m vgg_lessons.train $(recipe 10) --bn none --out-dir runs/bn_none \
+$prefix python -m vgg_lessons.train $(recipe 10) --bn none --overwrite --out-dir runs/bn_none \
   --save-metrics $assets/bn_placement_none.json || true
-$prefix python -m vgg_lessons.train $(recipe 20) --bn before_relu --out-dir runs/recipe_20_epochs \
+$prefix python -m vgg_lessons.train $(recipe 20) --bn before_relu --overwrite --out-dir runs/recipe_20_epochs \
   --save-metrics $assets/shipped_recipe_20_epochs.json
 python scripts/model_card.py vgg11_bn_cifar10  # last: the card cites the 20-epoch run
 }
@@ -46,9 +48,15 @@ bn_seeds() {  # chapter 3: its live experiment with three seeds, and a no-BN lr 
   $prefix python scripts/bn_seeds.py $assets/bn_seeds.json
 }
 
+chapter7() {  # chapter 7: features reused (a 5-class network, probe vs scratch vs fine-tune)
+  RUN_PREFIX="$prefix" scripts/train_chapter7_assets.sh
+}
+
 case $sections in
-  all) shipped_and_placements; bn_seeds ;;
+  all) shipped_and_placements; bn_seeds; chapter7 ;;
   shipped) shipped_and_placements ;;
   bn_seeds) bn_seeds ;;
-  *) echo "train_assets.sh: unknown section '$sections'; use all, shipped or bn_seeds" >&2; exit 2 ;;
+  chapter7) chapter7 ;;
+  *) echo "train_assets.sh: unknown section '$sections'; use all, shipped, bn_seeds or chapter7" >&2
+     exit 2 ;;
 esac
