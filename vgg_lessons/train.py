@@ -146,8 +146,9 @@ def init_first_conv_from_patches(model: VGG, images: torch.Tensor, *, max_images
     components; kernel ``i`` becomes the ``i``-th strongest component divided by the
     square root of its variance (plus ``eps``), and kernel ``C/2 + i`` its negative, so
     that after the ReLU both signs of every component get through. The first layer
-    then starts out as a *whitening* filter bank: its outputs are uncorrelated with
-    equal variance, which conditions the layers after it and speeds up short runs
+    then starts out as a *whitening* filter bank: its first ``C/2`` outputs are
+    uncorrelated with equal variance (kernel ``C/2 + i`` is kernel ``i`` negated, so
+    those two correlate -1), which conditions the layers after it and speeds up short runs
     (the "patch whitening" of Keller Jordan's airbench). The kernels stay trainable.
     With an odd channel count the last kernel keeps its random initialisation.
 
