@@ -170,6 +170,39 @@ def test_saliency_and_grad_cam_reject_bad_targets_and_images():
         probes.grad_cam(model, images, "stage9.conv1")
 
 
+def _spearman_by_hand(a: list[float], b: list[float]) -> float:
+    """Spearman's rho, written out: average ranks for ties, then Pearson on the ranks."""
+    def ranks(v):
+        ordered = sorted(v)
+        return [sum(i for i, w in enumerate(ordered) if w == x) / ordered.count(x) for x in v]
+    ra, rb = ranks(a), ranks(b)
+    ma, mb = sum(ra) / len(ra), sum(rb) / len(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    return cov / (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
+
+
+def test_rank_correlation_is_spearman_with_ties_averaged():
+    torch.manual_seed(0)
+    a = torch.randint(0, 4, (3, 5, 5)).float()  # many ties
+    b = torch.relu(torch.randn(3, 5, 5))  # Grad-CAM-like: about half the pixels exactly 0
+    got = probes.rank_correlation(a, b)
+    expected = [_spearman_by_hand(a[i].flatten().tolist(), b[i].flatten().tolist()) for i in range(3)]
+    assert got.shape == (3,)
+    torch.testing.assert_close(got, torch.tensor(expected, dtype=torch.float64))
+    ramp = torch.arange(16.0).reshape(1, 4, 4)
+    assert probes.rank_correlation(ramp, ramp ** 3).item() == pytest.approx(1.0)  # same order
+    assert probes.rank_correlation(ramp, -ramp).item() == pytest.approx(-1.0)
+    # the order in which a sort meets tied pixels does not matter
+    flipped = probes.rank_correlation(a.flip(-1), b.flip(-1))
+    torch.testing.assert_close(flipped, got)
+
+
+def test_rank_correlation_of_a_flat_map_is_nan_and_bad_shapes_are_refused():
+    assert probes.rank_correlation(torch.zeros(1, 4, 4), torch.rand(1, 4, 4)).isnan().all()
+    with pytest.raises(ValueError, match=r"one shape \(B, H, W\)"):
+        probes.rank_correlation(torch.rand(2, 4, 4), torch.rand(2, 4, 5))
+
+
 # ---- scale jittering ---------------------------------------------------------------------------
 def _rescaled_windows(image: torch.Tensor, side: int, crop: int) -> list[torch.Tensor]:
     """Every crop x crop window (and its mirror) of ``image`` rescaled to shorter side ``side``."""

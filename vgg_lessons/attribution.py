@@ -4,6 +4,8 @@
   channels, of ``|d logit_target / d input|``.
 - :func:`grad_cam` (Selvaraju et al. 2017): a layer's channels weighted by the spatial
   mean of the target logit's gradient, summed, ReLU, upsampled to the input.
+- :func:`rank_correlation`: how alike two maps are (Spearman), for the sanity check of
+  Adebayo et al. 2018 (a map must change when the weights do).
 
 Both take images as :func:`vgg_lessons.data.load_cifar10` returns them (uint8, through
 the shipped weights' ``transforms()``) or float model input, and return ``(B, H, W)``.
@@ -90,3 +92,34 @@ def grad_cam(model: nn.Module, images: torch.Tensor, layer: str,
     cam = torch.relu((weights * store[0]).sum(dim=1, keepdim=True))  # (B, 1, h, w)
     cam = nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
     return cam[:, 0].detach()
+
+
+def _average_ranks(values: torch.Tensor) -> torch.Tensor:
+    """Ranks ``0..n-1`` of each row of ``(B, n)``, tied values sharing their mean rank."""
+    order = values.argsort(dim=1, stable=True)
+    ranks = torch.empty_like(values, dtype=torch.float64)
+    for i, (row, idx) in enumerate(zip(values, order)):
+        sorted_row = row[idx]
+        starts = torch.ones_like(sorted_row, dtype=torch.bool)
+        starts[1:] = sorted_row[1:] != sorted_row[:-1]
+        group = starts.cumsum(0) - 1  # tie group of each sorted position
+        position = torch.arange(len(row), dtype=torch.float64)
+        total = torch.zeros(int(group[-1]) + 1, dtype=torch.float64).scatter_add_(0, group, position)
+        ranks[i, idx] = (total / torch.bincount(group))[group]
+    return ranks
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Spearman's rank correlation of each pair of maps, ``(B, H, W)`` twice -> ``(B,)``.
+
+    1: the pixels are in the same order in both maps; 0: unrelated; -1: reversed. Ties
+    (Grad-CAM's zeros) share their mean rank, as in ``scipy.stats.spearmanr``, so the
+    result does not depend on how a sort breaks them. A map whose pixels are all equal
+    has no order: its correlation is NaN.
+    """
+    if a.shape != b.shape or a.dim() < 2:
+        raise ValueError(f"rank_correlation needs two stacks of maps of one shape (B, H, W), got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    ra, rb = (_average_ranks(m.detach().flatten(1).cpu()) for m in (a, b))
+    ra, rb = ra - ra.mean(1, keepdim=True), rb - rb.mean(1, keepdim=True)
+    return (ra * rb).sum(1) / (ra.norm(dim=1) * rb.norm(dim=1))

@@ -14,7 +14,7 @@ path (``"features.12"``), see ``VGG.layer_names``.
 - :func:`channel_scores`, :func:`top_activating_images`: the images of a set that
   drive a channel hardest.
 - :func:`saliency`, :func:`grad_cam` (from :mod:`vgg_lessons.attribution`): which pixels
-  a prediction depends on.
+  a prediction depends on; :func:`rank_correlation`: how alike two such maps are.
 
 A channel's *response* to an image is, throughout, the mean of its feature map
 over all spatial positions (one number per image and channel).
@@ -35,12 +35,12 @@ from vgg_lessons._images import Preprocess, as_model_input
 from vgg_lessons._layers import model_device as _device
 from vgg_lessons._layers import forward_until, readable_name, resolve_layer
 from vgg_lessons.activation_max import default_preprocess, maximize_activation
-from vgg_lessons.attribution import grad_cam, saliency  # chapter 7; kept here for probes.X
+from vgg_lessons.attribution import grad_cam, rank_correlation, saliency  # chapter 7: probes.X
 
 __all__ = ["FeatureRecorder", "Preprocess", "channel_scores", "default_preprocess",
            "feature_maps", "filters", "first_conv_name", "first_layer_filter_images",
-           "grad_cam", "maximize_activation", "recording", "resolve_layer", "saliency",
-           "top_activating_images"]
+           "grad_cam", "maximize_activation", "rank_correlation", "recording", "resolve_layer",
+           "saliency", "top_activating_images"]
 
 
 # ---- naming --------------------------------------------------------------------------
