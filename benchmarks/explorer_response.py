@@ -41,6 +41,12 @@ CHANGES = {
     "receptive-field": """const m = root.querySelector('.vgg-map'), r = m.getBoundingClientRect();
       m.dispatchEvent(new MouseEvent('click', {clientX: r.left + ((i * 37) % 97 + 1) / 100 * r.width,
                                               clientY: r.top + ((i * 53) % 97 + 1) / 100 * r.height}));""",
+    "attribution": """const k = i % 4, q = (a, v, e) => { const s = root.querySelector(a);
+        s.value = v; s.dispatchEvent(new Event(e)); };
+      if (k === 0) root.querySelectorAll('.vgg-thumbs button')[(i * 5) % 16].click();
+      else if (k === 1) q('select[aria-label=method]', i % 5, 'change');
+      else if (k === 2) root.querySelectorAll('.vgg-classes button')[(i * 3 + 1) % 10].click();
+      else q('select[aria-label=weights]', i % 8 === 3 ? 'random' : 'trained', 'change');""",
     "filters": """const s = root.querySelector('input[aria-label=channel]');
       s.value = (i * 11) % 128; s.dispatchEvent(new Event('input'));""",
     "field-arithmetic": """const s = root.querySelector('input[aria-label=kernel]');
@@ -77,7 +83,7 @@ def first_view_bytes(browser: DevTools, url: str, kind: str) -> dict[str, int]:
             urls[params["requestId"]] = params["response"]["url"]
         elif event.get("method") == "Network.loadingFinished":
             url = urls.get(params["requestId"], "")
-            if "/_explorers/" in url or "/vgg-lessons/explorers." in url:
+            if "/_explorers/" in url or "/vgg-lessons/explorers" in url:
                 sizes[url.split("/", 3)[-1]] = int(params["encodedDataLength"])
     return sizes
 
@@ -109,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.html / "book").is_dir():
         parser.error(f"no built book in {args.html}: run `jupyter-book build .` first")
     pages = {"feature-maps": "06_what_vgg_sees", "receptive-field": "06_what_vgg_sees",
-             "filters": "06_what_vgg_sees", "field-arithmetic": "01_receptive_fields"}
+             "filters": "06_what_vgg_sees", "attribution": "07_the_paper",
+             "field-arithmetic": "01_receptive_fields"}
     failed = False
     with serve(args.html) as origin, chromium() as browser:
         for kind, page in pages.items():

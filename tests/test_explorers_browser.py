@@ -5,7 +5,10 @@
 - receptive field: clicking a unit draws its field where ``layer_table`` puts it (centre
   ``start + unit * jump``, side ``rf``), checked on the reported state and on the pixels;
 - field arithmetic (chapter 1): the table equals ``rf_table`` for several settings;
-- filters: another channel shows another painted image.
+- filters: another channel shows another painted image;
+- attribution (chapter 7): image, map, target class and weights each change the shown map,
+  which is the tile of the sheet that the state names, and the sanity-check line gives
+  that map's rank correlation from the data.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
 
 from vgg_lessons import checkpoints, rf_measure
@@ -22,6 +27,7 @@ from vgg_lessons.receptive_field import LayerSpec, rf_table
 from vgg_lessons.site import explorer_data
 
 CHAPTER6, CHAPTER1 = "book/06_what_vgg_sees.html", "book/01_receptive_fields.html"
+CHAPTER7 = "book/07_the_paper.html"
 @pytest.fixture(scope="module", params=["http", "file"])
 def origin(request: pytest.FixtureRequest, book_html: Path) -> Iterator[str]:
     if request.param == "file":
@@ -80,13 +86,26 @@ def canvas_png(browser: DevTools, kind: str, selector: str) -> bytes:
     return browser.screenshot(None, clip=box)
 
 
+def each_change_redraws(browser: DevTools, kind: str, changes: dict[str, str],
+                        expected: dict[str, str]) -> dict:
+    """Apply each change in turn: the explorer's state follows it and its ``.vgg-map``
+    canvas shows something new every time. Returns the last state."""
+    shots = [canvas_png(browser, kind, ".vgg-map")]
+    for key, script in changes.items():
+        now = act(browser, kind, script)
+        assert now[key] == expected[key], f"changing the {key} left the explorer at {now}"
+        shot = canvas_png(browser, kind, ".vgg-map")
+        assert shot != shots[-1], f"changing the {key} did not change the shown map"
+        shots.append(shot)
+    return now
+
+
 SET = "{{ const s = root.querySelector('{which}'); s.value = '{value}'; s.dispatchEvent(new Event('{event}')); }}"
 
 
 def test_feature_maps_follow_every_control(browser: DevTools, origin: str):
     first = open_explorer(browser, origin + CHAPTER6, "feature-maps")
     assert first["image"] == "0" and first["weights"] == "trained"
-    shots = [canvas_png(browser, "feature-maps", ".vgg-map")]
     changes = {
         "image": "root.querySelectorAll('.vgg-thumbs button')[5].click();",
         "layer": SET.format(which="select[aria-label=layer]", value=7, event="change"),
@@ -94,12 +113,7 @@ def test_feature_maps_follow_every_control(browser: DevTools, origin: str):
         "weights": SET.format(which="select[aria-label=weights]", value="random", event="change"),
     }
     expected = {"image": "5", "layer": "7", "channel": "9", "weights": "random"}
-    for key, script in changes.items():
-        now = act(browser, "feature-maps", script)
-        assert now[key] == expected[key], f"changing the {key} left the explorer at {now}"
-        shot = canvas_png(browser, "feature-maps", ".vgg-map")
-        assert shot != shots[-1], f"changing the {key} did not change the shown map"
-        shots.append(shot)
+    now = each_change_redraws(browser, "feature-maps", changes, expected)
     assert now["sheet"] == "maps/random-05.png" and now["layerName"] == "stage3.relu1"
     text = browser.evaluate(f"document.querySelector('{explorer('feature-maps')}').innerText")
     assert "top 3:" in text and "random model says" in text
@@ -176,6 +190,65 @@ def test_filter_viewer_changes_with_the_channel(browser: DevTools, origin: str):
         after = canvas_png(browser, "filters", ".vgg-map")
         assert after != before
         before = after
+
+
+def manifest(book_html: Path) -> dict:
+    text = (book_html / "_explorers" / "manifest.js").read_text(encoding="utf-8")
+    return json.loads(text.removeprefix("window.VGG_EXPLORER_DATA = ").rstrip().rstrip(";"))
+
+
+def test_attribution_explorer_follows_every_control(browser: DevTools, origin: str,
+                                                    book_html: Path):
+    everything = manifest(book_html)
+    data, target = everything["attribution"], (everything["maps"]["predicted"]["trained"][3] + 1) % 10
+    first = open_explorer(browser, origin + CHAPTER7, "attribution")
+    assert (first["image"], first["weights"], first["method"]) == (
+        "0", "trained", str(data["default_method"]))
+    changes = {
+        "image": "root.querySelectorAll('.vgg-thumbs button')[3].click();",
+        "method": SET.format(which="select[aria-label=method]", value=0, event="change"),
+        "target": f"root.querySelectorAll('.vgg-classes button')[{target}].click();",
+        "weights": SET.format(which="select[aria-label=weights]", value="random", event="change"),
+    }
+    expected = {"image": "3", "method": "0", "target": str(target), "weights": "random"}
+    now = each_change_redraws(browser, "attribution", changes, expected)
+    assert now["sheet"] == "attribution/random-03.png"
+    rho = data["similarity"][3][0][target]
+    assert now["similarity"] == ("" if rho is None else str(rho))
+    text = browser.evaluate(f"document.querySelector('{explorer('attribution')}').innerText")
+    assert "Sanity check" in text and (rho is None or f"{rho / 100:.2f}" in text)
+    if origin.startswith("http"):  # same origin: the canvas can be read back
+        sheet = np.asarray(Image.open(book_html / "_explorers" / now["sheet"]).convert("RGB"))
+        tile = data["tile"]
+        canvas = f"document.querySelector('{explorer('attribution')} canvas.vgg-map')"
+        k = browser.evaluate(f"{canvas}.width") // tile  # canvas pixels per map pixel
+        for y, x in ((5, 7), (20, 30)):  # pixel (y, x) of the 32x32 map, in the middle of its block
+            shown = browser.evaluate(f"Array.from({canvas}.getContext('2d')"
+                                     f".getImageData({k * x + k // 2}, {k * y + k // 2}, 1, 1).data)")
+            assert shown[:3] == sheet[0 * tile + y, target * tile + x].tolist()
+
+
+def test_attribution_explorer_says_when_a_map_is_zero(browser: DevTools, origin: str,
+                                                      book_html: Path):
+    data = manifest(book_html)["attribution"]
+    n = len(manifest(book_html)["classes"])
+    found = [(i, j) for i, mask in enumerate(data["zero"]["trained"])
+             for j, z in enumerate(mask) if z == "1"]
+    assert found, "the trained model's Grad-CAM maps are never all zero: nothing to show here"
+    image, index = found[0]
+    method, target = divmod(index, n)
+    now = open_explorer(browser, origin + CHAPTER7, "attribution")
+    steps = [("image", image, f"root.querySelectorAll('.vgg-thumbs button')[{image}].click();"),
+             ("method", method, SET.format(which="select[aria-label=method]", value=method,
+                                           event="change")),
+             ("target", target, f"root.querySelectorAll('.vgg-classes button')[{target}].click();")]
+    for key, value, script in steps:
+        if now[key] != str(value):  # a control set to what it shows does not redraw
+            now = act(browser, "attribution", script)
+    assert (now["image"], now["method"], now["target"]) == (str(image), str(method), str(target))
+    assert now["zero"] == "true" and now["similarity"] == ""
+    text = browser.evaluate(f"document.querySelector('{explorer('attribution')}').innerText")
+    assert "zero everywhere" in text and "cannot be ranked" in text
 
 
 #: What myst-nb's require.js leaves in a page with widget state: an AMD ``define``.

@@ -10,8 +10,8 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``), it
   sphinx-thebe (a default of Jupyter Book 1) would put a CDN address and, with
   Sphinx 7, its settings script twice in every page;
 - adds the ``vgg-explorer`` directive: an explorer that runs in the page
-  (``feature-maps``, ``filters``, ``receptive-field``, ``field-arithmetic``). Its
-  script and style go only into pages that have one;
+  (``feature-maps``, ``filters``, ``receptive-field``, ``attribution``: saliency and
+  Grad-CAM, ``field-arithmetic``). Its scripts and style go only into pages that have one;
 - writes the explorers' data (``explorer_data``) into ``_explorers/`` of the built
   HTML, computed from the shipped model at the first build and cached by the
   model's and the generator's content (nothing generated is committed).
@@ -33,9 +33,12 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 
 STATIC = Path(__file__).parent / "static"
-KINDS = ("feature-maps", "filters", "receptive-field", "field-arithmetic")
+KINDS = ("feature-maps", "filters", "receptive-field", "attribution", "field-arithmetic")
 #: Kinds that need the data computed from the model (field-arithmetic is pure JavaScript).
-DATA_KINDS = KINDS[:3]
+DATA_KINDS = KINDS[:4]
+#: Scripts a page loads for its explorers: the core for all, one more for some kinds.
+EXTRA_SCRIPTS = {"attribution": "vgg-lessons/explorers-attribution.js",
+                 "field-arithmetic": "vgg-lessons/explorers-arithmetic.js"}
 MATHJAX = "vgg-lessons/mathjax/tex-svg-full.js"  # under _static/
 DATA_FOLDER = "_explorers"
 
@@ -88,20 +91,25 @@ def _config_inited(app: Any, config: Any) -> None:
 
 def _page_assets(app: Any, pagename: str, templatename: str, context: dict, doctree: Any
                  ) -> None:
-    if doctree is not None and any(True for _ in doctree.findall(explorer)):
+    kinds = {node["kind"] for node in doctree.findall(explorer)} if doctree is not None else set()
+    if kinds:
+        for kind in sorted(kinds & EXTRA_SCRIPTS.keys()):  # before the core, which starts them
+            app.add_js_file(EXTRA_SCRIPTS[kind], defer="defer")
         app.add_js_file("vgg-lessons/explorers.js", defer="defer")
         app.add_css_file("vgg-lessons/explorers.css")
 
 
 def data_cache_key() -> str:
     """Hash of the shipped model and of the code that computes the data: its cache's name."""
-    from vgg_lessons import checkpoints, models, probes, receptive_field, rf_measure
+    from vgg_lessons import (activation_max, attribution, checkpoints, models, probes,
+                             receptive_field, rf_measure)
 
-    from . import explorer_data
+    from . import attribution_data, explorer_data
 
     digest = hashlib.sha256()
     digest.update((checkpoints.ASSETS / "vgg11_bn_cifar10.pt").read_bytes())
-    for module in (explorer_data, probes, rf_measure, receptive_field, models):
+    for module in (explorer_data, attribution_data, probes, attribution, activation_max,
+                   rf_measure, receptive_field, models):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -5,6 +5,9 @@ and kernels, JPEG for photographs) and ``manifest.js``, a script that sets
 ``window.VGG_EXPLORER_DATA``. A script, not JSON: a page opened from ``file://`` may
 load scripts and images from its folder but may not ``fetch`` a JSON file.
 
+The attribution explorer's part (saliency and Grad-CAM) comes from
+:mod:`vgg_lessons.site.attribution_data`.
+
 Feature maps are stored already coloured (viridis, each layer of each image scaled to its
 own range ``lo..hi``, listed in the manifest), so the page only copies rectangles of a
 sprite onto a canvas and never reads pixels back (a ``file://`` image taints a canvas).
@@ -25,6 +28,8 @@ from torch import nn
 from vgg_lessons import checkpoints, data, probes, rf_measure
 from vgg_lessons.models import build_vgg
 
+from .attribution_data import attribution_data
+
 #: Map kinds the feature-map explorer offers (batch norm is left out: it is the conv, rescaled).
 MAP_KINDS = ("conv", "relu", "pool")
 N_IMAGES, N_WRONG = 16, 6  # shown test images, of which wrong predictions (at least)
@@ -32,7 +37,7 @@ SHEET_WIDTH = 256  # pixels; each layer is a band of tiles this wide
 DEEP_LAYER = "stage4.bn2"  # the filter viewer's deep layer (before its ReLU, as in chapter 6)
 TOP_K, SEARCHED, CHUNK = 8, 1000, 16  # top images per channel, among the first N test images
 INPUT_SIZE = 32
-VERSION = 1  # bump when the layout of the data changes
+VERSION = 2  # bump when the layout of the data changes
 
 
 def map_layers(model: nn.Module) -> list[str]:
@@ -240,7 +245,8 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
     shown = pick_images(predicted, searched_labels)
     shown_u8 = searched[shown]
     folder.mkdir(parents=True, exist_ok=True)
-    maps = feature_map_data(folder, {"trained": model, "random": random_model(model)}, shown_u8)
+    both = {"trained": model, "random": random_model(model)}
+    maps = feature_map_data(folder, both, shown_u8)
     table = rf_measure.layer_table(model, INPUT_SIZE)
     manifest = {
         "version": VERSION, "input_size": INPUT_SIZE, "classes": list(data.CLASSES),
@@ -251,6 +257,7 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
                                                   "dilation")} for r in table],
         "erf": effective_field_data(folder, model, [layer["name"] for layer in maps["layers"]]),
         "filters": filter_data(folder, model, searched),
+        "attribution": attribution_data(folder, both, shown_u8, _save),
     }
     manifest["filters"]["deep"]["top_labels"] = [
         searched_labels[row].tolist() for row in manifest["filters"]["deep"]["top_index"]]

@@ -2,8 +2,8 @@
  * own files. Data comes from ../../_explorers/ (written when the book is built by
  * vgg_lessons.site): manifest.js sets window.VGG_EXPLORER_DATA; sprites are drawn with
  * drawImage only (a canvas fed from file:// images must never be read back).
- * Each explorer keeps its state in data-* attributes of its root element (the tests and
- * the benchmark read them). */
+ * Each explorer keeps its state in data-* attributes of its root (tests read them). Two live
+ * in files of their own (explorers-*.js), loaded first, in window.VGG_EXPLORER_BUILDERS. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -356,70 +356,24 @@
     return update();
   }
 
-  /* ---- field arithmetic (chapter 1) ------------------------------------------------- */
-  function fieldArithmetic(root) {
-    var controls = {
-      kernel: numberInput("kernel", 3, 1, 7), stride: numberInput("stride", 1, 1, 3),
-      padding: numberInput("padding", 1, 0, 3), dilation: numberInput("dilation", 1, 1, 3),
-      depth: numberInput("depth", 3, 1, 6), input: numberInput("input size", 24, 1, 96)
-    };
-    var table = el("table", { "class": "vgg-rf-table" });
-    var diagram = canvas(96 * 8, 60, "vgg-diagram", "the middle unit's field on the input");
-    var info = el("p", { "class": "vgg-info" });
-    root.appendChild(el("div", { "class": "vgg-controls" }, Object.keys(controls).map(function (k) {
-      controls[k].addEventListener("input", update);
-      return field(k === "input" ? "input size" : k, controls[k]);
-    })));
-    root.appendChild(el("div", { "class": "vgg-table-box" }, [table]));
-    root.appendChild(diagram);
-    root.appendChild(info);
-
-    function value(k) { return parseInt(controls[k].value, 10); }
-    var draws = 0;
-
-    function update() {
-      var specs = [], depth = value("depth"), n = value("input");
-      for (var i = 1; i <= depth; i++) {
-        specs.push({ name: "layer" + i, kind: "conv", kernel: value("kernel"), stride: value("stride"),
-                     padding: value("padding"), dilation: value("dilation") });
-      }
-      var rows = rfTable(specs, n);
-      var head = ["name", "out_size", "jump", "rf", "start"];
-      table.innerHTML = "";
-      table.appendChild(el("thead", {}, [el("tr", {}, head.map(function (h) { return el("th", { text: h }); }))]));
-      table.appendChild(el("tbody", {}, rows.map(function (r) {
-        return el("tr", {}, head.map(function (h) { return el("td", { text: String(r[h]) }); }));
-      })));
-      var last = rows[rows.length - 1];
-      root.dataset.rows = JSON.stringify(rows);
-      root.dataset.drawn = String(++draws);
-      var ctx = diagram.getContext("2d"), px = Math.max(4, Math.floor(diagram.width / Math.max(n, 1)));
-      ctx.clearRect(0, 0, diagram.width, diagram.height);
-      if (last.out_size < 1) {
-        info.textContent = "These layers leave no output for a " + n + "-pixel input: make the input larger.";
-        return;
-      }
-      var unit = (last.out_size - 1) >> 1, centre = last.start + unit * last.jump;
-      var lo = centre - (last.rf - 1) / 2, hi = centre + (last.rf - 1) / 2;
-      for (var p = 0; p < n; p++) {
-        ctx.fillStyle = p >= lo && p <= hi ? "#3b75af" : "#d9d9d9";
-        ctx.fillRect(p * px + 1, 20, px - 2, 20);
-      }
-      info.textContent = "The middle unit (" + unit + ") of " + last.name + " sees input pixels " + lo +
-        " to " + hi + " (blue; beyond the edges: padding): a field of " + last.rf + " pixels.";
-    }
-    root.update = update;
-    update();
-    return Promise.resolve();
-  }
-
   /* ---- start --------------------------------------------------------------------------- */
   var BUILDERS = { "feature-maps": featureMaps, "receptive-field": receptiveField, filters: filters };
+  /* What an explorer in a file of its own (loaded before this one, registered in
+   * window.VGG_EXPLORER_BUILDERS[kind] as function (root, manifest, helpers)) may use. */
+  var HELPERS = { el: el, canvas: canvas, select: select, field: field, numberInput: numberInput,
+                  loadImage: loadImage, imagePicker: imagePicker, drawInput: drawInput, rfTable: rfTable };
+
+  /* A promise of the explorer of this kind, built in root (with the data when it needs it). */
+  function build(kind, root) {
+    var own = BUILDERS[kind], extra = (window.VGG_EXPLORER_BUILDERS || {})[kind];
+    if (!own && !extra) return Promise.reject(new Error("this page has no script for the " + kind + " explorer"));
+    if (extra && extra.withoutData) return Promise.resolve(extra(root, null, HELPERS));
+    return loadManifest().then(function (m) { return own ? own(root, m) : extra(root, m, HELPERS); });
+  }
 
   function start(root) {
     var kind = root.dataset.explorer, status = root.querySelector(".vgg-explorer-status");
-    var ready = kind === "field-arithmetic" ? fieldArithmetic(root) :
-      loadManifest().then(function (m) { return BUILDERS[kind](root, m); });
+    var ready = build(kind, root);
     ready.then(function () {
       if (status) status.remove();
       root.dataset.ready = "true";
