@@ -1,4 +1,4 @@
-"""Put the in-page explorers into chapters 1 and 6: one markdown cell each, idempotent.
+"""Put the in-page explorers into chapters 1, 6 and 7: one markdown cell each, idempotent.
 
 Each explorer is a markdown cell holding a ``{vgg-explorer}`` directive (rendered by
 ``vgg_lessons.site`` in the web book) and a sentence saying what needs a kernel. It goes
@@ -49,6 +49,15 @@ TEXT = {
         "first 1,000 test images, all computed when this book was built. The "
         "`FilterViewer` above shows any layer and channel, but needs a running Python "
         "kernel (Jupyter or Colab)."),
+    "attribution": (
+        "**Explorer in the page (no kernel needed): saliency and Grad-CAM.** Pick one of "
+        "16 test images (a red underline marks one the model gets wrong), a map (saliency, "
+        "or Grad-CAM at the last ReLU of stages 2 to 5) and a target class (click its tile: "
+        "the strip shows the map for every class), and switch to random weights to run the "
+        "sanity check above on that map: its rank correlation with the trained map is "
+        "printed below it. The maps were computed from the shipped model with "
+        "`probes.saliency` and `probes.grad_cam` when this book was built; in Jupyter or "
+        "Colab, call them on any image."),
 }
 
 #: notebook -> [(heading line, explorers placed at the end of its section)]
@@ -58,6 +67,7 @@ PLACES = {
         ("## Feature maps, stage by stage", ["feature-maps", "receptive-field"]),
         ("## What a deeper channel responds to", ["filters"]),
     ],
+    "book/07_the_paper.ipynb": [("## What the trained model looks at", ["attribution"])],
 }
 
 

@@ -74,6 +74,12 @@ def test_placement_script_is_idempotent(tmp_path):
     ids = [c.get("id") for c in nb.cells if str(c.get("id", "")).startswith("vgg-explorer")]
     assert ids == ["vgg-explorer-feature-maps", "vgg-explorer-receptive-field",
                    "vgg-explorer-filters"]
+    nb = nbformat.read(ROOT / "book" / "07_the_paper.ipynb", as_version=4)
+    at = [i for i, c in enumerate(nb.cells) if c.get("id") == "vgg-explorer-attribution"]
+    heading = [i for i, c in enumerate(nb.cells)
+               if "## What the trained model looks at" in c.source.splitlines()]
+    following = [i for i, c in enumerate(nb.cells) if "## Features reused" in c.source.splitlines()]
+    assert len(at) == 1 and heading[0] < at[0] == following[0] - 1  # the end of its section
 
 
 def test_config_serves_everything_from_the_book():
