@@ -96,17 +96,10 @@ def grad_cam(model: nn.Module, images: torch.Tensor, layer: str,
 
 def _average_ranks(values: torch.Tensor) -> torch.Tensor:
     """Ranks ``0..n-1`` of each row of ``(B, n)``, tied values sharing their mean rank."""
-    order = values.argsort(dim=1, stable=True)
-    ranks = torch.empty_like(values, dtype=torch.float64)
-    for i, (row, idx) in enumerate(zip(values, order)):
-        sorted_row = row[idx]
-        starts = torch.ones_like(sorted_row, dtype=torch.bool)
-        starts[1:] = sorted_row[1:] != sorted_row[:-1]
-        group = starts.cumsum(0) - 1  # tie group of each sorted position
-        position = torch.arange(len(row), dtype=torch.float64)
-        total = torch.zeros(int(group[-1]) + 1, dtype=torch.float64).scatter_add_(0, group, position)
-        ranks[i, idx] = (total / torch.bincount(group))[group]
-    return ranks
+    ordered = values.sort(dim=1).values
+    below = torch.searchsorted(ordered, values)  # values smaller than each one
+    up_to = torch.searchsorted(ordered, values, right=True)  # values no larger
+    return (below + up_to - 1).double() / 2
 
 
 def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -49,9 +49,9 @@ def attribution_maps(model: nn.Module, images_u8: torch.Tensor, layers: tuple[st
 
 
 def scaled_to_peak(maps: torch.Tensor) -> torch.Tensor:
-    """Each ``(H, W)`` map of ``(..., H, W)`` divided by its own maximum; all-zero maps stay 0."""
-    peak = maps.flatten(-2).amax(-1)[..., None, None]
-    return torch.where(peak > 0, maps / peak.clamp_min(1e-30), torch.zeros_like(maps))
+    """Each ``(H, W)`` map of ``(..., H, W)`` (values >= 0) divided by its own maximum;
+    all-zero maps stay 0."""
+    return maps / maps.flatten(-2).amax(-1)[..., None, None].clamp_min(1e-30)
 
 
 def attribution_sheet(maps: torch.Tensor) -> np.ndarray:
