@@ -3,14 +3,18 @@ which map lands in which tile, scaled and coloured how, and the per-map sanity c
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from matplotlib import colormaps
 
-from vgg_lessons import probes
+from vgg_lessons import checkpoints, probes
 from vgg_lessons.models import build_vgg
 from vgg_lessons.site import attribution_data as ad
+from vgg_lessons.site import explorer_data
 
 LAYERS = ("stage3.relu2", "stage5.relu2")
 
@@ -82,3 +86,18 @@ def test_attribution_data_writes_one_sheet_per_weights_and_image(tmp_path, tiny_
     assert part["sheets"]["random"] == [f"attribution/random-{i:02d}.png" for i in range(3)]
     assert saved["attribution/trained-01.png"].shape == (5 * 32, 10 * 32, 3)
     assert len(part["similarity"]) == 3 and all(len(z) == 50 for z in part["zero"]["trained"])
+
+
+def test_the_chapters_explorer_text_states_what_the_data_holds():
+    """The sentence above the explorer in chapter 7 (scripts/place_explorers.py) says 16
+    images and Grad-CAM at the last ReLU of stages 2 to 5: the data's constants."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "place_explorers.py"
+    spec = importlib.util.spec_from_file_location("place_explorers", path)
+    place = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(place)
+    text = place.TEXT["attribution"]
+    assert f"{explorer_data.N_IMAGES} test images" in text
+    assert "Grad-CAM at the last ReLU of stages 2 to 5" in text
+    relus = [n for n in checkpoints.load_pretrained().layer_names if ".relu" in n]
+    last_relu = {name.split(".")[0]: name for name in relus}  # the last one of each stage wins
+    assert ad.GRADCAM_LAYERS == tuple(last_relu[f"stage{i}"] for i in range(2, 6))
