@@ -1,6 +1,6 @@
 """Training throughput: vgg_lessons' loop against the usual tutorial loop, same model and batch.
 
-(a) ``vgg_lessons.train.fit``: the data set as one uint8 tensor, batched augmentation
+(a) ``vgg_lessons.train.loop.fit``: the data set as one uint8 tensor, batched augmentation
     and normalisation on the device, channels_last, Nesterov SGD.
 (b) the loop of most blog posts: ``DataLoader`` over torchvision's ``ImageFolder`` with
     per-image PIL transforms (``RandomCrop(32, padding=4)``, ``RandomHorizontalFlip``,
@@ -25,9 +25,9 @@ import time
 import torch
 from torch import nn
 
-from vgg_lessons.data import MEAN, STD, data_root, load_cifar10
+from vgg_lessons.train.data import MEAN, STD, data_root, load_cifar10
 from vgg_lessons.models import build_vgg
-from vgg_lessons.train import default_device, fit, seed_everything
+from vgg_lessons.train.loop import default_device, fit, seed_everything
 
 
 def forward_flops(model: nn.Module, size: int = 32) -> int:
@@ -69,7 +69,7 @@ def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 10) -> float:
 
 def ours(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, steps: int, warmup: int,
          batch_size: int, device: torch.device) -> float:
-    """images/s of vgg_lessons.train.fit over ``steps`` steps (after ``warmup`` steps)."""
+    """images/s of vgg_lessons.train.loop.fit over ``steps`` steps (after ``warmup`` steps)."""
     fit(model, (images[:warmup * batch_size], labels[:warmup * batch_size]), epochs=1,
         batch_size=batch_size, lr=0.05, device=device, progress=False)
     n = steps * batch_size

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from vgg_lessons import widgets
+from vgg_lessons.viz import widgets
 from vgg_lessons.models import build_vgg
 
 LIMIT_MS = 100.0
@@ -41,7 +41,7 @@ def timed(changes: Iterable[Callable[[], None]]) -> list[float]:
 def load_model(random: bool) -> tuple[torch.nn.Module, str]:
     if not random:
         try:
-            from vgg_lessons.train import load_pretrained
+            from vgg_lessons.train.checkpoints import load_pretrained
 
             return load_pretrained("vgg11_bn_cifar10"), "trained vgg11_bn_cifar10"
         except (FileNotFoundError, ValueError, ImportError) as err:
@@ -52,7 +52,7 @@ def load_model(random: bool) -> tuple[torch.nn.Module, str]:
 
 def load_images(n: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     if os.environ.get("VGG_LESSONS_DATA"):
-        from vgg_lessons.data import load_cifar10
+        from vgg_lessons.train.data import load_cifar10
 
         images, labels = load_cifar10("test", os.environ["VGG_LESSONS_DATA"], download=False)
         return images[:n], labels[:n], "CIFAR-10 test images"

@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-from vgg_lessons import data, train
+from vgg_lessons.train import data
+from vgg_lessons.train import loop
 from vgg_lessons.models import build_vgg
 
 SETTING = dict(arch="A", width=0.125, train_per_class=200, train_seed=0, test_per_class=100,
@@ -35,7 +36,7 @@ def one_run(bn: str, seed: int, lr: float, train_data, test_data) -> dict[str, A
     torch.manual_seed(seed)
     model = build_vgg(SETTING["arch"], bn=None if bn == "none" else bn, head="cifar",
                       width=SETTING["width"])
-    history = train.fit(model, train_data, test_data, epochs=SETTING["epochs"],
+    history = loop.fit(model, train_data, test_data, epochs=SETTING["epochs"],
                         batch_size=SETTING["batch_size"], lr=lr, seed=seed,
                         device=SETTING["device"], progress=False)
     return dict(bn=bn, seed=seed, lr=lr,

@@ -1,7 +1,7 @@
 """Put the in-page explorers into chapters 1, 6 and 7: one markdown cell each, idempotent.
 
 Each explorer is a markdown cell holding a ``{vgg-explorer}`` directive (rendered by
-``vgg_lessons.site`` in the web book) and a sentence saying what needs a kernel. It goes
+``vgg_lessons.publishing.site`` in the web book) and a sentence saying what needs a kernel. It goes
 at the end of the section under a given heading (before the next cell with a heading of
 that level or higher). Run again, it rewrites the same cells in place and changes nothing else;
 a notebook whose heading is missing is an error (the heading was renamed: update PLACES).

@@ -5,7 +5,7 @@
 Two changes, both idempotent (a second run changes nothing) and neither touching an
 output, so nbval's checks and the committed outputs stay as they are:
 
-1. ``from myst_nb import glue`` becomes ``from vgg_lessons.glue import glue`` (placed
+1. ``from myst_nb import glue`` becomes ``from vgg_lessons.publishing.glue import glue`` (placed
    among the package's imports): the package's shim, which calls myst-nb where it is
    installed and writes the same output where it is not (Colab, plain Jupyter).
 2. Each exercise's solution (```` ```{solution} label ```` at the end of a markdown cell)
@@ -26,12 +26,12 @@ import re
 import sys
 from pathlib import Path
 
-from vgg_lessons._myst import FENCE_OPEN, split_directive
-from vgg_lessons.editions import answer_cell
+from vgg_lessons.publishing._myst import FENCE_OPEN, split_directive
+from vgg_lessons.publishing.editions import answer_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 MYST_GLUE = "from myst_nb import glue"
-SHIM_GLUE = "from vgg_lessons.glue import glue"
+SHIM_GLUE = "from vgg_lessons.publishing.glue import glue"
 
 
 def text(cell: dict) -> str:
@@ -52,7 +52,7 @@ def with_shim_import(source: str) -> str:
     tree = ast.parse("\n".join(re.sub(r"^(\s*)[%!].*$", r"\1pass", line) for line in lines))
     ours = [node for node in tree.body if isinstance(node, ast.ImportFrom)
             and (node.module or "").split(".")[0] == "vgg_lessons"]
-    after = [node for node in ours if (node.module or "") > "vgg_lessons.glue"]
+    after = [node for node in ours if (node.module or "") > "vgg_lessons.publishing.glue"]
     if after:
         at = after[0].lineno - 1
     elif ours:

@@ -13,6 +13,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${RUN_PREFIX:-}
-$prefix python -m vgg_lessons.transfer --source-epochs 4 --per-class 100 --seeds 0 1 2 \
+$prefix python -m vgg_lessons.train.transfer --source-epochs 4 --per-class 100 --seeds 0 1 2 \
   --steps 150 --threads 1 --record vgg_lessons/assets/transfer_cifar5.json \
   --model vgg_lessons/assets/transfer_source_cifar5.pt

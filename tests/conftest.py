@@ -64,7 +64,7 @@ def cifar10_env(cifar10_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def cifar10_test(cifar10_root: Path, tmp_path_factory: pytest.TempPathFactory):
     """The real CIFAR-10 test split ``(uint8 (10000, 3, 32, 32), int64 (10000,))``, decoded
     once per session into a private tensor cache (never the user's)."""
-    from vgg_lessons.data import load_cifar10
+    from vgg_lessons.train.data import load_cifar10
     return load_cifar10("test", cifar10_root, download=False,
                         cache=tmp_path_factory.mktemp("cifar10-cache"))
 

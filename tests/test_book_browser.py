@@ -221,7 +221,7 @@ def test_page_in_chromium(page: str, scheme: str, browser: DevTools, served_book
 @pytest.mark.parametrize("page", toc_pages())
 def test_code_fits_its_column(page: str, browser: DevTools, served_book: str):
     """At 1280 px no code cell or output scrolls sideways: lines of up to 88 characters
-    fit the column (vgg_lessons/site/static/vgg-lessons/book.css); longer ones do not."""
+    fit the column (vgg_lessons/publishing/site/static/vgg-lessons/book.css); longer ones do not."""
     browser.open(served_book + f"{page}.html", 0.1)
     wide = browser.evaluate(WIDE_CODE)
     assert not wide, (f"{page}: {len(wide)} code block(s) wider than the column at 1280 px; "

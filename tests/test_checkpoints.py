@@ -1,4 +1,4 @@
-"""vgg_lessons.checkpoints: damaged files are refused in one line; killed writes leave nothing."""
+"""vgg_lessons.train.checkpoints: damaged files are refused in one line; killed writes leave nothing."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from test_train import SMALL, _model, _toy
-from vgg_lessons._files import atomic_write
-from vgg_lessons.checkpoints import load_checkpoint, read_checkpoint
-from vgg_lessons.train import fit
+from vgg_lessons.train._files import atomic_write
+from vgg_lessons.train.checkpoints import load_checkpoint, read_checkpoint
+from vgg_lessons.train.loop import fit
 
 
 @pytest.fixture()

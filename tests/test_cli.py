@@ -1,4 +1,4 @@
-"""vgg_lessons.cli (``python -m vgg_lessons.train``): options from TrainConfig, checks before data.
+"""vgg_lessons.train.cli (``python -m vgg_lessons.train``): options from TrainConfig, checks before data.
 
 Every bad option, device or output folder must end the command with status 2 and one
 line saying what is wrong and what to do, before any data is loaded; no run may
@@ -17,9 +17,10 @@ import pytest
 import torch
 
 from test_train import SMALL, _image_folder, _model, _toy
-from vgg_lessons import cli
-from vgg_lessons.config import TrainConfig, shipped_recipe
-from vgg_lessons.train import fit
+from vgg_lessons.train import cli
+from vgg_lessons.train import loop
+from vgg_lessons.train.config import TrainConfig, shipped_recipe
+from vgg_lessons.train.loop import fit
 
 TINY = ["--width", "0.125", "--epochs", "1", "--batch-size", "25", "--device", "cpu", "--no-progress"]
 
@@ -139,7 +140,7 @@ def test_a_diverged_run_records_its_own_epochs(tmp_path: Path, monkeypatch: pyte
     out = tmp_path / "run"
     out.mkdir()
     (out / "metrics.json").write_text(json.dumps([dict(epoch=e, seconds=1.0) for e in (1, 2, 3)]))
-    real_fit = cli.fit
+    real_fit = loop.fit
 
     def poisoned_fit(model, *args, **kwargs):  # NaN logits from the first training step on
         model.register_forward_hook(lambda m, i, o: o * float("nan") if m.training else o)

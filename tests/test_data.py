@@ -1,4 +1,4 @@
-"""vgg_lessons.data on a tiny ImageFolder made here: sources, cache, errors, batch transforms."""
+"""vgg_lessons.train.data on a tiny ImageFolder made here: sources, cache, errors, batch transforms."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from PIL import Image
 from torchvision.transforms import Normalize
 from torchvision.transforms.v2 import functional as TF
 
-from vgg_lessons import data
-from vgg_lessons.data import CLASSES, MEAN, STD, augment, data_root, load_cifar10, normalize
+from vgg_lessons.train import data
+from vgg_lessons.train.data import CLASSES, MEAN, STD, data_root, load_cifar10, normalize
+from vgg_lessons.train.augmentation import augment
 
 N_TRAIN, N_TEST = 3, 1  # images per class
 

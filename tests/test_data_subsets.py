@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vgg_lessons.data import balanced_subset
+from vgg_lessons.train.data import balanced_subset
 
 
 def _labels(order: str) -> torch.Tensor:

@@ -21,9 +21,9 @@ import pytest
 from myst_nb.core.variables import format_plain_text
 from nbclient import NotebookClient
 
-from vgg_lessons import editions
-from vgg_lessons._myst import Context, format_glued, parse_bibtex, to_plain_markdown
-from vgg_lessons.glue import RECORD_PREFIX as RECORD
+from vgg_lessons.publishing import editions
+from vgg_lessons.publishing._myst import Context, format_glued, parse_bibtex, to_plain_markdown
+from vgg_lessons.publishing.glue import RECORD_PREFIX as RECORD
 
 ROOT = Path(__file__).resolve().parents[1]
 EDITIONS_DIR = ROOT / "editions"
@@ -132,10 +132,10 @@ def test_committed_editions_are_current():
     committed = {p.relative_to(EDITIONS_DIR) for e in editions.EDITIONS
                  for p in (EDITIONS_DIR / e).rglob("*.ipynb")}
     assert committed == set(generated), \
-        "editions/ holds other notebooks than the book's: run python -m vgg_lessons.editions --out editions"
+        "editions/ holds other notebooks than the book's: run python -m vgg_lessons.publishing.editions --out editions"
     stale = [str(rel) for rel, text in generated.items()
              if (EDITIONS_DIR / rel).read_text(encoding="utf-8") != text]
-    assert not stale, f"stale editions {stale}: run python -m vgg_lessons.editions --out editions"
+    assert not stale, f"stale editions {stale}: run python -m vgg_lessons.publishing.editions --out editions"
 
 
 @pytest.mark.parametrize("edition", editions.EDITIONS)
@@ -223,8 +223,8 @@ def test_prepare_gates_answers_once_and_keeps_outputs(tmp_path):
     assert path.read_text() == once, "a second run must change nothing"
     done = json.loads(once)["cells"]
     assert "".join(done[0]["source"]) == ("%matplotlib inline\nimport torch\n\nfrom vgg_lessons import "
-                                          "exercises\nfrom vgg_lessons.glue import glue\nfrom "
-                                          "vgg_lessons.models import build_vgg")
+                                          "exercises\nfrom vgg_lessons.models import build_vgg\n"
+                                          "from vgg_lessons.publishing.glue import glue")
     assert "".join(done[1]["source"]).endswith(
         "```{solution-start} ex-a\n:class: dropdown\n```\nFifteen, because $x$.")
     assert done[2] == answer
@@ -363,7 +363,7 @@ def test_the_command_writes_every_edition_and_names_a_wrong_root(tmp_path, capsy
 @pytest.mark.slow
 def test_glue_shim_writes_what_myst_nb_writes(tmp_path):
     """With or without myst-nb the glue cells' outputs are equal, so nbval passes in both."""
-    source = ('from vgg_lessons.glue import glue\nglue("n", 1234, display=False)\n'
+    source = ('from vgg_lessons.publishing.glue import glue\nglue("n", 1234, display=False)\n'
               'glue("acc", f"{0.853:.1%}")\nglue("pair", (2, 3.5), display=False)')
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     path = tmp_path / "glue.ipynb"
@@ -378,7 +378,7 @@ def test_glue_shim_writes_what_myst_nb_writes(tmp_path):
 
 
 def test_glue_shim_names_a_bad_key():
-    from vgg_lessons.glue import glue
+    from vgg_lessons.publishing.glue import glue
 
     with pytest.raises(ValueError, match="glue needs a non-empty string name, got 3"):
         glue(3, 1)

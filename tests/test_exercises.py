@@ -1,6 +1,17 @@
 """The exercise checks: right answers pass, wrong ones fail with a hint, no answer leaks."""
 
-from vgg_lessons.exercises import checked_number, report, same_number
+import importlib
+
+from vgg_lessons.exercises._checking import as_number as checked_number
+from vgg_lessons.exercises._checking import report, same_number
+
+CHAPTERS = [importlib.import_module(f"vgg_lessons.exercises.chapter{n}") for n in range(1, 8)]
+
+
+def check_named(name):
+    """The check called ``name``, from whichever chapter's module defines it."""
+    (check,) = [getattr(m, name) for m in CHAPTERS if hasattr(m, name)]
+    return check
 
 
 def test_report_prints_verdict_and_returns_it(capsys):
@@ -31,7 +42,9 @@ def test_checked_number_explains_a_placeholder(capsys):
 
 import pytest  # noqa: E402
 
-from vgg_lessons import exercises  # noqa: E402
+from vgg_lessons.exercises import chapter1
+from vgg_lessons.exercises import chapter2
+from vgg_lessons.exercises import chapter6
 
 # check name -> (the right answer worked out by hand, wrong answers that must fail)
 HAND_ANSWERS = {
@@ -58,7 +71,7 @@ HAND_ANSWERS = {
 @pytest.mark.parametrize("check_name", list(HAND_ANSWERS))
 def test_check_accepts_the_right_answer(check_name, capsys):
     right, _ = HAND_ANSWERS[check_name]
-    assert getattr(exercises, check_name)(right) is True
+    assert check_named(check_name)(right) is True
     assert "Correct" in capsys.readouterr().out
 
 
@@ -67,7 +80,7 @@ def test_check_rejects_wrong_answers_without_telling_the_answer(check_name, caps
     right, wrongs = HAND_ANSWERS[check_name]
     shown = [str(right), f"{right:,}"] if isinstance(right, int) else [str(right)[1:-1]]
     for wrong in wrongs:
-        assert getattr(exercises, check_name)(wrong) is False, wrong
+        assert check_named(check_name)(wrong) is False, wrong
         out = capsys.readouterr().out
         assert "Not yet" in out or "✗" in out
         for text in shown:
@@ -76,19 +89,19 @@ def test_check_rejects_wrong_answers_without_telling_the_answer(check_name, caps
 
 @pytest.mark.parametrize("check_name", list(HAND_ANSWERS))
 def test_check_explains_a_placeholder(check_name, capsys):
-    assert getattr(exercises, check_name)(...) is False
+    assert check_named(check_name)(...) is False
     assert capsys.readouterr().out == "Not answered yet: replace the ... with your answer.\n"
 
 
 def test_shape_check_accepts_a_batch_of_one_and_torch_size(capsys):
     import torch
 
-    assert exercises.check_stage4_shape((1, 512, 14, 14))
-    assert exercises.check_stage4_shape(torch.Size([512, 14, 14]))
+    assert chapter2.check_stage4_shape((1, 512, 14, 14))
+    assert chapter2.check_stage4_shape(torch.Size([512, 14, 14]))
 
 
 def test_weights_check_points_out_a_wrong_sign(capsys):
-    assert not exercises.check_weights_saved(-1_441_792)
+    assert not chapter1.check_weights_saved(-1_441_792)
     assert "sign" in capsys.readouterr().out
 
 
@@ -98,7 +111,9 @@ import math  # noqa: E402
 
 import pytest  # noqa: E402
 
-from vgg_lessons import exercises as ex  # noqa: E402
+from vgg_lessons.exercises import chapter3
+from vgg_lessons.exercises import chapter4
+from vgg_lessons.exercises import chapter5
 
 # check name -> (the right answer worked out by hand, wrong answers that must fail,
 #                text that would give the answer away)
@@ -133,7 +148,7 @@ CH345_ANSWERS = {
 
 @pytest.mark.parametrize("check_name", list(CH345_ANSWERS))
 def test_check_accepts_right_rejects_wrong_never_tells(check_name, capsys):
-    check = getattr(ex, check_name)
+    check = check_named(check_name)
     right, wrongs, giveaways = CH345_ANSWERS[check_name]
     assert check(right) is True
     assert "Correct" in capsys.readouterr().out
@@ -146,21 +161,21 @@ def test_check_accepts_right_rejects_wrong_never_tells(check_name, capsys):
 
 
 def test_checks_point_at_the_likely_slip(capsys):
-    assert not ex.check_missing_conv_weights(184_320 + 64 + 128)
+    assert not chapter5.check_missing_conv_weights(184_320 + 64 + 128)
     assert "biases" in capsys.readouterr().out
-    assert not ex.check_last_batch_of_one(99)
+    assert not chapter5.check_last_batch_of_one(99)
     assert "larger one" in capsys.readouterr().out
-    assert not ex.check_bn_pair_output(1.5 / math.sqrt(4.5))  # unbiased variance
+    assert not chapter5.check_bn_pair_output(1.5 / math.sqrt(4.5))  # unbiased variance
     assert "biased" in capsys.readouterr().out
-    assert not ex.check_softmax_floor(0)
+    assert not chapter5.check_softmax_floor(0)
     assert "infinitely" in capsys.readouterr().out
-    assert not ex.check_bn_param_count(16896)  # buffers counted too
+    assert not chapter3.check_bn_param_count(16896)  # buffers counted too
     assert "buffers" in capsys.readouterr().out
-    assert not ex.check_steps_per_epoch(196)
+    assert not chapter4.check_steps_per_epoch(196)
     assert "drops the last" in capsys.readouterr().out
-    assert not ex.check_augment_variants(81)
+    assert not chapter4.check_augment_variants(81)
     assert "mirror" in capsys.readouterr().out
-    assert not ex.check_warmup_lr(0.05)
+    assert not chapter4.check_warmup_lr(0.05)
     assert "tenth of the peak" in capsys.readouterr().out
 
 
@@ -169,13 +184,13 @@ def test_checks_point_at_the_likely_slip(capsys):
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-ALL_CHECKS = [n for n in dir(exercises) if n.startswith("check_") and n != "checked_number"]
+ALL_CHECKS = sorted({n for m in CHAPTERS for n in dir(m) if n.startswith("check_")})
 
 
 def test_every_check_has_its_name_and_docstring():
     assert len(ALL_CHECKS) == 27  # 23 for chapters 1-6, 4 for chapter 7
     for name in ALL_CHECKS:
-        check = getattr(exercises, name)
+        check = check_named(name)
         assert check.__name__ == name and check.__doc__.startswith("Exercise ex-")
 
 
@@ -183,18 +198,18 @@ def test_every_check_has_its_name_and_docstring():
 def test_right_answer_as_numpy_or_torch_value_passes(check_name, capsys):
     right = {**HAND_ANSWERS, **{k: v[:2] for k, v in CH345_ANSWERS.items()}}[check_name][0]
     for answer in (np.array(right), torch.tensor(right)):
-        assert getattr(exercises, check_name)(answer) is True, type(answer)
+        assert check_named(check_name)(answer) is True, type(answer)
     if not isinstance(right, (list, tuple)):
         for answer in (np.float64(right), np.array([right]), torch.tensor([right])):
-            assert getattr(exercises, check_name)(answer) is True, type(answer)
+            assert check_named(check_name)(answer) is True, type(answer)
     capsys.readouterr()
 
 
 def test_text_and_fractions_do_not_pass_whole_number_checks(capsys):
-    assert not exercises.check_stage4_shape(("512", 14, 14))
-    assert not exercises.check_output_size(torch.tensor(15.4))
+    assert not chapter2.check_stage4_shape(("512", 14, 14))
+    assert not chapter1.check_output_size(torch.tensor(15.4))
     assert "whole number" in capsys.readouterr().out
-    assert not exercises.check_output_size(np.array([15, 15]))
+    assert not chapter1.check_output_size(np.array([15, 15]))
     assert "one number" in capsys.readouterr().out
 
 
@@ -206,33 +221,33 @@ def tiny_model_and_images():
 
 
 def test_chapter6_checks_take_numpy_and_torch_answers(tiny_model_and_images, capsys):
-    from vgg_lessons.probes import feature_maps, top_activating_images
-    from vgg_lessons.weights import default_transforms
+    from vgg_lessons.probes.hooks import feature_maps, top_activating_images
+    from vgg_lessons.train.weights import default_transforms
 
     model, images = tiny_model_and_images
     inputs = default_transforms()(images)
     maps = feature_maps(model, inputs, "stage2.relu1")["stage2.relu1"]
     fraction = (maps == 0).float().mean()  # a 0-d tensor
-    assert exercises.check_zero_fraction(fraction, model, inputs)
-    assert exercises.check_zero_fraction(fraction.numpy(), model, images)  # uint8 images too
-    assert not exercises.check_zero_fraction(100 * fraction, model, inputs)
+    assert chapter6.check_zero_fraction(fraction, model, inputs)
+    assert chapter6.check_zero_fraction(fraction.numpy(), model, images)  # uint8 images too
+    assert not chapter6.check_zero_fraction(100 * fraction, model, inputs)
     assert "percentage" in capsys.readouterr().out.splitlines()[-1]
     best = int(top_activating_images(model, inputs, "stage4.bn1", 3, k=1)[0][0])
-    assert exercises.check_top_image(torch.tensor(best), model, inputs)
-    assert not exercises.check_top_image(torch.tensor(best + 0.7), model, inputs)
+    assert chapter6.check_top_image(torch.tensor(best), model, inputs)
+    assert not chapter6.check_top_image(torch.tensor(best + 0.7), model, inputs)
     assert "whole number" in capsys.readouterr().out.splitlines()[-1]
-    assert exercises.check_map_side(np.int64(4)) and exercises.check_kernel_numbers(torch.tensor(27))
+    assert chapter6.check_map_side(np.int64(4)) and chapter6.check_kernel_numbers(torch.tensor(27))
 
 
 @pytest.mark.parametrize("n_images", [1, 2, 3])
 def test_top_image_accepts_the_right_answer_among_few_images(tiny_model_and_images, n_images,
                                                              capsys):
-    from vgg_lessons.probes import top_activating_images
+    from vgg_lessons.probes.hooks import top_activating_images
 
     model, images = tiny_model_and_images
     inputs = images[:n_images]
     best = int(top_activating_images(model, inputs, "stage4.bn1", 3, k=1)[0][0])
-    assert exercises.check_top_image(best, model, inputs)
+    assert chapter6.check_top_image(best, model, inputs)
 
 
-from vgg_lessons.models import build_vgg  # noqa: E402
+from vgg_lessons.models import build_vgg

@@ -1,4 +1,4 @@
-"""The in-page explorers (vgg_lessons.site) in headless Chromium, over HTTP and file://.
+"""The in-page explorers (vgg_lessons.publishing.site) in headless Chromium, over HTTP and file://.
 
 - feature maps: changing the image, the layer, the channel and the weights changes the
   shown map (a screenshot of the map's canvas) and the state the page reports;
@@ -22,9 +22,10 @@ import pytest
 from PIL import Image
 from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
 
-from vgg_lessons import checkpoints, rf_measure
+from vgg_lessons.train import checkpoints
+from vgg_lessons.probes import fields
 from vgg_lessons.receptive_field import LayerSpec, rf_table
-from vgg_lessons.site import explorer_data
+from vgg_lessons.publishing.site import explorer_data
 
 CHAPTER6, CHAPTER1 = "book/06_what_vgg_sees.html", "book/01_receptive_fields.html"
 CHAPTER7 = "book/07_the_paper.html"
@@ -123,7 +124,7 @@ def test_feature_maps_follow_every_control(browser: DevTools, origin: str):
 def model_rows():
     model = checkpoints.load_pretrained()
     layers = explorer_data.map_layers(model)
-    table = rf_measure.layer_table(model, explorer_data.INPUT_SIZE)
+    table = fields.layer_table(model, explorer_data.INPUT_SIZE)
     return layers, [table[i] for i in explorer_data.geometry_index(model, layers)]
 
 

@@ -5,15 +5,17 @@ import pytest
 import torch
 from matplotlib.patches import Rectangle
 
-from vgg_lessons import build_vgg, plots
-from vgg_lessons import receptive_field as rf
+from vgg_lessons.models import build_vgg
+from vgg_lessons.viz import plots
+from vgg_lessons.viz import training_plots
+from vgg_lessons.probes import fields
 
 
 @pytest.fixture(scope="module")
 def vgg16_erf():
     torch.manual_seed(0)
     model = build_vgg("vgg16", bn=None, width=0.25)
-    return rf.effective_rf(model, "stage4.conv3", input_size=160, n_inputs=2, seed=0)
+    return fields.effective_rf(model, "stage4.conv3", input_size=160, n_inputs=2, seed=0)
 
 
 def test_effective_rf_says_which_unit_it_probed(vgg16_erf):
@@ -55,11 +57,11 @@ def test_effective_rf_map_of_a_plain_map_centres_on_its_middle_or_where_told():
 
 def test_image_grid_labels_each_row():
     images = torch.zeros(8, 3, 4, 4, dtype=torch.uint8)
-    fig = plots.plot_image_grid(images, ncols=4, row_labels=["channel 0", "channel 1"])
+    fig = training_plots.plot_image_grid(images, ncols=4, row_labels=["channel 0", "channel 1"])
     labels = {ax.texts[0].get_text(): i for i, ax in enumerate(fig.axes) if ax.texts}
     assert labels == {"channel 0": 0, "channel 1": 4}  # first image of each row
     with pytest.raises(ValueError, match="make 2 rows; pass one row label per row, got 3"):
-        plots.plot_image_grid(images, ncols=4, row_labels=["a", "b", "c"])
+        training_plots.plot_image_grid(images, ncols=4, row_labels=["a", "b", "c"])
 
 
 # ---- activation maximisation: smooth images, not saturated pixel noise ----------------
@@ -74,12 +76,14 @@ def _pixel_detail(x: torch.Tensor) -> float:
 
 
 def test_maximize_activation_paints_smooth_images_that_still_excite_the_channel():
-    from vgg_lessons import probes, train
+    from vgg_lessons.probes import activation_max
+    from vgg_lessons.probes import hooks
+    from vgg_lessons.train import checkpoints
 
-    model = train.load_pretrained("vgg11_bn_cifar10")
+    model = checkpoints.load_pretrained("vgg11_bn_cifar10")
     layer, channels = "stage4.bn2", [0, 1, 2]
-    painted = probes.maximize_activation(model, layer, channels, seed=0)
-    unblurred = probes.maximize_activation(model, layer, channels, seed=0, blur=0)
+    painted = activation_max.maximize_activation(model, layer, channels, seed=0)
+    unblurred = activation_max.maximize_activation(model, layer, channels, seed=0, blur=0)
     # Without the blur the climb ends in saturated stripes (measured: a third of the
     # pixels at 0 or 1); with it almost none are, and neighbouring pixels differ far less.
     assert _saturated_share(unblurred) > 0.15 and _saturated_share(painted) < 0.02
@@ -87,12 +91,12 @@ def test_maximize_activation_paints_smooth_images_that_still_excite_the_channel(
     # ... and each painted image still drives its channel harder than a grey image.
     grey = torch.full((1, 3, 32, 32), 0.5)
     with torch.no_grad():
-        scores = probes.channel_scores(model, probes.default_preprocess(painted), layer)
-        grey_scores = probes.channel_scores(model, probes.default_preprocess(grey), layer)
+        scores = hooks.channel_scores(model, activation_max.default_preprocess(painted), layer)
+        grey_scores = hooks.channel_scores(model, activation_max.default_preprocess(grey), layer)
     for row, c in enumerate(channels):
         assert scores[row, c] > grey_scores[0, c] + 1.0
     with pytest.raises(ValueError, match="blur >= 0"):
-        probes.maximize_activation(model, layer, 0, blur=-1)
+        activation_max.maximize_activation(model, layer, 0, blur=-1)
 
 
 # ---- references: the list's labels are the text's author-year citations ---------------
@@ -101,7 +105,7 @@ def test_reference_list_is_labelled_by_author_and_year_with_links():
 
     from pybtex.database import parse_file
 
-    from vgg_lessons._bibstyle import AuthorYearStyle
+    from vgg_lessons.publishing.bibstyle import AuthorYearStyle
 
     bib = parse_file(Path(__file__).parents[1] / "book" / "references.bib")
     formatted = {e.key: e.label for e in AuthorYearStyle().format_bibliography(bib)}

@@ -5,7 +5,8 @@ import torch
 import torchvision
 from torch import nn
 
-from vgg_lessons.models import CONFIGS, MIN_INPUT_SIZE, build_vgg, config_name, stage_kernels
+from vgg_lessons.vgg_configs import CONFIGS, config_name, stage_kernels
+from vgg_lessons.models import MIN_INPUT_SIZE, build_vgg
 
 # torchvision's published parameter counts (ImageNet head, 1000 classes).
 TORCHVISION_PARAMS = {
@@ -260,7 +261,7 @@ def test_bad_inputs_raise_clear_errors(shape, message):
 
 
 def test_uint8_images_get_a_one_line_error_that_names_the_transform():
-    from vgg_lessons.weights import get_weights
+    from vgg_lessons.train.weights import get_weights
 
     model = build_vgg("A", head="cifar", width=0.25).eval()
     images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)

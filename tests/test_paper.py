@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from vgg_lessons import probes
-from vgg_lessons.data import normalize, scale_jitter
-from vgg_lessons.dense import dense_scores, mosaic, multi_scale_probabilities, rescale, score_map
+from vgg_lessons.probes import attribution
+from vgg_lessons.train.data import normalize
+from vgg_lessons.train.augmentation import scale_jitter
+from vgg_lessons.probes.dense import dense_scores, mosaic, multi_scale_probabilities, rescale, score_map
 from vgg_lessons.models import build_vgg, fully_convolutional
 
 
@@ -123,12 +124,12 @@ def test_saliency_is_the_channel_max_of_the_absolute_input_gradient():
     for i in range(2):  # one image, one logit at a time, by hand
         (g,) = torch.autograd.grad(logits[i, predicted[i]], x, retain_graph=True)
         expected.append(g[i].abs().max(dim=0).values)
-    got = probes.saliency(model, images)
+    got = attribution.saliency(model, images)
     assert got.shape == (2, 8, 8)
     torch.testing.assert_close(got, torch.stack(expected))
     other = (predicted + 1) % 3  # an explicit target gives that class's map instead
     (g,) = torch.autograd.grad(logits.gather(1, other[:, None]).sum(), x)
-    torch.testing.assert_close(probes.saliency(model, images, target=other), g.abs().amax(1))
+    torch.testing.assert_close(attribution.saliency(model, images, target=other), g.abs().amax(1))
 
 
 def test_grad_cam_matches_the_formula_on_a_tiny_model():
@@ -141,21 +142,21 @@ def test_grad_cam_matches_the_formula_on_a_tiny_model():
     weights = model.fc.weight[target] / 16
     cam = torch.relu((weights[None, :, None, None] * a).sum(1, keepdim=True))
     expected = nn.functional.interpolate(cam, size=(8, 8), mode="bilinear", align_corners=False)[:, 0]
-    got = probes.grad_cam(model, images, "relu2", target=target)
+    got = attribution.grad_cam(model, images, "relu2", target=target)
     assert got.shape == (2, 8, 8)
     torch.testing.assert_close(got, expected.detach())
     # Default target: the predicted class of each image.
     predicted = model(x).argmax(1)
-    by_image = torch.stack([probes.grad_cam(model, images[i:i + 1], "relu2", int(predicted[i]))[0]
+    by_image = torch.stack([attribution.grad_cam(model, images[i:i + 1], "relu2", int(predicted[i]))[0]
                             for i in range(2)])
-    torch.testing.assert_close(probes.grad_cam(model, images, "relu2"), by_image)
+    torch.testing.assert_close(attribution.grad_cam(model, images, "relu2"), by_image)
 
 
 def test_grad_cam_on_a_vgg_layer_before_an_inplace_relu():
     torch.manual_seed(0)
     model = build_vgg("A", head="cifar", width=1 / 16).eval()
     images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
-    cam = probes.grad_cam(model, images, "stage4.bn2")  # BN's output is changed in place by ReLU
+    cam = attribution.grad_cam(model, images, "stage4.bn2")  # BN's output is changed in place by ReLU
     assert cam.shape == (3, 32, 32) and (cam >= 0).all() and cam.sum() > 0
     assert model.training is False
 
@@ -163,11 +164,11 @@ def test_grad_cam_on_a_vgg_layer_before_an_inplace_relu():
 def test_saliency_and_grad_cam_reject_bad_targets_and_images():
     model, images = _tiny_and_images()
     with pytest.raises(ValueError, match=r"class index in 0\.\.2"):
-        probes.saliency(model, images, target=3)
+        attribution.saliency(model, images, target=3)
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
-        probes.grad_cam(model, images[0], "relu2")
+        attribution.grad_cam(model, images[0], "relu2")
     with pytest.raises(ValueError, match="no layer named"):
-        probes.grad_cam(model, images, "stage9.conv1")
+        attribution.grad_cam(model, images, "stage9.conv1")
 
 
 def _spearman_by_hand(a: list[float], b: list[float]) -> float:
@@ -185,22 +186,22 @@ def test_rank_correlation_is_spearman_with_ties_averaged():
     torch.manual_seed(0)
     a = torch.randint(0, 4, (3, 5, 5)).float()  # many ties
     b = torch.relu(torch.randn(3, 5, 5))  # Grad-CAM-like: about half the pixels exactly 0
-    got = probes.rank_correlation(a, b)
+    got = attribution.rank_correlation(a, b)
     expected = [_spearman_by_hand(a[i].flatten().tolist(), b[i].flatten().tolist()) for i in range(3)]
     assert got.shape == (3,)
     torch.testing.assert_close(got, torch.tensor(expected, dtype=torch.float64))
     ramp = torch.arange(16.0).reshape(1, 4, 4)
-    assert probes.rank_correlation(ramp, ramp ** 3).item() == pytest.approx(1.0)  # same order
-    assert probes.rank_correlation(ramp, -ramp).item() == pytest.approx(-1.0)
+    assert attribution.rank_correlation(ramp, ramp ** 3).item() == pytest.approx(1.0)  # same order
+    assert attribution.rank_correlation(ramp, -ramp).item() == pytest.approx(-1.0)
     # the order in which a sort meets tied pixels does not matter
-    flipped = probes.rank_correlation(a.flip(-1), b.flip(-1))
+    flipped = attribution.rank_correlation(a.flip(-1), b.flip(-1))
     torch.testing.assert_close(flipped, got)
 
 
 def test_rank_correlation_of_a_flat_map_is_nan_and_bad_shapes_are_refused():
-    assert probes.rank_correlation(torch.zeros(1, 4, 4), torch.rand(1, 4, 4)).isnan().all()
+    assert attribution.rank_correlation(torch.zeros(1, 4, 4), torch.rand(1, 4, 4)).isnan().all()
     with pytest.raises(ValueError, match=r"one shape \(B, H, W\)"):
-        probes.rank_correlation(torch.rand(2, 4, 4), torch.rand(2, 4, 5))
+        attribution.rank_correlation(torch.rand(2, 4, 4), torch.rand(2, 4, 5))
 
 
 # ---- scale jittering ---------------------------------------------------------------------------
@@ -256,10 +257,10 @@ def test_scale_jitter_is_reproducible_and_checks_its_arguments():
 def test_chapter7_checks_accept_the_answer_and_explain_wrong_ones(capsys):
     import torch
 
-    from vgg_lessons import exercises
-    from vgg_lessons.dense import mosaic
+    from vgg_lessons.exercises import chapter7 as exercises
+    from vgg_lessons.probes.dense import mosaic
     from vgg_lessons.models import build_vgg
-    from vgg_lessons.probes import grad_cam
+    from vgg_lessons.probes.attribution import grad_cam
 
     assert exercises.check_dense_map_side(6)
     assert not exercises.check_dense_map_side(12)

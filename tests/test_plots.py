@@ -7,7 +7,9 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from vgg_lessons import plots
+from vgg_lessons.viz import feature_plots
+from vgg_lessons.viz import plots
+from vgg_lessons.viz import training_plots
 
 # ---- Batch norm and training (chapters 3 and 4) ---------------------------------------
 
@@ -18,7 +20,7 @@ HISTORY_B = [dict(epoch=1, train_loss=2.3, test_acc=None, step_losses=[2.3, 2.3]
 
 
 def test_training_curves_draw_each_run_per_metric_accuracy_in_percent():
-    fig = plots.plot_training_curves({"a": HISTORY_A, "b": HISTORY_B})
+    fig = training_plots.plot_training_curves({"a": HISTORY_A, "b": HISTORY_B})
     assert isinstance(fig, Figure)
     loss_ax, acc_ax = fig.axes
     assert [line.get_label() for line in loss_ax.lines] == ["a", "b"]
@@ -29,16 +31,16 @@ def test_training_curves_draw_each_run_per_metric_accuracy_in_percent():
 
 
 def test_training_curves_can_draw_every_step():
-    fig = plots.plot_training_curves({"a": HISTORY_A}, ["train_loss"], step_losses=True)
+    fig = training_plots.plot_training_curves({"a": HISTORY_A}, ["train_loss"], step_losses=True)
     np.testing.assert_allclose(fig.axes[0].lines[0].get_xdata(), [0.5, 1.0, 1.5, 2.0])
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [2.2, 1.8, 1.6, 1.4])
 
 
 def test_training_curves_explain_bad_input():
     with pytest.raises(ValueError, match="no runs"):
-        plots.plot_training_curves({})
+        training_plots.plot_training_curves({})
     with pytest.raises(ValueError, match="no run recorded 'val_acc'.*test_acc"):
-        plots.plot_training_curves({"a": HISTORY_A}, ["val_acc"])
+        training_plots.plot_training_curves({"a": HISTORY_A}, ["val_acc"])
 
 
 def test_activation_stats_are_mean_and_std_of_each_layer():
@@ -46,7 +48,7 @@ def test_activation_stats_are_mean_and_std_of_each_layer():
     maps = {name: {"conv1": torch.randn(4, 3, 5, 5, generator=gen) * scale + shift,
                    "conv2": torch.rand(4, 6, 2, 2, generator=gen) * scale}
             for name, scale, shift in [("small", 0.5, 1.0), ("large", 3.0, -2.0)]}
-    fig = plots.plot_activation_stats(maps)
+    fig = training_plots.plot_activation_stats(maps)
     mean_ax, std_ax = fig.axes
     for line_mean, line_std, by_layer in zip(mean_ax.lines, std_ax.lines, maps.values()):
         values = [t.numpy().ravel() for t in by_layer.values()]
@@ -57,7 +59,7 @@ def test_activation_stats_are_mean_and_std_of_each_layer():
 
 def test_activation_stats_need_the_same_layers():
     with pytest.raises(ValueError, match="same layers"):
-        plots.plot_activation_stats({"a": {"x": torch.ones(1)}, "b": {"y": torch.ones(1)}})
+        training_plots.plot_activation_stats({"a": {"x": torch.ones(1)}, "b": {"y": torch.ones(1)}})
 
 
 def test_confusion_matrix_counts_true_rows_predicted_columns():
@@ -66,7 +68,7 @@ def test_confusion_matrix_counts_true_rows_predicted_columns():
     expected = np.zeros((3, 3), dtype=np.int64)
     for t, p in zip(labels.tolist(), predictions.tolist()):  # the definition, one by one
         expected[t, p] += 1
-    np.testing.assert_array_equal(plots.confusion_matrix(labels, predictions, 3).numpy(), expected)
+    np.testing.assert_array_equal(training_plots.confusion_matrix(labels, predictions, 3).numpy(), expected)
 
 
 @pytest.mark.parametrize("labels, predictions, message", [
@@ -76,13 +78,13 @@ def test_confusion_matrix_counts_true_rows_predicted_columns():
 ])
 def test_confusion_matrix_explains_bad_input(labels, predictions, message):
     with pytest.raises(ValueError, match=message):
-        plots.confusion_matrix(torch.tensor(labels), torch.tensor(predictions), 3)
+        training_plots.confusion_matrix(torch.tensor(labels), torch.tensor(predictions), 3)
 
 
 def test_confusion_figure_shows_row_percentages_and_per_class_accuracy():
     labels = torch.tensor([0, 0, 0, 0, 1, 1, 2])
     predictions = torch.tensor([0, 0, 0, 1, 1, 0, 2])
-    fig = plots.plot_confusion_matrix(labels, predictions, ["cat", "dog", "frog"])
+    fig = training_plots.plot_confusion_matrix(labels, predictions, ["cat", "dog", "frog"])
     heat, bars, colour_bar = fig.axes
     shown = heat.images[0].get_array()
     assert colour_bar.get_ylabel() == "% of the true class (row)"
@@ -95,20 +97,20 @@ def test_confusion_figure_shows_row_percentages_and_per_class_accuracy():
 def test_image_grid_shows_each_image_with_its_class():
     images = torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(0))
-    fig = plots.plot_image_grid(images, torch.arange(10) % 3, ["cat", "dog", "frog"], ncols=4)
+    fig = training_plots.plot_image_grid(images, torch.arange(10) % 3, ["cat", "dog", "frog"], ncols=4)
     shown = [ax for ax in fig.axes if ax.images]
     assert len(fig.axes) == 12 and len(shown) == 10
     np.testing.assert_array_equal(shown[3].images[0].get_array(), images[3].permute(1, 2, 0).numpy())
     assert [ax.get_title() for ax in shown[:4]] == ["cat", "dog", "frog", "cat"]
     with pytest.raises(ValueError, match="between 1 and 64"):
-        plots.plot_image_grid(torch.zeros(65, 3, 8, 8, dtype=torch.uint8))
+        training_plots.plot_image_grid(torch.zeros(65, 3, 8, 8, dtype=torch.uint8))
 
 
 # ---- Receptive fields and building VGG (chapters 1 and 2) -------------------------------
 
-from vgg_lessons.models import build_vgg  # noqa: E402
-from vgg_lessons.receptive_field import LayerSpec, rf_table  # noqa: E402
-from vgg_lessons.stats import layer_stats  # noqa: E402
+from vgg_lessons.models import build_vgg
+from vgg_lessons.receptive_field import LayerSpec, rf_table
+from vgg_lessons.stats import layer_stats
 
 
 def _label(fig: Figure) -> str:
@@ -175,8 +177,8 @@ def test_stage_bars_show_the_stage_totals():
 # ---- every figure fits the book's column and is readable (issue 13) -------------------
 from matplotlib.text import Text  # noqa: E402
 
-from vgg_lessons._figures import COLUMN_INCHES, MIN_POINTS  # noqa: E402
-from vgg_lessons.receptive_field import layer_table  # noqa: E402
+from vgg_lessons.viz._figures import COLUMN_INCHES, MIN_POINTS
+from vgg_lessons.probes.fields import layer_table
 
 
 @pytest.fixture(scope="module")
@@ -198,21 +200,27 @@ def figures() -> dict[str, Figure]:
         "rf_growth": plots.rf_growth(layer_table(build_vgg("E", head="cifar", width=1 / 16), 224)),
         "effective_rf_map": plots.effective_rf_map(torch.rand(33, 33, generator=g), rf=21),
         "stage_bars": plots.stage_bars(stats),
-        "plot_training_curves": plots.plot_training_curves(
+        "plot_training_curves": training_plots.plot_training_curves(
             {"a": HISTORY_A, "b": HISTORY_B}, ("train_loss", "test_acc", "train_loss")),
-        "plot_activation_stats": plots.plot_activation_stats(
+        "plot_activation_stats": training_plots.plot_activation_stats(
             {"m": {f"stage{i}.conv1": torch.randn(2, 4, 4, 4, generator=g) for i in range(1, 6)}}),
-        "plot_confusion_matrix": plots.plot_confusion_matrix(labels, predictions, classes),
-        "plot_image_grid": plots.plot_image_grid(image[None].repeat(16, 1, 1, 1), titles=["x"] * 16),
-        "plot_feature_maps": plots.plot_feature_maps(image, maps),
-        "plot_first_layer_filters": plots.plot_first_layer_filters(torch.rand(64, 3, 3, 3, generator=g)),
-        "plot_maps_side_by_side": plots.plot_maps_side_by_side(image, {"trained": maps, "random": -maps}),
+        "plot_confusion_matrix": training_plots.plot_confusion_matrix(labels, predictions, classes),
+        "plot_image_grid": training_plots.plot_image_grid(image[None].repeat(16, 1, 1, 1), titles=["x"] * 16),
+        "plot_feature_maps": feature_plots.plot_feature_maps(image, maps),
+        "plot_first_layer_filters": feature_plots.plot_first_layer_filters(torch.rand(64, 3, 3, 3, generator=g)),
+        "plot_maps_side_by_side": feature_plots.plot_maps_side_by_side(image, {"trained": maps, "random": -maps}),
         "rf_growth_small": plots.rf_growth(table),
     }
 
 
 def test_every_figure_fits_the_column_with_readable_text(figures):
-    public = {n for n in plots.__all__ if n.startswith(("plot_", "rf_", "stage_", "effective_"))}
+    public = {
+        name
+        for module in (plots, training_plots, feature_plots)
+        for name in dir(module)
+        if name.startswith(("plot_", "rf_", "stage_", "effective_"))
+        and getattr(getattr(module, name), "__module__", None) == module.__name__
+    }
     assert public <= set(figures)  # a new plot function needs a case above
     for name, fig in figures.items():
         fig.canvas.draw()  # lays out, creates every tick label

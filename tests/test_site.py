@@ -1,4 +1,4 @@
-"""The web book's extension (vgg_lessons.site) without a browser: the explorers' data,
+"""The web book's extension (vgg_lessons.publishing.site) without a browser: the explorers' data,
 the placement script and the offline configuration."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import pytest
 import torch
 import yaml
 
-from vgg_lessons import checkpoints, rf_measure
-from vgg_lessons.site import MATHJAX, STATIC, explorer_data
+from vgg_lessons.train import checkpoints
+from vgg_lessons.probes import fields
+from vgg_lessons.publishing.site import MATHJAX, STATIC
+from vgg_lessons.publishing.site import explorer_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +34,7 @@ def test_map_layers_are_every_conv_relu_and_pool(model):
 
 def test_geometry_index_gives_a_relu_its_convolution_row(model):
     layers = explorer_data.map_layers(model)
-    table = rf_measure.layer_table(model, 32)
+    table = fields.layer_table(model, 32)
     rows = dict(zip(layers, explorer_data.geometry_index(model, layers)))
     assert table[rows["stage3.relu2"]].name == "stage3.conv2"
     assert table[rows["stage3.conv2"]].name == "stage3.conv2"
@@ -84,7 +86,7 @@ def test_placement_script_is_idempotent(tmp_path):
 
 def test_config_serves_everything_from_the_book():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert "vgg_lessons.site" in config["sphinx"]["extra_extensions"]
+    assert "vgg_lessons.publishing.site" in config["sphinx"]["extra_extensions"]
     assert config["sphinx"]["config"]["nb_merge_streams"] is True
     assert (ROOT / config["html"]["favicon"]).is_file()
     assert (STATIC / MATHJAX).is_file() and (STATIC / MATHJAX).stat().st_size > 1_000_000

@@ -1,4 +1,4 @@
-"""The attribution explorer's data (vgg_lessons.site.attribution_data), without a browser:
+"""The attribution explorer's data (vgg_lessons.publishing.site.attribution_data), without a browser:
 which map lands in which tile, scaled and coloured how, and the per-map sanity check."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import pytest
 import torch
 from matplotlib import colormaps
 
-from vgg_lessons import checkpoints, probes
+from vgg_lessons.train import checkpoints
+from vgg_lessons.probes import attribution
 from vgg_lessons.models import build_vgg
-from vgg_lessons.site import attribution_data as ad
-from vgg_lessons.site import explorer_data
+from vgg_lessons.publishing.site import attribution_data
+from vgg_lessons.publishing.site import explorer_data
 
 LAYERS = ("stage3.relu2", "stage5.relu2")
 
@@ -29,19 +30,19 @@ def tiny_and_images():
 
 def test_attribution_maps_index_method_class_and_image(tiny_and_images):
     model, images = tiny_and_images
-    maps = ad.attribution_maps(model, images, LAYERS)
+    maps = attribution_data.attribution_maps(model, images, LAYERS)
     assert maps.shape == (1 + len(LAYERS), 10, 3, 32, 32)
     for k in (0, 7):  # each class's slice is that class's map, computed on its own
-        torch.testing.assert_close(maps[0, k], probes.saliency(model, images, k))
-        torch.testing.assert_close(maps[2, k], probes.grad_cam(model, images, "stage5.relu2", k))
-    torch.testing.assert_close(maps[1, 3, 2], probes.grad_cam(model, images[2:], "stage3.relu2", 3)[0])
+        torch.testing.assert_close(maps[0, k], attribution.saliency(model, images, k))
+        torch.testing.assert_close(maps[2, k], attribution.grad_cam(model, images, "stage5.relu2", k))
+    torch.testing.assert_close(maps[1, 3, 2], attribution.grad_cam(model, images[2:], "stage3.relu2", 3)[0])
 
 
 def test_sheet_puts_method_rows_and_class_columns_scaled_to_their_peak():
     maps = torch.zeros(2, 3, 4, 4)
     maps[1, 2] = torch.arange(16.0).reshape(4, 4)  # method 1, class 2: a ramp up to 15
     maps[0, 1, 0, 0] = 0.5  # a single bright pixel: scaled to the peak
-    sheet = ad.attribution_sheet(maps)
+    sheet = attribution_data.attribution_sheet(maps)
     assert sheet.shape == (8, 12, 3) and sheet.dtype == np.uint8
     inferno = (colormaps["inferno"](np.array([0.0, 1.0]))[:, :3] * 255).round().astype(np.uint8)
     assert (sheet[4 + 3, 8 + 3] == inferno[1]).all()  # the ramp's peak, bottom right of its tile
@@ -56,10 +57,10 @@ def test_similarity_is_the_rank_correlation_in_hundredths_and_none_when_flat():
     random = torch.rand(2, 3, 4, 6, 6)
     random[1, 0, 2] = 0  # Grad-CAM of the random model found nothing
     random[0, 2, 1] = trained[0, 2, 1] * 2  # the same order of pixels
-    table = ad.similarity_hundredths(trained, random)
+    table = attribution_data.similarity_hundredths(trained, random)
     assert len(table) == 4 and len(table[0]) == 2 and len(table[0][0]) == 3  # [image][method][class]
     assert table[2][1][0] is None and table[1][0][2] == 100
-    expected = probes.rank_correlation(trained[1, 1], random[1, 1])  # method 1, class 1, all images
+    expected = attribution.rank_correlation(trained[1, 1], random[1, 1])  # method 1, class 1, all images
     assert [table[i][1][1] for i in range(4)] == [round(100 * v) for v in expected.tolist()]
 
 
@@ -67,7 +68,7 @@ def test_zero_masks_mark_all_zero_maps_per_image():
     maps = torch.ones(2, 3, 2, 4, 4)
     maps[1, 2, 0] = 0
     maps[0, 0, 1] = 0
-    assert ad.zero_masks(maps) == ["000001", "100000"]
+    assert attribution_data.zero_masks(maps) == ["000001", "100000"]
 
 
 def test_attribution_data_writes_one_sheet_per_weights_and_image(tmp_path, tiny_and_images):
@@ -80,9 +81,9 @@ def test_attribution_data_writes_one_sheet_per_weights_and_image(tmp_path, tiny_
         saved[name] = array
         return name
 
-    part = ad.attribution_data(tmp_path, {"trained": model, "random": other}, images, save)
+    part = attribution_data.attribution_data(tmp_path, {"trained": model, "random": other}, images, save)
     assert [m["units"] for m in part["methods"]] == [32, 16, 8, 4, 2]
-    assert part["methods"][part["default_method"]]["layer"] == ad.DEFAULT_LAYER
+    assert part["methods"][part["default_method"]]["layer"] == attribution_data.DEFAULT_LAYER
     assert part["sheets"]["random"] == [f"attribution/random-{i:02d}.png" for i in range(3)]
     assert saved["attribution/trained-01.png"].shape == (5 * 32, 10 * 32, 3)
     assert len(part["similarity"]) == 3 and all(len(z) == 50 for z in part["zero"]["trained"])
@@ -100,4 +101,4 @@ def test_the_chapters_explorer_text_states_what_the_data_holds():
     assert "Grad-CAM at the last ReLU of stages 2 to 5" in text
     relus = [n for n in checkpoints.load_pretrained().layer_names if ".relu" in n]
     last_relu = {name.split(".")[0]: name for name in relus}  # the last one of each stage wins
-    assert ad.GRADCAM_LAYERS == tuple(last_relu[f"stage{i}"] for i in range(2, 6))
+    assert attribution_data.GRADCAM_LAYERS == tuple(last_relu[f"stage{i}"] for i in range(2, 6))

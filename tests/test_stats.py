@@ -113,7 +113,7 @@ def test_errors():
 
 
 def test_layer_stats_inside_a_recording_keeps_the_recorded_maps():
-    from vgg_lessons.probes import recording
+    from vgg_lessons.probes.hooks import recording
 
     model = build_vgg("A", head="cifar", width=0.125).eval()
     x = torch.randn(1, 3, 32, 32)

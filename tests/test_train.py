@@ -12,15 +12,16 @@ import pytest
 import torch
 from PIL import Image
 
-from vgg_lessons.config import TrainConfig
-from vgg_lessons.data import CLASSES, normalize
+from vgg_lessons.train.config import TrainConfig
+from vgg_lessons.train.data import CLASSES, normalize
 from vgg_lessons.models import build_vgg
-from vgg_lessons import cli
-from vgg_lessons import train as train_module
-from vgg_lessons.cli import main
-from vgg_lessons.train import (TrainingDiverged, alternating_mirrors, evaluate, fit,
-                               init_first_conv_from_patches, load_checkpoint, load_pretrained,
-                               lr_at, seed_everything)
+from vgg_lessons.train import cli
+from vgg_lessons.train import loop
+from vgg_lessons.train import augmentation
+from vgg_lessons.train.cli import main
+from vgg_lessons.train.loop import TrainingDiverged, alternating_mirrors, fit, init_first_conv_from_patches, lr_at, seed_everything
+from vgg_lessons.train.metrics import evaluate
+from vgg_lessons.train.checkpoints import load_checkpoint, load_pretrained
 
 ASSETS = Path(__file__).resolve().parents[1] / "vgg_lessons" / "assets"
 SMALL = dict(epochs=2, batch_size=32, lr=0.05, progress=False, device="cpu")
@@ -77,12 +78,12 @@ def test_alternating_mirrors_show_each_image_both_ways() -> None:
 def test_fit_with_alternating_flips_mirrors_every_image_once_in_two_epochs(
         monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[int, torch.Tensor]] = []
-    real_augment = train_module.augment_batch
+    real_augment = augmentation.augment
 
     def recording_augment(x, gen, *, padding, mirror):
         seen.append((padding, mirror))
         return real_augment(x, gen, padding=padding, mirror=mirror)
-    monkeypatch.setattr(train_module, "augment_batch", recording_augment)
+    monkeypatch.setattr(loop, "augment_batch", recording_augment)
     fit(_model(), _toy(64), **SMALL, crop_padding=2, flip="alternate")
     assert len(seen) == 2 * 64 // 32 and all(p == 2 for p, _ in seen)
     per_epoch = [int(sum(m.sum() for _, m in seen[:2])), int(sum(m.sum() for _, m in seen[2:]))]
@@ -312,7 +313,7 @@ def test_command_line_resumed_run_records_the_whole_runs_time(
     root = _image_folder(tmp_path, monkeypatch)
     args = ["--width", "0.125", "--epochs", "3", "--batch-size", "25", "--data-root", str(root),
             "--out-dir", str(tmp_path / "run"), "--device", "cpu", "--no-progress"]
-    real_fit = cli.fit
+    real_fit = loop.fit
 
     def killed_after_two_epochs(*a, callback=None, **k):
         def kill(row):

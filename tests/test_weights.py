@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from vgg_lessons import data
+from vgg_lessons.train import data
 from vgg_lessons.models import build_vgg
-from vgg_lessons.weights import ASSETS, DEFAULT, WEIGHTS, Weights, default_transforms, get_weights
+from vgg_lessons.train.weights import ASSETS, DEFAULT, WEIGHTS, Weights, default_transforms, get_weights
 
 
 def test_every_entry_has_its_three_files():

@@ -14,8 +14,13 @@ import pytest
 import torch
 from PIL import Image
 
-from vgg_lessons import plots, probes, widgets
-from vgg_lessons.data import CLASSES
+from vgg_lessons.viz import feature_plots
+from vgg_lessons.probes import activation_max
+from vgg_lessons.probes import hooks
+from vgg_lessons.viz import _explorers
+from vgg_lessons.viz import rf_widgets
+from vgg_lessons.viz import widgets
+from vgg_lessons.train.data import CLASSES
 from vgg_lessons.models import build_vgg
 
 
@@ -37,8 +42,8 @@ def decoded(png: bytes) -> np.ndarray:
 
 
 def reference_maps(model, image_u8: torch.Tensor, layer: str) -> torch.Tensor:
-    x = probes.default_preprocess(image_u8[None].float() / 255)
-    return probes.feature_maps(model, x, layer)[layer][0]
+    x = activation_max.default_preprocess(image_u8[None].float() / 255)
+    return hooks.feature_maps(model, x, layer)[layer][0]
 
 
 def png_of(array: np.ndarray) -> bytes:
@@ -61,12 +66,12 @@ def test_feature_map_explorer_shows_what_probes_computes(model, images):
     torch.testing.assert_close(ex.current["maps"], expected)
     torch.testing.assert_close(ex.current["channel_map"], expected[5])
     assert ex.grid.value != first_grid
-    np.testing.assert_array_equal(decoded(ex.grid.value), plots.tile_channels(expected))
+    np.testing.assert_array_equal(decoded(ex.grid.value), feature_plots.tile_channels(expected))
     np.testing.assert_array_equal(decoded(ex.enlarged.value),
-                                  plots.overlay_channel(imgs[3], expected[5]))
+                                  feature_plots.overlay_channel(imgs[3], expected[5]))
 
     with torch.no_grad():
-        probs = torch.softmax(model(probes.default_preprocess(imgs[3:4].float() / 255))[0], 0)
+        probs = torch.softmax(model(activation_max.default_preprocess(imgs[3:4].float() / 255))[0], 0)
     torch.testing.assert_close(ex.current["probs"], probs)
     top = int(probs.argmax())
     assert f"<td>{CLASSES[top]}</td><td style='text-align:right'>{probs[top]:.1%}" in \
@@ -106,21 +111,21 @@ def test_filter_viewer_shows_kernels_maximisation_and_top_images(model, images):
     imgs, _ = images
     fv = widgets.FilterViewer(model, imgs, k=4, act_max=dict(steps=3))
     assert fv.current["layer"] == "stage1.conv1" and fv.current["probe"] == "stage1.bn1"
-    kernels = probes.first_layer_filter_images(model)
+    kernels = hooks.first_layer_filter_images(model)
     torch.testing.assert_close(fv.current["kernels"], kernels)
-    np.testing.assert_array_equal(decoded(fv.kernels.value), widgets.enlarge(kernels, 8))
+    np.testing.assert_array_equal(decoded(fv.kernels.value), _explorers.enlarge(kernels, 8))
 
     fv.layer.value = "stage3.conv2"
     fv.channel.value = 7
     assert fv.current["probe"] == "stage3.bn2" and fv.current["kernels"] is None
-    inputs = probes.default_preprocess(imgs.float() / 255)
-    idx, values = probes.top_activating_images(model, inputs, "stage3.bn2", 7, k=4)
+    inputs = activation_max.default_preprocess(imgs.float() / 255)
+    idx, values = hooks.top_activating_images(model, inputs, "stage3.bn2", 7, k=4)
     assert fv.current["top_indices"].tolist() == idx.tolist()
     torch.testing.assert_close(fv.current["top_values"], values)
-    np.testing.assert_array_equal(decoded(fv.top.value), widgets.enlarge(imgs[idx], 3))
-    expected = probes.maximize_activation(model, "stage3.bn2", 7, steps=3)
+    np.testing.assert_array_equal(decoded(fv.top.value), _explorers.enlarge(imgs[idx], 3))
+    expected = activation_max.maximize_activation(model, "stage3.bn2", 7, steps=3)
     torch.testing.assert_close(fv.current["maxact"], expected)
-    np.testing.assert_array_equal(decoded(fv.maxact.value), widgets.enlarge(expected[None], 5))
+    np.testing.assert_array_equal(decoded(fv.maxact.value), _explorers.enlarge(expected[None], 5))
 
 
 def test_trained_versus_random_side_by_side(model, images):
@@ -133,7 +138,7 @@ def test_trained_versus_random_side_by_side(model, images):
     for name, net in (("trained", model), ("random", other)):
         expected = reference_maps(net, imgs[5], "stage2.conv1")
         torch.testing.assert_close(tv.current[f"maps_{name}"], expected)
-        np.testing.assert_array_equal(decoded(tv.grids[name].value), plots.tile_channels(expected))
+        np.testing.assert_array_equal(decoded(tv.grids[name].value), feature_plots.tile_channels(expected))
     assert not torch.allclose(tv.current["maps_trained"], tv.current["maps_random"])
 
 
@@ -148,9 +153,9 @@ def test_explorers_reject_wrong_input(model, images):
 
 def test_tile_channels_places_and_colours_each_channel():
     maps = torch.tensor([[[0.0, 1.0], [1.0, 1.0]], [[2.0, 2.0], [2.0, 2.0]]])  # (2, 2, 2)
-    grid = plots.tile_channels(maps, cell=4, pad=1)  # 2 columns, cells of 4x4 (factor 2)
+    grid = feature_plots.tile_channels(maps, cell=4, pad=1)  # 2 columns, cells of 4x4 (factor 2)
     assert grid.shape == (4, 9, 3)
-    lo, mid, hi = (plots.colorize(torch.tensor([[v]]), 0.0, 2.0)[0, 0] for v in (0.0, 1.0, 2.0))
+    lo, mid, hi = (feature_plots.colorize(torch.tensor([[v]]), 0.0, 2.0)[0, 0] for v in (0.0, 1.0, 2.0))
     np.testing.assert_array_equal(grid[0, 0], lo)        # channel 0, top-left pixel (0)
     np.testing.assert_array_equal(grid[3, 3], mid)       # channel 0, bottom-right (1)
     np.testing.assert_array_equal(grid[:, 4], np.full((4, 3), 255))  # the white gap
@@ -160,7 +165,7 @@ def test_tile_channels_places_and_colours_each_channel():
 # ---- Receptive-field explorer (chapter 1) ----------------------------------------------
 
 def test_receptive_field_explorer_redraws_and_explains_a_too_deep_stack(capsys):
-    ui = widgets.receptive_field_explorer()
+    ui = rf_widgets.receptive_field_explorer()
     sliders = {s.description: s for box in ui.children[:2] for s in box.children}
     assert set(sliders) == {"kernel", "stride", "padding", "dilation", "depth"}
     out = ui.children[2]
@@ -193,7 +198,7 @@ def test_a_decompression_bomb_upload_is_refused_in_the_note(model, images, monke
 
     monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 1000)  # a 100x100 PNG is then a "bomb"
     with pytest.raises(ValueError, match="too large to open safely"):
-        widgets.image_from_upload(png_of(np.zeros((100, 100, 3), np.uint8)))
+        _explorers.image_from_upload(png_of(np.zeros((100, 100, 3), np.uint8)))
     ex = widgets.FeatureMapExplorer(model, images[0])
     ex.upload.value = ({"name": "huge.png", "type": "image/png", "size": 1,
                         "content": memoryview(png_of(np.zeros((100, 100, 3), np.uint8))),

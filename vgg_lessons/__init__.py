@@ -1,31 +1,18 @@
 """vgg_lessons: the helper package of the vgg-lessons book.
 
-Modules, one idea each (import the one you need; nothing runs at import):
+The layout follows the book's floors; a part imports only the parts below it, and
+nothing runs at import (import the module you need):
 
-- ``models``: ``build_vgg`` and the configurations of the paper.
-- ``receptive_field``: receptive-field arithmetic (no torch); ``rf_measure``: tables of
-  models, measured and effective fields.
-- ``weights``: the shipped models' meta and ``transforms()`` (uint8 images -> model input).
-- ``stats``: parameters, multiply-accumulates and activation memory per layer.
-- ``data``: CIFAR-10 from a folder, a download or a tensor cache.
-- ``config``: ``TrainConfig``, every training setting once.
-- ``train``: the training loop (``fit``); ``metrics``: ``evaluate``, confusion matrix;
-  ``checkpoints``: save, load, export, ``load_pretrained``; ``cli``: the command line.
-- ``probes``: hooks, feature maps, filters, activation maximisation.
-- ``plots`` (with ``training_plots``, ``feature_plots``), ``widgets`` (with ``rf_widgets``),
-  ``exercises``: figures, explorers and checks for the book.
+- theory, at the top level (imports nothing of the package but itself): ``vgg_configs``
+  (the paper's Table 1), ``models`` (``build_vgg``, ``fully_convolutional``),
+  ``receptive_field`` (field arithmetic, no torch), ``stats`` (parameters, MACs,
+  memory), ``paper_results`` (the paper's numbers as data), ``_layers`` and ``_tables``;
+- ``train`` (training) and ``probes`` (looking inside a model), side by side: each
+  imports the theory, neither the other;
+- ``viz`` (figures and ipywidgets explorers) and ``exercises`` (the checks, one module
+  per chapter), which may import everything below them;
+- ``publishing`` (the Sphinx extension, the editions, glue): the book's machinery, on
+  top; nothing imports it.
 """
 
-from typing import Any
-
-__all__ = ["build_vgg"]
 __version__ = "0.1.0"
-
-
-def __getattr__(name: str) -> Any:
-    """``vgg_lessons.build_vgg`` without importing torch for the torch-free modules."""
-    if name == "build_vgg":
-        from vgg_lessons.models import build_vgg
-
-        return build_vgg
-    raise AttributeError(f"module 'vgg_lessons' has no attribute {name!r}")

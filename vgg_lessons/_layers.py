@@ -20,8 +20,10 @@ def layer_path(model: nn.Module, name: str) -> str:
             message lists some valid names).
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(f"a layer is named by a non-empty string such as 'stage3.conv2' or "
-                         f"'features.12', got {type(name).__name__} {name!r}")
+        raise ValueError(
+            f"a layer is named by a non-empty string such as 'stage3.conv2' or "
+            f"'features.12', got {type(name).__name__} {name!r}"
+        )
     names = getattr(model, "layer_names", None) or {}
     path = names.get(name, name)
     try:
@@ -29,11 +31,15 @@ def layer_path(model: nn.Module, name: str) -> str:
     except AttributeError:
         if names:
             examples = ", ".join(list(names)[:4])
-            raise ValueError(f"no layer named {name!r}; use a name from model.layer_names "
-                             f"(e.g. {examples}, ...) or a module path such as 'features.0'") from None
+            raise ValueError(
+                f"no layer named {name!r}; use a name from model.layer_names "
+                f"(e.g. {examples}, ...) or a module path such as 'features.0'"
+            ) from None
         examples = ", ".join(n for n, _ in list(model.named_modules())[1:5])
-        raise ValueError(f"no layer named {name!r} in this {type(model).__name__}; use a module "
-                         f"path from model.named_modules() (e.g. {examples})") from None
+        raise ValueError(
+            f"no layer named {name!r} in this {type(model).__name__}; use a module "
+            f"path from model.named_modules() (e.g. {examples})"
+        ) from None
     return path
 
 
@@ -81,6 +87,8 @@ def forward_until(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor
     finally:
         handle.remove()
     if not found:
-        raise ValueError(f"layer {layer!r} did not run in the forward pass; name a layer that "
-                         "the model uses")
+        raise ValueError(
+            f"layer {layer!r} did not run in the forward pass; name a layer that "
+            "the model uses"
+        )
     return found[0]

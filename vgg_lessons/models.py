@@ -24,10 +24,13 @@ import torch
 from torch import nn
 
 from vgg_lessons._layers import readable_name, resolve_layer
-
-from vgg_lessons.vgg_configs import (ALIASES, CONFIGS, FROM_ARCH, LETTER_DEFAULTS,  # noqa: F401
-                                     STAGE_CHANNELS, TORCHVISION_DEFAULTS, config_name,
-                                     conv_count, scaled_channels, stage_kernels)
+from vgg_lessons.vgg_configs import (
+    FROM_ARCH,
+    LETTER_DEFAULTS,
+    TORCHVISION_DEFAULTS,
+    scaled_channels,
+    stage_kernels,
+)
 
 BN_PLACEMENTS: tuple[str | None, ...] = ("before_relu", "after_relu", None)
 HEADS: tuple[str, ...] = ("imagenet", "cifar")
@@ -60,8 +63,15 @@ class VGG(nn.Module):
             plus ``name``, its readable name (e.g. ``stage1.relu2``).
     """
 
-    def __init__(self, features: nn.Sequential, avgpool: nn.Module, classifier: nn.Sequential,
-                 layer_names: dict[str, str], stage_ends: list[int], config: dict[str, Any]):
+    def __init__(
+        self,
+        features: nn.Sequential,
+        avgpool: nn.Module,
+        classifier: nn.Sequential,
+        layer_names: dict[str, str],
+        stage_ends: list[int],
+        config: dict[str, Any],
+    ):
         super().__init__()
         self.features = features
         self.avgpool = avgpool
@@ -70,9 +80,13 @@ class VGG(nn.Module):
         self.config = config
         self._stage_ends = stage_ends
         self._fold_conv_bias = {  # conv index -> BN index, where a bias-free conv feeds BN
-            int(conv.split(".")[1]): int(self.layer_names[name.replace("conv", "bn")].split(".")[1])
+            int(conv.split(".")[1]): int(
+                self.layer_names[name.replace("conv", "bn")].split(".")[1]
+            )
             for name, conv in layer_names.items()
-            if ".conv" in name and config["bn"] == "before_relu" and not config["conv_bias"]
+            if ".conv" in name
+            and config["bn"] == "before_relu"
+            and not config["conv_bias"]
         }
         self.register_load_state_dict_pre_hook(self._fold_conv_biases_hook)
 
@@ -81,9 +95,15 @@ class VGG(nn.Module):
     def feature_info(self) -> list[dict[str, Any]]:
         """Per stage, the layer before its pool (timm's ``feature_info``); see the class doc."""
         channels = scaled_channels(self.config["width"])
-        return [dict(num_chs=channels[i], reduction=2 ** i, module=f"features.{end - 1}",
-                     name=self.readable_name(f"features.{end - 1}"))
-                for i, end in enumerate(self._stage_ends)]
+        return [
+            dict(
+                num_chs=channels[i],
+                reduction=2**i,
+                module=f"features.{end - 1}",
+                name=self.readable_name(f"features.{end - 1}"),
+            )
+            for i, end in enumerate(self._stage_ends)
+        ]
 
     def layer(self, name: str) -> nn.Module:
         """Return the module called ``name`` (readable name or module path)."""
@@ -98,7 +118,7 @@ class VGG(nn.Module):
         """The five stages as separate ``nn.Sequential`` views sharing this model's layers."""
         out, start = [], 0
         for end in self._stage_ends:
-            out.append(nn.Sequential(*self.features[start:end + 1]))
+            out.append(nn.Sequential(*self.features[start : end + 1]))
             start = end + 1
         return out
 
@@ -107,25 +127,40 @@ class VGG(nn.Module):
         """Raise ValueError if ``x`` is not a ``(B, C, H, W)`` batch this model accepts."""
         c = self.config["in_channels"]
         if not isinstance(x, torch.Tensor):
-            raise ValueError(f"expected a torch.Tensor of shape (B, {c}, H, W), got {type(x).__name__}")
+            raise ValueError(
+                f"expected a torch.Tensor of shape (B, {c}, H, W), got {type(x).__name__}"
+            )
         if x.dim() != 4:
-            hint = " (add a batch dimension with x.unsqueeze(0))" if x.dim() == 3 else ""
-            raise ValueError(f"expected a batch of shape (B, {c}, H, W), got shape "
-                             f"{tuple(x.shape)}{hint}")
+            hint = (
+                " (add a batch dimension with x.unsqueeze(0))" if x.dim() == 3 else ""
+            )
+            raise ValueError(
+                f"expected a batch of shape (B, {c}, H, W), got shape "
+                f"{tuple(x.shape)}{hint}"
+            )
         if not x.is_floating_point():
-            raise ValueError(f"this model takes float input, got {x.dtype} images; turn images as "
-                             "data.load_cifar10 returns them into model input with "
-                             "weights.get_weights().transforms()(images)")
+            raise ValueError(
+                f"this model takes float input, got {x.dtype} images; turn images as "
+                "data.load_cifar10 returns them into model input with "
+                "weights.get_weights().transforms()(images)"
+            )
         if x.shape[1] != c:
-            hint = ("channels go second: x.permute(0, 3, 1, 2)" if x.shape[-1] == c
-                    else f"or build the model with in_channels={x.shape[1]}")
-            raise ValueError(f"this model takes {c}-channel images, got {x.shape[1]} channels "
-                             f"(shape {tuple(x.shape)}); {hint}")
+            hint = (
+                "channels go second: x.permute(0, 3, 1, 2)"
+                if x.shape[-1] == c
+                else f"or build the model with in_channels={x.shape[1]}"
+            )
+            raise ValueError(
+                f"this model takes {c}-channel images, got {x.shape[1]} channels "
+                f"(shape {tuple(x.shape)}); {hint}"
+            )
         h, w = x.shape[-2:]
         if min(h, w) < MIN_INPUT_SIZE:
-            raise ValueError(f"input of {h}x{w} pixels is too small: five 2x2 max-pools need at "
-                             f"least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} (CIFAR-10 size); resize or "
-                             "pad the images")
+            raise ValueError(
+                f"input of {h}x{w} pixels is too small: five 2x2 max-pools need at "
+                f"least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} (CIFAR-10 size); resize or "
+                "pad the images"
+            )
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, H, W) -> (B, C5, H/32, W/32)``: the five stages."""
@@ -143,7 +178,9 @@ class VGG(nn.Module):
         return self.forward_head(self.forward_features(x))
 
     # ---- torchvision compatibility ------------------------------------------------
-    def _fold_conv_biases_hook(self, module, state_dict, prefix, *args, **kwargs) -> None:
+    def _fold_conv_biases_hook(
+        self, module, state_dict, prefix, *args, **kwargs
+    ) -> None:
         """Load a conv bias that our model drops (conv followed by BN) into BN's running mean.
 
         In ``BN(conv(x) + b)`` the bias ``b`` only shifts the batch mean, which BN
@@ -159,8 +196,15 @@ class VGG(nn.Module):
                 state_dict[mean_key] = state_dict[mean_key] - bias
 
 
-def _stage_layers(stage: int, kernels: Sequence[int], c_in: int, c_out: int, bn: str | None,
-                  conv_bias: bool, lrn: bool) -> list[tuple[str, nn.Module]]:
+def _stage_layers(
+    stage: int,
+    kernels: Sequence[int],
+    c_in: int,
+    c_out: int,
+    bn: str | None,
+    conv_bias: bool,
+    lrn: bool,
+) -> list[tuple[str, nn.Module]]:
     """The named layers of one stage: convs with BN/ReLU as asked, then a 2x2 max-pool."""
     layers: list[tuple[str, nn.Module]] = []
     for j, k in enumerate(kernels, start=1):
@@ -179,15 +223,18 @@ def _stage_layers(stage: int, kernels: Sequence[int], c_in: int, c_out: int, bn:
     return layers
 
 
-def _head_layers(head: str, c5: int, num_classes: int, dropout: float
-                 ) -> tuple[nn.Module, list[tuple[str, nn.Module]]]:
+def _head_layers(
+    head: str, c5: int, num_classes: int, dropout: float
+) -> tuple[nn.Module, list[tuple[str, nn.Module]]]:
     """The pooling and named classifier layers of a head."""
     if head == "imagenet":
         # Exactly torchvision's: 7x7 pool, FC-4096, FC-4096, FC-classes.
         return nn.AdaptiveAvgPool2d((7, 7)), [
-            ("head.fc1", nn.Linear(c5 * 7 * 7, 4096)), ("head.relu1", nn.ReLU(inplace=True)),
+            ("head.fc1", nn.Linear(c5 * 7 * 7, 4096)),
+            ("head.relu1", nn.ReLU(inplace=True)),
             ("head.drop1", nn.Dropout(p=dropout)),
-            ("head.fc2", nn.Linear(4096, 4096)), ("head.relu2", nn.ReLU(inplace=True)),
+            ("head.fc2", nn.Linear(4096, 4096)),
+            ("head.relu2", nn.ReLU(inplace=True)),
             ("head.drop2", nn.Dropout(p=dropout)),
             ("head.fc3", nn.Linear(4096, num_classes)),
         ]
@@ -210,29 +257,45 @@ def _init_weights(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def _checked_build_args(bn: str | None, head: str, num_classes: int | None, in_channels: int,
-                        dropout: float) -> int:
+def _checked_build_args(
+    bn: str | None, head: str, num_classes: int | None, in_channels: int, dropout: float
+) -> int:
     """Validate :func:`build_vgg`'s arguments (one-line ValueErrors); return ``num_classes``."""
     if bn not in BN_PLACEMENTS:
-        raise ValueError(f"unknown bn placement {bn!r}; use 'before_relu' (conv-BN-ReLU), "
-                         "'after_relu' (conv-ReLU-BN) or None (no batch norm)")
+        raise ValueError(
+            f"unknown bn placement {bn!r}; use 'before_relu' (conv-BN-ReLU), "
+            "'after_relu' (conv-ReLU-BN) or None (no batch norm)"
+        )
     if head not in HEADS:
-        raise ValueError(f"unknown head {head!r}; use 'imagenet' (224x224, torchvision's "
-                         "classifier) or 'cifar' (32x32, one linear layer)")
+        raise ValueError(
+            f"unknown head {head!r}; use 'imagenet' (224x224, torchvision's "
+            "classifier) or 'cifar' (32x32, one linear layer)"
+        )
     if num_classes is None:
         num_classes = 1000 if head == "imagenet" else 10
     for label, value in (("num_classes", num_classes), ("in_channels", in_channels)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{label} must be a positive whole number, got {value!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
-            or not 0.0 <= dropout < 1.0:
+    if (
+        isinstance(dropout, bool)
+        or not isinstance(dropout, (int, float))
+        or not 0.0 <= dropout < 1.0
+    ):
         raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
     return num_classes
 
 
-def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = FROM_ARCH,
-              head: str = "imagenet", num_classes: int | None = None, width: float = 1.0,
-              in_channels: int = 3, dropout: float = 0.5, conv_bias: bool = FROM_ARCH) -> VGG:
+def build_vgg(
+    arch: str | Sequence[int] = "A",
+    *,
+    bn: str | None = FROM_ARCH,
+    head: str = "imagenet",
+    num_classes: int | None = None,
+    width: float = 1.0,
+    in_channels: int = 3,
+    dropout: float = 0.5,
+    conv_bias: bool = FROM_ARCH,
+) -> VGG:
     """Build a VGG network from a configuration of the paper or five per-stage counts.
 
     Two ways to name a network:
@@ -272,8 +335,11 @@ def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = FROM_ARCH,
             non-positive count, width or class count, or an unknown ``bn`` or ``head``.
     """
     kernels = stage_kernels(arch)
-    implied = (TORCHVISION_DEFAULTS.get(arch.lower(), LETTER_DEFAULTS) if isinstance(arch, str)
-               else LETTER_DEFAULTS)
+    implied = (
+        TORCHVISION_DEFAULTS.get(arch.lower(), LETTER_DEFAULTS)
+        if isinstance(arch, str)
+        else LETTER_DEFAULTS
+    )
     bn = implied["bn"] if bn is FROM_ARCH else bn
     conv_bias = implied["conv_bias"] if conv_bias is FROM_ARCH else conv_bias
     num_classes = _checked_build_args(bn, head, num_classes, in_channels, dropout)
@@ -294,14 +360,19 @@ def build_vgg(arch: str | Sequence[int] = "A", *, bn: str | None = FROM_ARCH,
     layer_names = OrderedDict((n, f"features.{i}") for i, (n, _) in enumerate(named))
     layer_names["head.avgpool"] = "avgpool"
     layer_names.update((n, f"classifier.{i}") for i, (n, _) in enumerate(head_named))
-    config = dict(arch=arch if isinstance(arch, str) else list(arch), bn=bn, head=head,
-                  num_classes=num_classes, width=width, in_channels=in_channels,
-                  dropout=dropout, conv_bias=conv_bias)
+    config = dict(
+        arch=arch if isinstance(arch, str) else list(arch),
+        bn=bn,
+        head=head,
+        num_classes=num_classes,
+        width=width,
+        in_channels=in_channels,
+        dropout=dropout,
+        conv_bias=conv_bias,
+    )
     model = VGG(features, avgpool, classifier, dict(layer_names), stage_ends, config)
     _init_weights(model)
     return model
-
-
 
 
 # ==== Chapter 7: dense evaluation (the paper's Sec. 3.2) =====================================
@@ -313,7 +384,7 @@ def fully_convolutional(model: VGG) -> nn.Sequential:
     ``Sequential(features, head)``, maps ``(B, 3, H, W)`` with ``H, W >= 224`` to a map
     of class scores ``(B, classes, H/32 - 6, W/32 - 6)``: at 224 pixels ``(B, classes,
     1, 1)``, equal to the original logits; VGG-16 at 320 pixels ``(B, 1000, 4, 4)``. Its
-    spatial mean is the paper's dense score (:func:`vgg_lessons.dense.dense_scores`).
+    spatial mean is the paper's dense score (:func:`vgg_lessons.probes.dense.dense_scores`).
     The copy has ``model``'s train/eval mode; ``model`` is unchanged.
 
     Raises:
@@ -323,12 +394,16 @@ def fully_convolutional(model: VGG) -> nn.Sequential:
     import copy
 
     if not isinstance(model, VGG):
-        raise ValueError(f"fully_convolutional takes a VGG from build_vgg, got {type(model).__name__}")
+        raise ValueError(
+            f"fully_convolutional takes a VGG from build_vgg, got {type(model).__name__}"
+        )
     if model.config["head"] != "imagenet":
-        raise ValueError(f"this VGG has the {model.config['head']!r} head (global average pool, one "
-                         "linear layer), not the ImageNet head with a 7x7 fc1 to convert; its "
-                         "class-score map is that linear layer at every position: use "
-                         "vgg_lessons.dense.score_map(model, images)")
+        raise ValueError(
+            f"this VGG has the {model.config['head']!r} head (global average pool, one "
+            "linear layer), not the ImageNet head with a 7x7 fc1 to convert; its "
+            "class-score map is that linear layer at every position: use "
+            "vgg_lessons.probes.dense.score_map(model, images)"
+        )
     head = []
     for m in model.classifier:
         if isinstance(m, nn.Linear):
@@ -339,7 +414,10 @@ def fully_convolutional(model: VGG) -> nn.Sequential:
                 conv.bias.copy_(m.bias)
             m = conv
         head.append(copy.deepcopy(m))
-    dense = nn.Sequential(OrderedDict(features=copy.deepcopy(model.features),
-                                      head=nn.Sequential(*head)))
+    dense = nn.Sequential(
+        OrderedDict(features=copy.deepcopy(model.features), head=nn.Sequential(*head))
+    )
     return dense.train(model.training)
+
+
 # ==== end of chapter 7 block =================================================================

@@ -52,62 +52,90 @@ class ResultRow:
         return f"{self.config}, S={self.train_scale}, Q={','.join(map(str, self.test_scales))}"
 
 
-def _rows(table: str, rows: list[tuple[str, str, tuple[int, ...], float, float]]) -> tuple[ResultRow, ...]:
-    return tuple(ResultRow(c, s, q, t1, t5, f"{PAPER}, {table}, row {i} ({c}, S={s})")
-                 for i, (c, s, q, t1, t5) in enumerate(rows, start=1))
+def _rows(
+    table: str, rows: list[tuple[str, str, tuple[int, ...], float, float]]
+) -> tuple[ResultRow, ...]:
+    return tuple(
+        ResultRow(c, s, q, t1, t5, f"{PAPER}, {table}, row {i} ({c}, S={s})")
+        for i, (c, s, q, t1, t5) in enumerate(rows, start=1)
+    )
 
 
 #: Table 3 of arXiv:1409.1556v6: "ConvNet performance at a single test scale".
-SINGLE_SCALE: tuple[ResultRow, ...] = _rows("Table 3", [
-    ("A", "256", (256,), 29.6, 10.4),
-    ("A-LRN", "256", (256,), 29.7, 10.5),
-    ("B", "256", (256,), 28.7, 9.9),
-    ("C", "256", (256,), 28.1, 9.4),
-    ("C", "384", (384,), 28.1, 9.3),
-    ("C", "[256;512]", (384,), 27.3, 8.8),
-    ("D", "256", (256,), 27.0, 8.8),
-    ("D", "384", (384,), 26.8, 8.7),
-    ("D", "[256;512]", (384,), 25.6, 8.1),
-    ("E", "256", (256,), 27.3, 9.0),
-    ("E", "384", (384,), 26.9, 8.7),
-    ("E", "[256;512]", (384,), 25.5, 8.0),
-])
+SINGLE_SCALE: tuple[ResultRow, ...] = _rows(
+    "Table 3",
+    [
+        ("A", "256", (256,), 29.6, 10.4),
+        ("A-LRN", "256", (256,), 29.7, 10.5),
+        ("B", "256", (256,), 28.7, 9.9),
+        ("C", "256", (256,), 28.1, 9.4),
+        ("C", "384", (384,), 28.1, 9.3),
+        ("C", "[256;512]", (384,), 27.3, 8.8),
+        ("D", "256", (256,), 27.0, 8.8),
+        ("D", "384", (384,), 26.8, 8.7),
+        ("D", "[256;512]", (384,), 25.6, 8.1),
+        ("E", "256", (256,), 27.3, 9.0),
+        ("E", "384", (384,), 26.9, 8.7),
+        ("E", "[256;512]", (384,), 25.5, 8.0),
+    ],
+)
 
 #: Table 4 of arXiv:1409.1556v6: "ConvNet performance at multiple test scales".
-MULTI_SCALE: tuple[ResultRow, ...] = _rows("Table 4", [
-    ("B", "256", (224, 256, 288), 28.2, 9.6),
-    ("C", "256", (224, 256, 288), 27.7, 9.2),
-    ("C", "384", (352, 384, 416), 27.8, 9.2),
-    ("C", "[256;512]", (256, 384, 512), 26.3, 8.2),
-    ("D", "256", (224, 256, 288), 26.6, 8.6),
-    ("D", "384", (352, 384, 416), 26.5, 8.6),
-    ("D", "[256;512]", (256, 384, 512), 24.8, 7.5),
-    ("E", "256", (224, 256, 288), 26.9, 8.7),
-    ("E", "384", (352, 384, 416), 26.7, 8.6),
-    ("E", "[256;512]", (256, 384, 512), 24.8, 7.5),
-])
+MULTI_SCALE: tuple[ResultRow, ...] = _rows(
+    "Table 4",
+    [
+        ("B", "256", (224, 256, 288), 28.2, 9.6),
+        ("C", "256", (224, 256, 288), 27.7, 9.2),
+        ("C", "384", (352, 384, 416), 27.8, 9.2),
+        ("C", "[256;512]", (256, 384, 512), 26.3, 8.2),
+        ("D", "256", (224, 256, 288), 26.6, 8.6),
+        ("D", "384", (352, 384, 416), 26.5, 8.6),
+        ("D", "[256;512]", (256, 384, 512), 24.8, 7.5),
+        ("E", "256", (224, 256, 288), 26.9, 8.7),
+        ("E", "384", (352, 384, 416), 26.7, 8.6),
+        ("E", "[256;512]", (256, 384, 512), 24.8, 7.5),
+    ],
+)
 
 #: The training recipe (Sec. 3.1) and its cost (Sec. 3.3) of arXiv:1409.1556v6.
 RECIPE: dict[str, Any] = dict(
-    batch_size=256, momentum=0.9, weight_decay=5e-4, dropout=0.5, lr=1e-2,
-    lr_divided_by_10_times=3, iterations=370_000, epochs=74, crop=224,
-    jittered_sides=(256, 512), train_images=1_300_000,  # Sec. 4: "training (1.3M images)"
+    batch_size=256,
+    momentum=0.9,
+    weight_decay=5e-4,
+    dropout=0.5,
+    lr=1e-2,
+    lr_divided_by_10_times=3,
+    iterations=370_000,
+    epochs=74,
+    crop=224,
+    jittered_sides=(256, 512),
+    train_images=1_300_000,  # Sec. 4: "training (1.3M images)"
     deeper_nets_initialised_from="A (first four conv layers and the three FC layers)",
-    gpus="4 NVIDIA Titan Black", weeks=(2, 3),
+    gpus="4 NVIDIA Titan Black",
+    weeks=(2, 3),
     source=f"{PAPER}, Sec. 3.1 (training), Sec. 3.3 (implementation: 2-3 weeks per net "
-           "on four Titan Black GPUs), Sec. 4 (data set)",
+    "on four Titan Black GPUs), Sec. 4 (data set)",
 )
 
 
-def rows(table: tuple[ResultRow, ...], config: str | None = None, train_scale: str | None = None
-         ) -> list[ResultRow]:
+def rows(
+    table: tuple[ResultRow, ...],
+    config: str | None = None,
+    train_scale: str | None = None,
+) -> list[ResultRow]:
     """The rows of ``table`` for a configuration and/or training scale (None: any)."""
-    out = [r for r in table if (config is None or r.config == config)
-           and (train_scale is None or r.train_scale == train_scale)]
+    out = [
+        r
+        for r in table
+        if (config is None or r.config == config)
+        and (train_scale is None or r.train_scale == train_scale)
+    ]
     if not out:
         known = sorted({(r.config, r.train_scale) for r in table})
-        raise ValueError(f"no row for config={config!r}, train_scale={train_scale!r}; the table has "
-                         f"{known}")
+        raise ValueError(
+            f"no row for config={config!r}, train_scale={train_scale!r}; the table has "
+            f"{known}"
+        )
     return out
 
 
@@ -120,24 +148,32 @@ def configuration_summary(input_size: int = 224) -> list[dict[str, Any]]:
         ``macs`` (one ``input_size`` image, multiply-accumulates), and ``rf`` (the
         receptive field of the last pool, input pixels).
     """
-    from vgg_lessons.models import CONFIGS, build_vgg
-    from vgg_lessons.receptive_field import layer_table
+    from vgg_lessons.models import build_vgg
+    from vgg_lessons.probes.fields import layer_table
     from vgg_lessons.stats import layer_stats
+    from vgg_lessons.vgg_configs import CONFIGS
 
     out = []
     for name, kernels in CONFIGS.items():
         with torch.device("meta"):  # shapes only: no memory, no initialisation
             model = build_vgg(name, bn=None)
         stats = layer_stats(model, input_size)
-        out.append(dict(config=name, weight_layers=sum(map(len, kernels)) + 3,
-                        convs_1x1=sum(k == 1 for stage in kernels for k in stage),
-                        params=stats.total_params, macs=stats.total_macs,
-                        rf=layer_table(model, input_size)[-1].rf))
+        out.append(
+            dict(
+                config=name,
+                weight_layers=sum(map(len, kernels)) + 3,
+                convs_1x1=sum(k == 1 for stage in kernels for k in stage),
+                params=stats.total_params,
+                macs=stats.total_macs,
+                rf=layer_table(model, input_size)[-1].rf,
+            )
+        )
     return out
 
 
-def epoch_macs(config: str = "D", images: int = RECIPE["train_images"], crop: int = RECIPE["crop"]
-               ) -> int:
+def epoch_macs(
+    config: str = "D", images: int = RECIPE["train_images"], crop: int = RECIPE["crop"]
+) -> int:
     """Multiply-accumulates of one training epoch: forward + backward ~ 3x the forward pass.
 
     The backward pass computes two products of the same size as the forward one (the

@@ -16,7 +16,7 @@ far the first unit's field reaches left of the image: ``(rf - 1) / 2 - start``.
 
 This module is the arithmetic and needs no torch (chapter 1 runs without it). The
 measurements on models (``layer_table``, ``empirical_rf``, ``effective_rf``, ...)
-live in :mod:`vgg_lessons.rf_measure`; importing them from here still works and
+live in :mod:`vgg_lessons.probes.fields`; importing them from here still works and
 loads torch only then.
 """
 
@@ -36,8 +36,14 @@ def effective_kernel(kernel: int, dilation: int = 1) -> int:
     return dilation * (kernel - 1) + 1
 
 
-def output_size(n: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
-                ceil_mode: bool = False) -> int:
+def output_size(
+    n: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
     """Output length of a convolution or pooling along one axis of length ``n`` pixels.
 
     ``floor((n + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1`` (PyTorch's
@@ -45,7 +51,9 @@ def output_size(n: int, kernel: int, stride: int = 1, padding: int = 0, dilation
     """
     span = n + 2 * padding - effective_kernel(kernel, dilation)
     out = (ceil(span / stride) if ceil_mode else floor(span / stride)) + 1
-    if ceil_mode and (out - 1) * stride >= n + padding:  # PyTorch: last window must start inside
+    if (
+        ceil_mode and (out - 1) * stride >= n + padding
+    ):  # PyTorch: last window must start inside
         out -= 1
     return out
 
@@ -64,7 +72,9 @@ def next_rf(rf: int, jump: int, kernel: int, dilation: int = 1) -> int:
     return rf + (effective_kernel(kernel, dilation) - 1) * jump
 
 
-def next_start(start: float, jump: int, kernel: int, padding: int = 0, dilation: int = 1) -> float:
+def next_start(
+    start: float, jump: int, kernel: int, padding: int = 0, dilation: int = 1
+) -> float:
     """Centre of the first unit's field after a layer: ``start + ((k' - 1) / 2 - padding) * jump``.
 
     ``jump`` is the jump of the layer's input; ``k'`` the effective kernel.
@@ -118,10 +128,32 @@ class RFRow:
 
 
 #: Columns in display order, the ones read most first; with their headers.
-_COLUMNS = ("name", "out_size", "jump", "rf", "start", "kind", "kernel", "stride", "padding",
-            "dilation", "effective_padding")
-_HEADERS = ("name", "out size", "jump", "rf", "start", "kind", "kernel", "stride", "padding",
-            "dilation", "eff. padding")
+_COLUMNS = (
+    "name",
+    "out_size",
+    "jump",
+    "rf",
+    "start",
+    "kind",
+    "kernel",
+    "stride",
+    "padding",
+    "dilation",
+    "effective_padding",
+)
+_HEADERS = (
+    "name",
+    "out size",
+    "jump",
+    "rf",
+    "start",
+    "kind",
+    "kernel",
+    "stride",
+    "padding",
+    "dilation",
+    "eff. padding",
+)
 _RIGHT = tuple(c not in ("name", "kind") for c in _COLUMNS)  # numbers right-aligned
 
 
@@ -155,7 +187,9 @@ class RFTable(Sequence[RFRow]):
             if r.name == name:
                 return r
         names = ", ".join(r.name for r in self._rows)
-        raise ValueError(f"no row named {name!r} in this receptive-field table; rows are: {names}")
+        raise ValueError(
+            f"no row named {name!r} in this receptive-field table; rows are: {names}"
+        )
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """One dict per row, with ``effective_padding`` included."""
@@ -184,27 +218,50 @@ def rf_table(specs: Iterable[LayerSpec], input_size: int | None = None) -> RFTab
     Raises:
         ValueError: a layer whose output would be empty at ``input_size``.
     """
-    if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, int)
-                                   or input_size < 1):
-        raise ValueError(f"input_size is the image height (= width) in pixels, a positive whole "
-                         f"number, got {input_size!r}")
-    specs = list(specs)  # read twice (the error's size hint), so a generator must not run dry
+    if input_size is not None and (
+        isinstance(input_size, bool)
+        or not isinstance(input_size, int)
+        or input_size < 1
+    ):
+        raise ValueError(
+            f"input_size is the image height (= width) in pixels, a positive whole "
+            f"number, got {input_size!r}"
+        )
+    specs = list(
+        specs
+    )  # read twice (the error's size hint), so a generator must not run dry
     jump, rf, start, n = 1, 1, 0.0, input_size
     rows = []
     for s in specs:
         if n is not None:
-            n_out = output_size(n, s.kernel, s.stride, s.padding, s.dilation, s.ceil_mode)
+            n_out = output_size(
+                n, s.kernel, s.stride, s.padding, s.dilation, s.ceil_mode
+            )
             if n_out < 1:
-                raise ValueError(f"an input of {input_size} pixels is too small: layer {s.name!r} "
-                                 f"gets {n} pixels, too few for its {s.kernel}x{s.kernel} kernel "
-                                 f"(dilation {s.dilation}, padding {s.padding}); use an input of "
-                                 f"at least {min_input_size(specs)} pixels")
+                raise ValueError(
+                    f"an input of {input_size} pixels is too small: layer {s.name!r} "
+                    f"gets {n} pixels, too few for its {s.kernel}x{s.kernel} kernel "
+                    f"(dilation {s.dilation}, padding {s.padding}); use an input of "
+                    f"at least {min_input_size(specs)} pixels"
+                )
             n = n_out
         start = next_start(start, jump, s.kernel, s.padding, s.dilation)
         rf = next_rf(rf, jump, s.kernel, s.dilation)
         jump = next_jump(jump, s.stride)
-        rows.append(RFRow(s.name, s.kind, s.kernel, s.stride, s.padding, s.dilation, n, jump, rf,
-                          start))
+        rows.append(
+            RFRow(
+                s.name,
+                s.kind,
+                s.kernel,
+                s.stride,
+                s.padding,
+                s.dilation,
+                n,
+                jump,
+                rf,
+                start,
+            )
+        )
     return RFTable(rows, input_size)
 
 
@@ -219,19 +276,6 @@ def min_input_size(specs: Iterable[LayerSpec]) -> int:
                 break
         else:
             return n
-    raise ValueError("these layers leave an empty output for every input up to 65536 pixels")
-
-
-# ---- measurements on models, in rf_measure (torch is imported only when asked for) ---
-_MEASURED = ("EffectiveRF", "MeasuredRF", "effective_rf", "empirical_rf", "erf_mass_size",
-             "erf_std",
-             "feature_layers", "layer_spec", "layer_table", "square_side")
-
-
-def __getattr__(name: str) -> Any:
-    """``from vgg_lessons.receptive_field import layer_table`` etc. keep working (lazily)."""
-    if name in _MEASURED:
-        from vgg_lessons import rf_measure
-
-        return getattr(rf_measure, name)
-    raise AttributeError(f"module 'vgg_lessons.receptive_field' has no attribute {name!r}")
+    raise ValueError(
+        "these layers leave an empty output for every input up to 65536 pixels"
+    )

@@ -33,7 +33,9 @@ from vgg_lessons._tables import html_table, text_table
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (scalars) of ``model``; only those with ``requires_grad`` if asked."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+    return sum(
+        p.numel() for p in model.parameters() if p.requires_grad or not trainable_only
+    )
 
 
 def format_count(n: float) -> str:
@@ -55,7 +57,9 @@ def format_bytes(n: float) -> str:
 def module_macs(module: nn.Module, output_shape: tuple[int, ...]) -> int:
     """MACs of one call of ``module`` producing ``output_shape`` (batch included); see module doc."""
     if isinstance(module, nn.modules.conv._ConvNd):
-        per_output = module.weight.numel() // module.out_channels  # (C_in / groups) * k * k
+        per_output = (
+            module.weight.numel() // module.out_channels
+        )  # (C_in / groups) * k * k
         return prod(output_shape) * per_output
     if isinstance(module, nn.Linear):
         return prod(output_shape) * module.in_features
@@ -86,8 +90,12 @@ class LayerStats:
 class StatsTable:
     """Rows of :class:`LayerStats` in forward order, with totals and per-stage sums."""
 
-    def __init__(self, rows: list[LayerStats], input_shape: tuple[int, ...],
-                 bytes_per_element: int):
+    def __init__(
+        self,
+        rows: list[LayerStats],
+        input_shape: tuple[int, ...],
+        bytes_per_element: int,
+    ):
         self.rows = rows
         self.input_shape = input_shape
         self.bytes_per_element = bytes_per_element
@@ -106,8 +114,10 @@ class StatsTable:
         for r in self.rows:
             if name in (r.name, r.path):
                 return r
-        raise ValueError(f"no layer named {name!r} in this table; names are e.g. "
-                         f"{', '.join(r.name for r in self.rows[:4])}, ...")
+        raise ValueError(
+            f"no layer named {name!r} in this table; names are e.g. "
+            f"{', '.join(r.name for r in self.rows[:4])}, ..."
+        )
 
     @property
     def total_params(self) -> int:
@@ -137,17 +147,34 @@ class StatsTable:
 
     def _cells(self) -> tuple[list[str], list[list[str]], list[str]]:
         header = ["layer", "type", "output shape", "params", "MACs", "activations"]
-        body = [[r.name, r.type, "x".join(map(str, r.output_shape)), format_count(r.params),
-                 format_count(r.macs), format_bytes(r.activation_bytes)] for r in self.rows]
-        total = ["total", "", "", format_count(self.total_params), format_count(self.total_macs),
-                 format_bytes(self.total_activation_bytes)]
+        body = [
+            [
+                r.name,
+                r.type,
+                "x".join(map(str, r.output_shape)),
+                format_count(r.params),
+                format_count(r.macs),
+                format_bytes(r.activation_bytes),
+            ]
+            for r in self.rows
+        ]
+        total = [
+            "total",
+            "",
+            "",
+            format_count(self.total_params),
+            format_count(self.total_macs),
+            format_bytes(self.total_activation_bytes),
+        ]
         return header, body, total
 
     def __str__(self) -> str:
         return text_table(*self._cells()[:2], _RIGHT, self._cells()[2])
 
     def __repr__(self) -> str:
-        return f"StatsTable(input {tuple(self.input_shape)}, {len(self)} layers)\n{self}"
+        return (
+            f"StatsTable(input {tuple(self.input_shape)}, {len(self)} layers)\n{self}"
+        )
 
     def _repr_html_(self) -> str:
         header, body, total = self._cells()
@@ -162,14 +189,21 @@ def _meta_copy(model: nn.Module) -> nn.Module:
     for b in model.buffers():
         memo[id(b)] = torch.empty_like(b, device="meta")
     meta = copy.deepcopy(model, memo)
-    for module in meta.modules():  # the caller's hooks (e.g. probes.recording) stay on the caller's model
+    for module in (
+        meta.modules()
+    ):  # the caller's hooks (e.g. probes.recording) stay on the caller's model
         module._forward_hooks.clear()
         module._forward_pre_hooks.clear()
     return meta
 
 
-def layer_stats(model: nn.Module, input_size: int | tuple[int, int] = 224, *, batch_size: int = 1,
-                bytes_per_element: int = 4) -> StatsTable:
+def layer_stats(
+    model: nn.Module,
+    input_size: int | tuple[int, int] = 224,
+    *,
+    batch_size: int = 1,
+    bytes_per_element: int = 4,
+) -> StatsTable:
     """Per-layer output shape, parameters, MACs and activation bytes of one forward pass.
 
     Args:
@@ -185,34 +219,61 @@ def layer_stats(model: nn.Module, input_size: int | tuple[int, int] = 224, *, ba
     Raises:
         ValueError: bad sizes, or an input the model cannot take (its own message).
     """
-    h, w = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
-    for label, v in (("input_size", h), ("input_size", w), ("batch_size", batch_size),
-                     ("bytes_per_element", bytes_per_element)):
+    h, w = (
+        (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+    )
+    for label, v in (
+        ("input_size", h),
+        ("input_size", w),
+        ("batch_size", batch_size),
+        ("bytes_per_element", bytes_per_element),
+    ):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{label} must be a positive whole number, got {v!r}")
     meta = _meta_copy(model)
-    in_ch = next((m.in_channels for m in meta.modules() if hasattr(m, "in_channels")), 3)
+    in_ch = next(
+        (m.in_channels for m in meta.modules() if hasattr(m, "in_channels")), 3
+    )
     rows: list[LayerStats] = []
     seen: set[str] = set()
 
     def hook(path: str):
         def record(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
             shape = tuple(output.shape)
-            params = 0 if path in seen else sum(p.numel() for p in module.parameters(recurse=False))
+            params = (
+                0
+                if path in seen
+                else sum(p.numel() for p in module.parameters(recurse=False))
+            )
             seen.add(path)
-            rows.append(LayerStats(readable_name(model, path), path, type(module).__name__, shape, params,
-                                   module_macs(module, shape), prod(shape) * bytes_per_element))
+            rows.append(
+                LayerStats(
+                    readable_name(model, path),
+                    path,
+                    type(module).__name__,
+                    shape,
+                    params,
+                    module_macs(module, shape),
+                    prod(shape) * bytes_per_element,
+                )
+            )
+
         return record
 
-    handles = [m.register_forward_hook(hook(p)) for p, m in meta.named_modules()
-               if p and not list(m.children())]
+    handles = [
+        m.register_forward_hook(hook(p))
+        for p, m in meta.named_modules()
+        if p and not list(m.children())
+    ]
     was_training = meta.training
     try:
         with torch.no_grad():
             meta.eval()(torch.empty(batch_size, in_ch, h, w, device="meta"))
     except RuntimeError as err:
-        raise ValueError(f"the model cannot take a {batch_size}x{in_ch}x{h}x{w} input ({err}); "
-                         "use a larger input_size") from None
+        raise ValueError(
+            f"the model cannot take a {batch_size}x{in_ch}x{h}x{w} input ({err}); "
+            "use a larger input_size"
+        ) from None
     finally:
         for handle in handles:
             handle.remove()

@@ -26,15 +26,28 @@ CONFIGS: dict[str, tuple[tuple[int, ...], ...]] = {
 }
 
 #: torchvision's names for the configurations that have one: ``vgg16`` is D.
-ALIASES: dict[str, str] = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E",
-                           "vgg11_bn": "A", "vgg13_bn": "B", "vgg16_bn": "D", "vgg19_bn": "E"}
+ALIASES: dict[str, str] = {
+    "vgg11": "A",
+    "vgg13": "B",
+    "vgg16": "D",
+    "vgg19": "E",
+    "vgg11_bn": "A",
+    "vgg13_bn": "B",
+    "vgg16_bn": "D",
+    "vgg19_bn": "E",
+}
 
 #: What a torchvision name means besides the configuration, as torchvision builds it:
 #: ``vgg16`` has no batch norm, ``vgg16_bn`` puts it before each ReLU and keeps the conv biases.
 TORCHVISION_DEFAULTS: dict[str, dict[str, Any]] = {
-    **{name: dict(bn=None, conv_bias=False) for name in ("vgg11", "vgg13", "vgg16", "vgg19")},
-    **{f"{name}_bn": dict(bn="before_relu", conv_bias=True)
-       for name in ("vgg11", "vgg13", "vgg16", "vgg19")},
+    **{
+        name: dict(bn=None, conv_bias=False)
+        for name in ("vgg11", "vgg13", "vgg16", "vgg19")
+    },
+    **{
+        f"{name}_bn": dict(bn="before_relu", conv_bias=True)
+        for name in ("vgg11", "vgg13", "vgg16", "vgg19")
+    },
 }
 #: The teaching interface's defaults (the paper's letters and per-stage counts).
 LETTER_DEFAULTS: dict[str, Any] = dict(bn="before_relu", conv_bias=False)
@@ -49,6 +62,7 @@ class _NameDefault:
 
 FROM_ARCH: Any = _NameDefault()
 
+
 def stage_kernels(arch: str | Sequence[int]) -> tuple[tuple[int, ...], ...]:
     """Return, for each of the five stages, the kernel sizes of its convolutions.
 
@@ -62,24 +76,32 @@ def stage_kernels(arch: str | Sequence[int]) -> tuple[tuple[int, ...], ...]:
     """
     if not isinstance(arch, (str, list, tuple)):
         hint = f" (did you mean 'vgg{arch}'?)" if arch in (11, 13, 16, 19) else ""
-        raise ValueError(f"arch is a configuration name such as 'A', 'D' or 'vgg16', or five "
-                         f"per-stage convolution counts such as [2, 2, 3, 3, 3]; got "
-                         f"{type(arch).__name__} {arch!r}{hint}")
+        raise ValueError(
+            f"arch is a configuration name such as 'A', 'D' or 'vgg16', or five "
+            f"per-stage convolution counts such as [2, 2, 3, 3, 3]; got "
+            f"{type(arch).__name__} {arch!r}{hint}"
+        )
     if isinstance(arch, str):
         key = ALIASES.get(arch.lower(), arch.upper())
         if key not in CONFIGS:
             known = ", ".join([*CONFIGS, *ALIASES])
-            raise ValueError(f"unknown VGG configuration {arch!r}; choose one of {known}, "
-                             "or pass five per-stage convolution counts such as [2, 2, 3, 3, 3]")
+            raise ValueError(
+                f"unknown VGG configuration {arch!r}; choose one of {known}, "
+                "or pass five per-stage convolution counts such as [2, 2, 3, 3, 3]"
+            )
         return CONFIGS[key]
     counts = list(arch)
     if len(counts) != len(STAGE_CHANNELS):
-        raise ValueError(f"VGG has {len(STAGE_CHANNELS)} stages, but {len(counts)} per-stage "
-                         f"convolution counts were given ({counts}); pass five, e.g. [2, 2, 3, 3, 3]")
+        raise ValueError(
+            f"VGG has {len(STAGE_CHANNELS)} stages, but {len(counts)} per-stage "
+            f"convolution counts were given ({counts}); pass five, e.g. [2, 2, 3, 3, 3]"
+        )
     for i, n in enumerate(counts, start=1):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"stage {i} has {n!r} convolutions; each stage needs a whole number "
-                             "of at least 1")
+            raise ValueError(
+                f"stage {i} has {n!r} convolutions; each stage needs a whole number "
+                "of at least 1"
+            )
     return tuple((3,) * n for n in counts)
 
 
@@ -103,6 +125,8 @@ def conv_count(arch: str | Sequence[int]) -> int:
 def scaled_channels(width: float) -> tuple[int, ...]:
     """Stage channel counts at a width multiplier (at least one channel each)."""
     if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
-        raise ValueError(f"width must be a positive number (1.0 is the paper's VGG, 0.25 a "
-                         f"laptop-sized one), got {width!r}")
+        raise ValueError(
+            f"width must be a positive number (1.0 is the paper's VGG, 0.25 a "
+            f"laptop-sized one), got {width!r}"
+        )
     return tuple(max(1, round(c * width)) for c in STAGE_CHANNELS)

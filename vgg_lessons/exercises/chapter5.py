@@ -1,0 +1,103 @@
+"""Chapter 5, pitfalls: the checks of its exercises (right or wrong, with a hint, never the answer).
+
+Each ``check_*`` function takes the student's answer, prints one line and returns True
+when it is right, so a notebook cell can also ``assert`` it. An unanswered exercise (the
+placeholder ``...``) prints "Not answered yet" and returns False. Each number check is
+a :class:`~vgg_lessons.exercises._checking.NumberCheck` row: what is asked, a
+``_solve_*`` function that computes the right value from the package, and the hint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vgg_lessons.exercises._checking import NumberCheck, Solution
+from vgg_lessons.exercises.chapter3 import BN_HINT, solve_bn_output
+from vgg_lessons.models import build_vgg
+
+
+def _solve_softmax_floor() -> Solution:
+    perfect = F.one_hot(
+        torch.tensor([0]), num_classes=100
+    ).double()  # certain and right
+    return F.cross_entropy(perfect, torch.tensor([0])).item(), [
+        (
+            0.0,
+            "0 needs an infinitely large logit for the right class; here the largest "
+            "'logit' the loss can see is a probability, at most 1",
+        )
+    ]
+
+
+def _solve_missing_conv_weights() -> Solution:
+    def convs(arch: Any) -> tuple[int, int]:
+        with torch.device("meta"):  # shapes only
+            layers = [
+                m
+                for m in build_vgg(arch, bn=None).modules()
+                if isinstance(m, nn.Conv2d)
+            ]
+        return sum(m.weight.numel() for m in layers), sum(
+            m.bias.numel() for m in layers
+        )
+
+    (w13, b13), (w11, b11) = convs("B"), convs([1, 1, 2, 2, 2])
+    return w13 - w11, [
+        (
+            (w13 + b13) - (w11 + b11),
+            "close: you counted the biases too; count the weights only",
+        ),
+        (
+            -(w13 - w11),
+            "right size, wrong sign: how many *more* does the real VGG-13 have?",
+        ),
+    ]
+
+
+def _solve_last_batch_of_one() -> Solution:
+    n_images, largest = 10_000, 256
+    valid = [b for b in range(2, largest + 1) if n_images % b == 1]
+    return max(valid), [
+        (b, "that one does leave a batch of one, but there is a larger one up to 256")
+        for b in valid[:-1]
+    ]
+
+
+check_softmax_floor = NumberCheck(
+    "Exercise ex-pit-floor: lowest cross-entropy of a 100-class model that outputs probabilities.",
+    "the lowest loss",
+    _solve_softmax_floor,
+    rel_tol=2e-3,
+    hint="give the best output, probability 1 for the right class and 0 for the others, to "
+    "cross-entropy as if it were logits: -log(e^1 / (e^1 + ...))",
+).function("check_softmax_floor")
+
+check_missing_conv_weights = NumberCheck(
+    "Exercise ex-pit-vgg13: conv weights of VGG-13 minus those of a [1, 1, 2, 2, 2] model.",
+    "the number of weights",
+    _solve_missing_conv_weights,
+    whole=True,
+    hint="find the stages where the two lists differ; each missing 3x3 convolution from C to C "
+    "channels has 3 * 3 * C * C weights",
+).function("check_missing_conv_weights")
+
+check_last_batch_of_one = NumberCheck(
+    "Exercise ex-pit-batch: largest batch size <= 256 leaving one of 10,000 images at the end.",
+    "the batch size",
+    _solve_last_batch_of_one,
+    whole=True,
+    hint="the last batch holds 10000 % b images; you want a remainder of exactly 1, so b "
+    "divides 9,999",
+).function("check_last_batch_of_one")
+
+check_bn_pair_output = NumberCheck(
+    "Exercise ex-pit-bn-two: BatchNorm1d (train mode) output for the larger of two values.",
+    "the output",
+    solve_bn_output([2.0, 5.0], index=1),
+    rel_tol=1e-3,
+    hint=BN_HINT,
+).function("check_bn_pair_output")

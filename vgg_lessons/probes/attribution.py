@@ -1,0 +1,138 @@
+"""Which pixels a prediction depends on: saliency maps and Grad-CAM (chapter 7).
+
+- :func:`saliency` (Simonyan, Vedaldi & Zisserman 2014): the largest, over the colour
+  channels, of ``|d logit_target / d input|``.
+- :func:`grad_cam` (Selvaraju et al. 2017): a layer's channels weighted by the spatial
+  mean of the target logit's gradient, summed, ReLU, upsampled to the input.
+- :func:`rank_correlation`: how alike two maps are (Spearman), for the sanity check of
+  Adebayo et al. 2018 (a map must change when the weights do).
+
+Both take images as :func:`vgg_lessons.train.data.load_cifar10` returns them (uint8, through
+the shipped weights' ``transforms()``) or float model input, and return ``(B, H, W)``.
+:mod:`vgg_lessons.probes.hooks` re-exports them (``probes.saliency``, ``probes.grad_cam``).
+Neither changes the model's train/eval mode: call ``model.eval()`` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from vgg_lessons._layers import model_device as _device
+from vgg_lessons._layers import resolve_layer
+from vgg_lessons.viz._images import as_model_input
+
+
+def _input_and_target(
+    model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None
+) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+    """Model input (uint8 images through the shipped transforms, floats as they are) and the
+    function that picks the target logits."""
+    x = as_model_input(images).float().to(_device(model)).detach().requires_grad_(True)
+
+    def pick(
+        logits: torch.Tensor,
+    ) -> torch.Tensor:  # (B, K) -> the target logits, summed
+        t = (
+            logits.argmax(1)
+            if target is None
+            else torch.as_tensor(target, device=logits.device)
+        )
+        t = t.expand(len(logits)) if t.dim() == 0 else t
+        if t.shape != (len(logits),) or t.min() < 0 or t.max() >= logits.shape[1]:
+            raise ValueError(
+                f"target must be a class index in 0..{logits.shape[1] - 1} or one per "
+                f"image ({len(logits)}), got {target!r}"
+            )
+        return logits.gather(1, t.long()[:, None]).sum()
+
+    return x, pick
+
+
+def saliency(
+    model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None = None
+) -> torch.Tensor:
+    """Image-specific class saliency (Simonyan, Vedaldi & Zisserman 2014), ``(B, H, W)``.
+
+    The largest, over the colour channels, of ``|d logit_target / d input|``: how much
+    a small change of each pixel moves the target's score (before softmax).
+
+    Args:
+        images: uint8 ``(B, 3, H, W)`` as :func:`vgg_lessons.train.data.load_cifar10` returns
+            them (converted by the shipped weights' ``transforms()``; the gradient is taken
+            with respect to that normalised input), or float images that are model input.
+        target: a class index, one per image ``(B,)``, or None: each image's predicted class.
+
+    The model's train/eval mode is left as it is: call ``model.eval()`` first.
+    """
+    x, pick = _input_and_target(model, images, target)
+    (grad,) = torch.autograd.grad(pick(model(x)), x)
+    return grad.abs().amax(dim=1).detach()
+
+
+def grad_cam(
+    model: nn.Module,
+    images: torch.Tensor,
+    layer: str,
+    target: int | torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Grad-CAM (Selvaraju et al. 2017) at ``layer``, upsampled to the input, ``(B, H, W)``.
+
+    With ``A`` the layer's output ``(B, C, h, w)`` and ``y`` the target's logit (before
+    softmax), each channel's weight is the spatial mean of ``dy/dA``; the map is
+    ``ReLU(sum_c weight_c * A_c)``, bilinearly upsampled (``align_corners=False``) to
+    the input's ``H x W``. Not rescaled: compare maps of one model, or normalise to show.
+
+    Args:
+        layer: a readable name (``"stage5.relu2"``) or module path (``"features.25"``).
+        images, target: as for :func:`saliency`.
+    """
+    x, pick = _input_and_target(model, images, target)
+    store: list[torch.Tensor] = []
+
+    def keep(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        store.append(output)
+        return (
+            output.clone()
+        )  # later in-place ops (ReLU) change the clone, not what we keep
+
+    handle = resolve_layer(model, layer).register_forward_hook(keep)
+    try:
+        score = pick(model(x))
+    finally:
+        handle.remove()
+    (grad,) = torch.autograd.grad(score, store[0])
+    weights = grad.mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
+    cam = torch.relu((weights * store[0]).sum(dim=1, keepdim=True))  # (B, 1, h, w)
+    cam = nn.functional.interpolate(
+        cam, size=x.shape[-2:], mode="bilinear", align_corners=False
+    )
+    return cam[:, 0].detach()
+
+
+def _average_ranks(values: torch.Tensor) -> torch.Tensor:
+    """Ranks ``0..n-1`` of each row of ``(B, n)``, tied values sharing their mean rank."""
+    ordered = values.sort(dim=1).values
+    below = torch.searchsorted(ordered, values)  # values smaller than each one
+    up_to = torch.searchsorted(ordered, values, right=True)  # values no larger
+    return (below + up_to - 1).double() / 2
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Spearman's rank correlation of each pair of maps, ``(B, H, W)`` twice -> ``(B,)``.
+
+    1: the pixels are in the same order in both maps; 0: unrelated; -1: reversed. Ties
+    (Grad-CAM's zeros) share their mean rank, as in ``scipy.stats.spearmanr``, so the
+    result does not depend on how a sort breaks them. A map whose pixels are all equal
+    has no order: its correlation is NaN.
+    """
+    if a.shape != b.shape or a.dim() < 2:
+        raise ValueError(
+            f"rank_correlation needs two stacks of maps of one shape (B, H, W), got "
+            f"{tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    ra, rb = (_average_ranks(m.detach().flatten(1).cpu()) for m in (a, b))
+    ra, rb = ra - ra.mean(1, keepdim=True), rb - rb.mean(1, keepdim=True)
+    return (ra * rb).sum(1) / (ra.norm(dim=1) * rb.norm(dim=1))

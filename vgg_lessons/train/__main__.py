@@ -1,0 +1,6 @@
+"""``python -m vgg_lessons.train``: the training command line (:mod:`vgg_lessons.train.cli`)."""
+
+from vgg_lessons.train.cli import main
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

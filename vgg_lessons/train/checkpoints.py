@@ -1,0 +1,306 @@
+"""Checkpoints: save, check, load and export them; run folders; ``load_pretrained``.
+
+A checkpoint holds plain tensors, numbers and strings (settings and metrics as JSON),
+so it loads with ``torch.load(..., weights_only=True)``: no pickled object ever runs.
+It also holds a checksum of its tensors: a damaged file is refused, not trained on.
+Files are written all or nothing (:func:`atomic_write`), and only with finite weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from vgg_lessons.models import VGG, build_vgg
+from vgg_lessons.train._files import atomic_write, first_line
+from vgg_lessons.train.weights import DEFAULT, Weights, get_weights
+
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.json"
+
+
+def _tensors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(path, leaf)`` of a nest of dicts and lists, in a fixed order."""
+    if isinstance(obj, dict):
+        for key in sorted(obj, key=str):
+            yield from _tensors(obj[key], f"{prefix}/{key}")
+    elif isinstance(obj, (list, tuple)):
+        for i, item in enumerate(obj):
+            yield from _tensors(item, f"{prefix}/{i}")
+    else:
+        yield prefix, obj
+
+
+def checksum(*states: Any) -> str:
+    """A CRC-32 of every tensor's bytes (and every other leaf's ``repr``) in ``states``."""
+    crc = 0
+    for state in states:
+        for path, leaf in _tensors(state):
+            crc = zlib.crc32(path.encode(), crc)
+            if isinstance(leaf, torch.Tensor):
+                flat = leaf.detach().cpu().contiguous().reshape(-1)
+                crc = zlib.crc32(flat.view(torch.uint8).numpy().data, crc)
+            else:
+                crc = zlib.crc32(repr(leaf).encode(), crc)
+    return f"crc32:{crc:08x}"
+
+
+def nonfinite_tensors(state: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors in ``state`` that hold a NaN or an infinity."""
+    return [
+        name
+        for name, t in state.items()
+        if t.is_floating_point() and not torch.isfinite(t).all()
+    ]
+
+
+def save_checkpoint(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    epoch: int,
+    settings: dict[str, Any],
+    history: list[dict[str, Any]],
+) -> None:
+    """Write ``path`` atomically: weights, optimizer state, ``epoch`` (done), settings, metrics.
+
+    Raises:
+        FloatingPointError: a weight or buffer is NaN or infinite (nothing is written).
+    """
+    state, opt_state = model.state_dict(), optimizer.state_dict()
+    bad = nonfinite_tensors(state)
+    if bad:
+        raise FloatingPointError(
+            f"{', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} "
+            "hold NaN or infinite values"
+        )
+    blob = dict(
+        model=state,
+        optimizer=opt_state,
+        epoch=epoch,
+        config=json.dumps(settings),
+        metrics=json.dumps(history),
+        checksum=checksum(state, opt_state),
+    )
+    atomic_write(path, lambda fh: torch.save(blob, fh))
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The raw contents of a checkpoint, checked: plain tensors only, intact if it has a checksum.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: pickled objects, a damaged or empty file (one line, with what to do).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(
+            f"refusing to load {path}: it is not a plain-tensor checkpoint (it may hold pickled "
+            f"Python objects, which could run code when loaded, or be damaged or empty). Save "
+            f"checkpoints as a state dict of tensors with JSON config. Details: {first_line(err)}"
+        ) from None
+    if not isinstance(blob, dict) or not isinstance(blob.get("model"), dict):
+        raise ValueError(
+            f"{path} holds no model state dict; expected a checkpoint written by "
+            "vgg_lessons (train.fit or --export)"
+        )
+    if (
+        "checksum" in blob
+        and checksum(blob["model"], blob.get("optimizer", {})) != blob["checksum"]
+    ):
+        raise ValueError(
+            f"{path} is damaged: its tensors do not match its checksum; delete it "
+            "and start again (or restore it from a copy)"
+        )
+    return blob
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[VGG, dict[str, Any]]:
+    """Load a checkpoint written by :func:`~vgg_lessons.train.loop.fit` or a shipped model.
+
+    Returns:
+        ``(model, info)``: the VGG (float32, CPU, eval mode) and a dict with its
+        ``config`` (build_vgg arguments and training settings), ``metrics`` (per-epoch
+        dicts) and whatever else the file recorded.
+
+    Raises:
+        ValueError: the file holds pickled objects, is damaged, or has no model config.
+    """
+    blob = read_checkpoint(path)
+    info = {
+        k: json.loads(v)
+        if isinstance(v, str) and k in ("config", "metrics", "info")
+        else v
+        for k, v in blob.items()
+        if k not in ("model", "optimizer")
+    }
+    config = info.get("config", {})
+    model_cfg = config.get("model") if isinstance(config, dict) else None
+    if not model_cfg:
+        raise ValueError(
+            f"{path} has no model config; expected a checkpoint from vgg_lessons.train"
+        )
+    model = build_vgg(**model_cfg)
+    state = {
+        k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()
+    }
+    model.load_state_dict(state)
+    return model.eval(), info
+
+
+def export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
+    """Write ``<stem>.pt`` (fp16 state dict + JSON config/metrics) and ``<stem>.json``.
+
+    The model's config goes in ``config["model"]``, as in training checkpoints, so
+    :func:`load_checkpoint` reads both.
+    """
+    state = {
+        k: v.detach()
+        .to("cpu", torch.float16 if v.is_floating_point() else v.dtype)
+        .contiguous()
+        for k, v in model.state_dict().items()
+    }
+    blob = dict(
+        model=state,
+        config=json.dumps(info["config"]),
+        metrics=json.dumps(
+            [
+                {k: v for k, v in r.items() if k != "step_losses"}
+                for r in info["metrics"]
+            ]
+        ),
+        info=json.dumps(
+            {k: v for k, v in info.items() if k not in ("config", "metrics")}
+        ),
+        checksum=checksum(state, {}),
+    )
+    atomic_write(path_stem.with_suffix(".pt"), lambda fh: torch.save(blob, fh))
+    atomic_write(
+        path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w"
+    )
+
+
+def load_pretrained(name: str | Weights = DEFAULT) -> VGG:
+    """A shipped model (an entry of :data:`vgg_lessons.train.weights.WEIGHTS`), float32, CPU, eval mode.
+
+    Its files are ``vgg_lessons/assets/<name>.pt`` (weights), ``.json`` (record: its
+    ``meta``) and ``.md`` (model card); ``get_weights(name).transforms()`` turns uint8
+    images into its input.
+
+    Raises:
+        ValueError: no shipped model has that name (the message lists them).
+    """
+    return load_checkpoint(get_weights(name).path)[0]
+
+
+# ---- run folders ---------------------------------------------------------------------
+def check_writable(path: Path, what: str) -> None:
+    """Raise ValueError unless ``path`` (a folder, or the folder of a file) can be made and written.
+
+    The nearest existing ancestor must be a folder this process may write to.
+    """
+    folder = Path(path)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(
+            f"cannot write {what} {path}: {existing} is a file, not a folder; "
+            "choose another path or move that file"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"cannot write {what} {path}: {existing} is not writable; choose "
+            "another path or fix its permissions"
+        )
+
+
+def check_run_folder(
+    out: Path, *, resume: bool, overwrite: bool
+) -> dict[str, Any] | None:
+    """Check a run's output folder before training; return the checkpoint to resume, if any.
+
+    Raises:
+        ValueError: the folder cannot be written, already holds a run and neither
+            ``resume`` nor ``overwrite`` is set, or ``resume`` is set and there is no
+            checkpoint (or a damaged one).
+    """
+    check_writable(out, "the run folder")
+    if out.exists() and not out.is_dir():
+        raise ValueError(
+            f"cannot write the run folder {out}: it is a file; choose another "
+            "output folder"
+        )
+    found = [name for name in (CHECKPOINT, METRICS) if (out / name).exists()]
+    if resume:
+        if CHECKPOINT not in found:
+            raise ValueError(
+                f"nothing to resume: no {CHECKPOINT} in {out}; leave out resume "
+                "(--resume) to start a new run there"
+            )
+        return read_checkpoint(out / CHECKPOINT)
+    if found and not overwrite:
+        raise ValueError(
+            f"{out} already holds a run ({', '.join(found)}); continue it with "
+            "--resume (resume=True), replace it with --overwrite (overwrite=True), "
+            "or choose another output folder"
+        )
+    return None
+
+
+def start_or_resume(
+    out: Path | None,
+    settings: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    *,
+    resume: bool,
+    overwrite: bool,
+) -> tuple[int, list[dict[str, Any]]]:
+    """``(epochs done, their metrics)``: restored from ``out``'s checkpoint when resuming
+    (weights and optimizer state loaded in place), else ``(0, [])``.
+
+    An earlier run in ``out`` is replaced (its files removed) only with ``overwrite``.
+
+    Raises:
+        ValueError: see :func:`check_run_folder`; or the checkpoint's settings differ.
+    """
+    if out is None:
+        return 0, []
+    blob = check_run_folder(out, resume=resume, overwrite=overwrite)
+    if blob is None:
+        for name in (CHECKPOINT, METRICS):
+            (out / name).unlink(missing_ok=True)
+        return 0, []
+    differ = settings_differences(json.loads(blob["config"]), settings)
+    if differ:
+        raise ValueError(
+            f"cannot resume from {out / CHECKPOINT}: its settings differ "
+            f"(saved, now): {differ}; use the same settings or a new output folder"
+        )
+    model.load_state_dict(blob["model"])
+    optimizer.load_state_dict(blob["optimizer"])
+    return blob["epoch"], json.loads(blob["metrics"])
+
+
+def settings_differences(
+    saved: dict[str, Any], now: dict[str, Any]
+) -> dict[str, tuple]:
+    """``{name: (saved, now)}`` for every setting that differs (compared as JSON values)."""
+    saved, now = json.loads(json.dumps(saved)), json.loads(json.dumps(now))
+    return {
+        k: (saved.get(k), now.get(k))
+        for k in sorted(set(saved) | set(now))
+        if saved.get(k) != now.get(k)
+    }

@@ -1,0 +1,273 @@
+"""The command line, ``python -m vgg_lessons.train``: train a VGG on CIFAR-10.
+
+Its options are generated from :class:`~vgg_lessons.train.config.TrainConfig` (help text
+from the fields' metadata) and its defaults are the shipped model's recipe
+(:func:`~vgg_lessons.train.config.shipped_recipe`), so the command with no options retrains
+it. Everything is checked before any data is loaded: a bad option, device or output
+folder costs one line of error, not a trained epoch. A finished run can write a
+metrics record (``--save-metrics``) and an exported model (``--export``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vgg_lessons.models import VGG, build_vgg
+from vgg_lessons.train._files import atomic_write
+from vgg_lessons.train.checkpoints import (
+    CHECKPOINT,
+    check_run_folder,
+    check_writable,
+    export,
+    settings_differences,
+)
+from vgg_lessons.train.config import (
+    TrainConfig,
+    setting_kind,
+    setting_problem,
+    shipped_recipe,
+)
+from vgg_lessons.train.data import CLASSES, load_cifar10
+from vgg_lessons.train.loop import (
+    TrainingDiverged,
+    fit,
+    resolve_device,
+    seed_everything,
+)
+from vgg_lessons.train.metrics import evaluate, per_class_accuracy
+
+PROG = "python -m vgg_lessons.train"
+_GROUPS = {
+    "model": "the model",
+    "training": "training (a run resumes only with the same)",
+    "run": "data, output and machine",
+}
+
+
+def _parse_setting(name: str) -> Callable[[str], Any]:
+    """An argparse type for setting ``name``: its kind, then its checks (quoting the text typed)."""
+    kind = setting_kind(name)
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a {'whole number' if kind is int else 'number'}"
+            ) from None
+        problem = setting_problem(name, value, shown=text)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """One option per :class:`TrainConfig` field; defaults: the shipped model's recipe."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Train a VGG on CIFAR-10 (uint8 tensors on the device, SGD).",
+        epilog="With no options this trains the shipped model's recipe (its card: "
+        "vgg_lessons/assets/vgg11_bn_cifar10.md), about 10 minutes on 2 CPU cores.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    groups = {key: parser.add_argument_group(title) for key, title in _GROUPS.items()}
+    defaults = shipped_recipe()
+    for f in dataclasses.fields(TrainConfig):
+        options: dict[str, Any] = dict(
+            default=getattr(defaults, f.name), help=f.metadata["help"]
+        )
+        if setting_kind(f.name) is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif "choices" in f.metadata:
+            options["choices"] = f.metadata["choices"]
+        elif setting_kind(f.name) is not str:
+            options["type"] = _parse_setting(f.name)
+        groups[f.metadata["group"]].add_argument(
+            "--" + f.name.replace("_", "-"), **options
+        )
+    return parser
+
+
+def _model_config(config: TrainConfig) -> dict[str, Any]:
+    return dict(
+        arch=config.arch,
+        bn=None if config.bn == "none" else config.bn,
+        head="cifar",
+        width=config.width,
+    )
+
+
+def check_before_data(config: TrainConfig) -> torch.device:
+    """Check everything that can be checked without the data; return the device.
+
+    Also sets torch's CPU threads (``--threads``) and says when a run is resumed.
+
+    Raises:
+        ValueError: an unknown architecture or width, a missing device, an output path
+            that cannot be written, a run folder that holds a run (without ``--resume``
+            or ``--overwrite``), or a checkpoint that cannot be resumed.
+    """
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    try:
+        with torch.device("meta"):
+            planned = build_vgg(**_model_config(config)).config
+    except (ValueError, OverflowError) as err:
+        raise ValueError(
+            f"--arch {config.arch} --bn {config.bn} --width {config.width}: {err}"
+        ) from None
+    for option in ("export", "save_metrics"):
+        if getattr(config, option):
+            check_writable(
+                Path(getattr(config, option)).parent, f"--{option.replace('_', '-')}"
+            )
+    if config.out_dir is not None:
+        out = Path(config.out_dir)
+        blob = check_run_folder(out, resume=config.resume, overwrite=config.overwrite)
+        if blob is not None:
+            saved = {
+                k: v
+                for k, v in json.loads(blob["config"]).items()
+                if k != "train_images"
+            }
+            differ = settings_differences(
+                saved, dict(model=planned, **config.training_settings())
+            )
+            if differ:
+                raise ValueError(
+                    f"cannot resume from {out / CHECKPOINT}: its settings differ "
+                    f"(saved, now): {differ}; use the same options or another "
+                    "--out-dir"
+                )
+            print(
+                f"resuming {out}: epochs 1-{blob['epoch']} are done (resumed runs are bit-exact "
+                "on CPU with the same --threads)"
+            )
+    return device
+
+
+def _record(
+    config: TrainConfig,
+    model: VGG,
+    history: list[dict],
+    earlier: list[dict],
+    argv: list[str],
+    wall: float,
+    device: torch.device,
+    diverged: str | None,
+) -> dict:
+    """The run's metrics record: its command, config, per-epoch metrics, times and machine."""
+    return dict(
+        command=f"{PROG} {shlex.join(argv)}",
+        config=json.loads(
+            json.dumps(dict(model=model.config, **dataclasses.asdict(config)))
+        ),
+        metrics=history,
+        epochs=len(history),
+        resumed_after_epoch=len(earlier),
+        diverged=diverged,
+        wall_seconds=wall,
+        train_seconds=sum(r["seconds"] for r in history),
+        device=str(device),
+        threads=torch.get_num_threads(),
+        cpu=platform.processor() or platform.machine(),
+        torch=torch.__version__,
+    )
+
+
+def _test_results(
+    model: VGG, test_data: tuple[torch.Tensor, torch.Tensor]
+) -> dict[str, Any]:
+    ev = evaluate(model, *test_data)
+    tta = evaluate(model, *test_data, flip_tta=True)
+    return dict(
+        test_acc=ev["acc"],
+        test_loss=ev["loss"],
+        test_acc_flip_tta=tta["acc"],
+        test_acc_per_class=per_class_accuracy(test_data[1], ev["predictions"], CLASSES),
+    )
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """``python -m vgg_lessons.train``: train a VGG on CIFAR-10 from the command line.
+
+    Returns:
+        The run's per-epoch metrics. Exits with status 2 (and one line) for a bad option
+        or output folder, 1 for missing data or a diverged run.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    t_start = time.perf_counter()
+    try:
+        config = TrainConfig(**vars(parser.parse_args(argv)))
+        device = check_before_data(config)
+    except ValueError as err:
+        parser.error(str(err))
+    try:
+        train_data, test_data = (
+            load_cifar10(split, config.data_root) for split in ("train", "test")
+        )
+    except (ValueError, OSError) as err:
+        parser.exit(1, f"{PROG}: error: {err}\n")
+    seed_everything(config.seed)
+    model = build_vgg(**_model_config(config))
+    diverged, this_run = (
+        None,
+        [],
+    )  # this_run: the epochs this command trains (not resumed ones)
+    try:
+        history = fit(
+            model,
+            train_data,
+            test_data,
+            config,
+            device=str(device),
+            callback=this_run.append,
+        )
+    except (
+        TrainingDiverged
+    ) as err:  # keep what was learnt about the run: it is a result too
+        diverged, history = str(err), err.history
+        print(f"stopped: {diverged}", file=sys.stderr)
+    # A resumed run's wall time counts the earlier command's epochs too (by their epoch
+    # times; its data loading is not known), so the record stays the cost of the whole run.
+    earlier = history[: len(history) - len(this_run)]
+    wall = time.perf_counter() - t_start + sum(r["seconds"] for r in earlier)
+    info = _record(config, model, history, earlier, argv, wall, device, diverged)
+    if diverged is None:
+        info.update(_test_results(model, test_data))
+        resumed = (
+            f" (epochs 1-{len(earlier)} by an earlier command, counted by their epoch "
+            f"times)"
+            if earlier
+            else ""
+        )
+        print(
+            f"test accuracy {info['test_acc']:.4f} ({info['test_acc_flip_tta']:.4f} with flip "
+            f"averaging) after {len(history)} epochs; {wall:.0f} s wall time on {device}{resumed}"
+        )
+    if config.save_metrics:
+        atomic_write(
+            Path(config.save_metrics), lambda fh: json.dump(info, fh, indent=1), "w"
+        )
+        print(f"wrote {config.save_metrics}")
+    if config.export and diverged is None:
+        export(Path(config.export), model, info)
+        print(f"exported {Path(config.export).with_suffix('.pt')} and .json")
+    if diverged is not None:
+        raise SystemExit(1)
+    return history

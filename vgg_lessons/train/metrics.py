@@ -1,0 +1,130 @@
+"""Measuring a classifier: ``evaluate`` on uint8 images, the confusion matrix, per-class accuracy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from vgg_lessons.train.data import normalize
+
+
+def _autocast(device: torch.device):
+    """bf16 autocast on CUDA, nothing elsewhere."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    tensor = next(model.parameters(), None)
+    if tensor is None:
+        tensor = next(model.buffers(), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    *,
+    batch_size: int = 1000,
+    device: torch.device | str | None = None,
+    flip_tta: bool = False,
+) -> dict[str, Any]:
+    """Test a model on uint8 images, on the device the model is on.
+
+    Args:
+        images: uint8 ``(N, 3, 32, 32)``; labels: int64 ``(N,)``.
+        device: optional; if given it must be the model's device (the model is never
+            moved: move it yourself with ``model.to(device)``).
+        flip_tta: average the logits of each image and its mirror image.
+
+    Returns:
+        ``{"loss": mean cross-entropy (nats), "acc": fraction correct,
+        "predictions": int64 (N,) on CPU}``. The model is left in eval mode.
+
+    Raises:
+        ValueError: images that are not uint8 ``(N, C, H, W)``, labels of another length,
+            or a ``device`` other than the model's.
+    """
+    here = _model_device(model)
+    if (
+        device is not None
+        and torch.device(device) != here
+        and not (
+            torch.device(device).type == here.type == "cuda"
+            and torch.device(device).index is None
+        )
+    ):
+        raise ValueError(
+            f"the model is on {here}, not {device}; move it first "
+            f"(model.to({str(device)!r})) or leave out device"
+        )
+    if (
+        images.dtype != torch.uint8
+        or images.dim() != 4
+        or labels.shape != (len(images),)
+    ):
+        raise ValueError(
+            f"expected uint8 images (N, C, H, W) and int64 labels (N,), got "
+            f"{images.dtype} {tuple(images.shape)} and {tuple(labels.shape)}; "
+            "load them with vgg_lessons.train.data.load_cifar10"
+        )
+    model.eval()
+    total_loss, preds = 0.0, []
+    for start in range(0, len(images), batch_size):
+        x = normalize(images[start : start + batch_size].to(here))
+        x = x.contiguous(memory_format=torch.channels_last)
+        y = labels[start : start + batch_size].to(here)
+        with _autocast(here):
+            logits = model(x).float()
+            if flip_tta:
+                logits = (logits + model(x.flip(3)).float()) / 2
+        total_loss += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+        preds.append(logits.argmax(1).cpu())
+    predictions = torch.cat(preds)
+    return dict(
+        loss=total_loss / len(images),
+        acc=(predictions == labels.cpu()).float().mean().item(),
+        predictions=predictions,
+    )
+
+
+def confusion_matrix(labels: Tensor, predictions: Tensor, num_classes: int) -> Tensor:
+    """Counts ``(num_classes, num_classes)``, int64: row = true class, column = predicted.
+
+    Raises:
+        ValueError: labels and predictions of different lengths, or a class outside
+            ``0..num_classes-1``.
+    """
+    labels, predictions = (
+        torch.as_tensor(labels).long().cpu(),
+        torch.as_tensor(predictions).long().cpu(),
+    )
+    if labels.shape != predictions.shape or labels.dim() != 1:
+        raise ValueError(
+            f"labels and predictions must be two (N,) tensors of the same length, "
+            f"got shapes {tuple(labels.shape)} and {tuple(predictions.shape)}"
+        )
+    for what, t in (("labels", labels), ("predictions", predictions)):
+        if len(t) and (t.min() < 0 or t.max() >= num_classes):
+            raise ValueError(
+                f"{what} must be class indices in 0..{num_classes - 1}, found "
+                f"{t.min().item()}..{t.max().item()}"
+            )
+    flat = labels * num_classes + predictions
+    return torch.bincount(flat, minlength=num_classes**2).view(num_classes, num_classes)
+
+
+def per_class_accuracy(
+    labels: Tensor, predictions: Tensor, classes: Sequence[str]
+) -> dict[str, float]:
+    """``{class name: fraction of that class's images predicted right}``, in label order.
+
+    A class with no images gets NaN (there is nothing to be right about).
+    """
+    counts = confusion_matrix(labels, predictions, len(classes)).float()
+    right = counts.diagonal() / counts.sum(1)
+    return {name: right[i].item() for i, name in enumerate(classes)}

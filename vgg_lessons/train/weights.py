@@ -1,0 +1,178 @@
+"""The registry of shipped models, in the spirit of torchvision's weights enums.
+
+One :class:`Weights` entry per model in ``vgg_lessons/assets/`` carries what a
+caller needs besides the numbers in the ``.pt`` file:
+
+- :attr:`Weights.meta`: test accuracy, the training recipe, the class names and
+  the ``build_vgg`` arguments, read from the model's JSON record;
+- :meth:`Weights.transforms`: the one place that turns images as
+  :func:`vgg_lessons.train.data.load_cifar10` returns them (uint8 ``(B, 3, H, W)``, 0..255)
+  into the model's input (float32, normalised per channel).
+
+Loading the weights is :mod:`vgg_lessons.train.checkpoints`' job, which looks models up here.
+
+Example:
+    >>> w = get_weights("vgg11_bn_cifar10")
+    >>> w.meta["test_acc"], w.meta["categories"][:2]
+    >>> x = w.transforms()(images)          # uint8 (B, 3, 32, 32) -> float32 model input
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vgg_lessons.models import build_vgg
+from vgg_lessons.train.data import CLASSES, MEAN, STD, normalize
+
+#: Where the shipped models live: ``<name>.pt`` (weights), ``.json`` (record), ``.md`` (card).
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+class ImageTransform:
+    """uint8 images ``(B, 3, H, W)`` in 0..255 -> float32 model input ``(x / 255 - mean) / std``.
+
+    A single image ``(3, H, W)`` is not accepted: add the batch dimension with
+    ``x.unsqueeze(0)``. The result stays on the images' device.
+    """
+
+    mean: tuple[float, float, float] = MEAN
+    std: tuple[float, float, float] = STD
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if not isinstance(images, torch.Tensor):
+            raise ValueError(
+                f"expected a uint8 tensor of images (B, 3, H, W), got "
+                f"{type(images).__name__}"
+            )
+        if images.dtype != torch.uint8:
+            raise ValueError(
+                f"expected uint8 images in 0..255 (as data.load_cifar10 returns them), "
+                f"got {images.dtype}; already-normalised floats are model input: "
+                "pass them to the model directly"
+            )
+        if images.dim() != 4 or images.shape[1] != 3:
+            hint = (
+                " (add a batch dimension with x.unsqueeze(0))"
+                if images.dim() == 3
+                else " (channels go second: x.permute(0, 3, 1, 2))"
+                if images.dim() == 4 and images.shape[-1] == 3
+                else ""
+            )
+            raise ValueError(
+                f"expected images of shape (B, 3, H, W), got "
+                f"{tuple(images.shape)}{hint}"
+            )
+        return normalize(images)
+
+    def from_unit(self, images: torch.Tensor) -> torch.Tensor:
+        """Float images in 0..1 ``(B, 3, H, W)`` -> model input, differentiably.
+
+        For images being optimised (activation maximisation); equals ``self(u8)`` for
+        ``images = u8 / 255``.
+        """
+        return normalize(images * 255.0)
+
+    def __repr__(self) -> str:
+        return f"ImageTransform(uint8 (B, 3, H, W) -> (x / 255 - mean) / std, mean={self.mean}, std={self.std})"
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A shipped model: where its files are, what it reached, how to feed it.
+
+    Attributes:
+        name: the files' stem in ``vgg_lessons/assets`` (``vgg11_bn_cifar10``).
+        input_size: the image side in pixels it was trained on.
+    """
+
+    name: str
+    input_size: int = 32
+    _transform: ImageTransform = field(
+        default_factory=ImageTransform, repr=False, compare=False
+    )
+
+    @property
+    def path(self) -> Path:
+        """The weights: ``assets/<name>.pt`` (fp16 state dict and JSON config)."""
+        return ASSETS / f"{self.name}.pt"
+
+    @property
+    def record_path(self) -> Path:
+        """The training record: ``assets/<name>.json`` (config, per-epoch metrics, accuracy)."""
+        return ASSETS / f"{self.name}.json"
+
+    @property
+    def card_path(self) -> Path:
+        """The model card: ``assets/<name>.md``."""
+        return ASSETS / f"{self.name}.md"
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """What the model is and reached, from its JSON record.
+
+        Keys: ``categories`` (class names, label order), ``model`` (the ``build_vgg``
+        arguments), ``recipe`` (the training settings), ``command``, ``epochs``,
+        ``test_acc`` and ``test_acc_flip_tta`` (fractions of the 10,000 test
+        images), ``test_acc_per_class`` (class name -> fraction), ``num_params``
+        and ``input_size`` (pixels).
+        """
+        try:
+            record = json.loads(self.record_path.read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"the record of {self.name!r} is missing ({self.record_path.name} "
+                "in vgg_lessons/assets); reinstall the package"
+            ) from None
+        config = dict(record["config"])
+        model = config.pop("model")
+        return dict(
+            categories=CLASSES,
+            model=model,
+            recipe=config,
+            command=record["command"],
+            epochs=record["epochs"],
+            test_acc=record["test_acc"],
+            test_acc_flip_tta=record.get("test_acc_flip_tta"),
+            test_acc_per_class=record["test_acc_per_class"],
+            num_params=_count_parameters(model),
+            input_size=self.input_size,
+        )
+
+    def transforms(self) -> ImageTransform:
+        """The function from uint8 images ``(B, 3, H, W)`` to this model's input."""
+        return self._transform
+
+
+def _count_parameters(model_config: dict[str, Any]) -> int:
+    """Parameters of the model ``build_vgg(**model_config)`` builds (on the meta device)."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in build_vgg(**model_config).parameters())
+
+
+#: Every shipped model, by name. ``DEFAULT`` is the one the book uses.
+WEIGHTS: dict[str, Weights] = {"vgg11_bn_cifar10": Weights("vgg11_bn_cifar10")}
+DEFAULT = "vgg11_bn_cifar10"
+
+
+def get_weights(name: str | Weights = DEFAULT) -> Weights:
+    """The registry entry called ``name`` (an entry is returned as it is).
+
+    Raises:
+        ValueError: no shipped model has that name (the message lists them).
+    """
+    if isinstance(name, Weights):
+        return name
+    if not isinstance(name, str) or name not in WEIGHTS:
+        raise ValueError(f"no shipped model {name!r}; available: {', '.join(WEIGHTS)}")
+    return WEIGHTS[name]
+
+
+def default_transforms() -> ImageTransform:
+    """The transform of the book's models (all are trained on CIFAR-10 normalised alike)."""
+    return WEIGHTS[DEFAULT].transforms()
