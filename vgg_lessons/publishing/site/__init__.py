@@ -25,6 +25,7 @@ Usage in a notebook's markdown cell::
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,9 @@ def _write_data(app: Any, exception: Exception | None) -> None:
 
     cached = data.cache_dir() / "explorers" / data_cache_key()
     if not (cached / "manifest.js").is_file():
-        partial = cached.with_name(cached.name + ".partial")
+        # Each build writes its own partial folder, so two builds at once (pytest-xdist
+        # workers) never delete each other's half-written data; the first to finish wins.
+        partial = cached.with_name(f"{cached.name}.partial-{os.getpid()}")
         shutil.rmtree(partial, ignore_errors=True)
         try:
             explorer_data.write_explorer_data(partial)
@@ -157,8 +160,14 @@ def _write_data(app: Any, exception: Exception | None) -> None:
             raise ExtensionError(
                 f"the explorers' data needs the CIFAR-10 test set: {err}"
             ) from None
-        shutil.rmtree(cached, ignore_errors=True)
-        partial.rename(cached)
+        if (cached / "manifest.js").is_file():
+            shutil.rmtree(partial, ignore_errors=True)  # another build finished first
+        else:
+            shutil.rmtree(cached, ignore_errors=True)
+            try:
+                partial.rename(cached)
+            except OSError:  # another build renamed its copy in between
+                shutil.rmtree(partial, ignore_errors=True)
     target = Path(app.outdir) / DATA_FOLDER
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(cached, target)
