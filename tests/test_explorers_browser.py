@@ -68,11 +68,16 @@ def act(browser: DevTools, kind: str, script: str) -> dict:
     before = state(browser, kind)["drawn"]
     browser.evaluate(f"(() => {{ const root = document.querySelector('{explorer(kind)}'); "
                      f"{script} }})()")
+    return redrawn(browser, kind, before)
+
+
+def redrawn(browser: DevTools, kind: str, before: str, what: str = "") -> dict:
+    """Wait until the explorer's ``drawn`` is no longer ``before``; its state then."""
     browser.evaluate(f"""new Promise((resolve, reject) => {{
       const root = document.querySelector('{explorer(kind)}'), t0 = performance.now();
       (function poll() {{
         if (root.dataset.drawn !== {json.dumps(before)}) resolve(true);
-        else if (performance.now() - t0 > 10000) reject(new Error('no redraw'));
+        else if (performance.now() - t0 > 10000) reject(new Error('no redraw {what}'));
         else setTimeout(poll, 10);
       }})();
     }})""", wait=True)
@@ -281,15 +286,7 @@ def press(browser: DevTools, kind: str, selector: str, key: str) -> dict:
     for kind_ in ("keyDown", "keyUp"):
         browser.send("Input.dispatchKeyEvent", type=kind_, key=key, code=key,
                      windowsVirtualKeyCode=codes[key])
-    browser.evaluate(f"""new Promise((resolve, reject) => {{
-      const root = document.querySelector('{explorer(kind)}'), t0 = performance.now();
-      (function poll() {{
-        if (root.dataset.drawn !== {json.dumps(before)}) resolve(true);
-        else if (performance.now() - t0 > 10000) reject(new Error('no redraw after {key}'));
-        else setTimeout(poll, 10);
-      }})();
-    }})""", wait=True)
-    return state(browser, kind)
+    return redrawn(browser, kind, before, f"after {key}")
 
 
 #: JavaScript: what a screen reader or a keyboard could not use in ``root``.
