@@ -238,13 +238,14 @@
   }
 
   /* ---- feature maps -------------------------------------------------------------------- */
-  var TILE = 32, GRID_COLS = 8, PAGE = 32; /* the channel grid: pages of 8x4 tiles of 32 px */
+  /* The channel grid: pages of 8x4 tiles of 32 px, 2 px apart (a map of any size is enlarged to 32 px). */
+  var TILE = 32, GAP = 2, PITCH = TILE + GAP, GRID_COLS = 8, PAGE = 32;
 
   function featureMaps(root, m) {
     var state = { image: 0, layer: 0, channel: 0, weights: "trained" };
     var input = canvas(128, 128, "vgg-input", "input image");
     var big = canvas(256, 256, "vgg-map", "selected channel");
-    var grid = canvas(GRID_COLS * TILE, TILE, "vgg-grid vgg-clickable",
+    var grid = canvas(GRID_COLS * PITCH - GAP, TILE, "vgg-grid vgg-clickable",
                       "channels of the layer, 32 to a page: click one, or use the arrow keys");
     var layerSel = select("layer", layerOptions(m), 0);
     var weightSel = select("weights", [["trained", "trained weights"], ["random", "random weights"]], "trained");
@@ -278,8 +279,8 @@
     nextPage.addEventListener("click", function () { go(Math.min(channels() - 1, (Math.floor(state.channel / PAGE) + 1) * PAGE)); });
     grid.addEventListener("click", function (event) {
       var rect = grid.getBoundingClientRect(), scale = grid.width / rect.width;
-      var col = Math.floor((event.clientX - rect.left) * scale / TILE);
-      var row = Math.floor((event.clientY - rect.top) * scale / TILE);
+      var col = Math.min(GRID_COLS - 1, Math.floor((event.clientX - rect.left) * scale / PITCH));
+      var row = Math.floor((event.clientY - rect.top) * scale / PITCH);
       go(Math.floor(state.channel / PAGE) * PAGE + row * GRID_COLS + col);
     });
     arrowKeys(grid, function (dRow, dCol) {
@@ -319,17 +320,17 @@
         var img = r[1], tile = tileRect(layer, state.channel);
         blit(big, img, tile[0], tile[1], tile[2], tile[3], 0, 0, big.width, big.height);
         var n = last - first + 1;
-        grid.width = GRID_COLS * TILE;
-        grid.height = Math.ceil(n / GRID_COLS) * TILE;
+        grid.width = GRID_COLS * PITCH - GAP;
+        grid.height = Math.ceil(n / GRID_COLS) * PITCH - GAP;
         var g = grid.getContext("2d");
         for (var c = first; c <= last; c++) {
           var t = tileRect(layer, c), k = c - first;
-          blit(g, img, t[0], t[1], t[2], t[3], (k % GRID_COLS) * TILE, Math.floor(k / GRID_COLS) * TILE, TILE, TILE);
+          blit(g, img, t[0], t[1], t[2], t[3], (k % GRID_COLS) * PITCH, Math.floor(k / GRID_COLS) * PITCH, TILE, TILE);
         }
         var sel = state.channel - first;
         g.strokeStyle = "#ff2d55";
         g.lineWidth = 3;
-        g.strokeRect((sel % GRID_COLS) * TILE + 1.5, Math.floor(sel / GRID_COLS) * TILE + 1.5, TILE - 3, TILE - 3);
+        g.strokeRect((sel % GRID_COLS) * PITCH + 1.5, Math.floor(sel / GRID_COLS) * PITCH + 1.5, TILE - 3, TILE - 3);
         root.dataset.drawMs = (performance.now() - t0).toFixed(2);
         root.dataset.drawn = sheet + "|" + state.layer + "|" + state.channel;
       });
