@@ -111,6 +111,17 @@ WIDE_CODE = """[...document.querySelectorAll('article div.highlight pre, article
   .map(line => `(${line.length} characters) ${line.slice(0, 60)}`)"""
 
 
+#: JavaScript: outputs whose lines are all at most 92 characters long but that take more
+#: lines on the screen than they have (torchinfo's summary in chapter 2 prints 90).
+WRAPPED_OUTPUT = """[...document.querySelectorAll('article div.cell_output div.highlight pre')]
+  .filter(p => Math.max(...p.textContent.split('\\n').map(l => l.length)) <= 92)
+  .filter(p => { const cs = getComputedStyle(p), lines = p.textContent.replace(/\\n$/, '').split('\\n').length;
+    const shown = (p.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom)) /
+      parseFloat(cs.lineHeight);
+    return shown > lines + 0.5; })
+  .map(p => p.textContent.slice(0, 60))"""
+
+
 def page_errors(events: list[dict], origin: str) -> tuple[list[str], list[str]]:
     """(errors, elsewhere) from collected DevTools events: JS exceptions, console errors,
     failed requests; and every request to another origin than ``origin``."""
@@ -229,6 +240,9 @@ def test_code_fits_its_column(page: str, browser: DevTools, served_book: str):
     wide = browser.evaluate(WIDE_CODE)
     assert not wide, (f"{page}: {len(wide)} code block(s) wider than the column at 1280 px; "
                       "their longest lines begin:\n" + "\n".join(wide))
+    wrapped = browser.evaluate(WRAPPED_OUTPUT)
+    assert not wrapped, (f"{page}: printed lines of up to 92 characters wrap at 1280 px "
+                         "(book.css gives outputs 92 to the line):\n" + "\n".join(wrapped))
 
 
 #: JavaScript: what sticks out of the article's column at this width: tables, figures,
