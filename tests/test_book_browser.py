@@ -7,7 +7,7 @@ table of contents in Debian's ``chromium``, over ``http://127.0.0.1`` and over
 - the page loads with no JavaScript exception, no console error and no failed request;
 - it asks for nothing from another origin (no CDN, no font server: the book is whole
   offline; links to GitHub and Colab are only followed when clicked);
-- every formula is typeset (MathJax is served by the book itself): no raw ``\\(``,
+- every formula is typeset (to SVG, when the book is built): no raw ``\\(``,
   ``\\[`` or ``$$`` is left in the text outside code;
 - every local ``href``/``src`` (links, images, scripts, style sheets) names a file
   that exists in the built HTML, and a ``#fragment`` names an id on that page;
