@@ -1,7 +1,8 @@
 """Headless Chromium over the DevTools protocol, and the built book over HTTP.
 
-Shared by tests/test_book_browser.py, tests/test_explorers_browser.py and
-benchmarks/explorer_response.py. Needs Debian's ``chromium`` and ``websocket-client``.
+Shared by tests/test_book_browser.py, tests/test_explorers_browser.py,
+benchmarks/explorer_response.py and benchmarks/page_weight.py (the pages' weight and
+first render, and their targets). Needs Debian's ``chromium`` and ``websocket-client``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--remote-allow-origins=*", "--window-size=1280,900"]
 LOAD_TIMEOUT_S = 30
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_pages() -> list[str]:
+    """Page names of the book in _toc.yml order, e.g. ``["book/intro", "book/01_...", ...]``."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in [toc] + toc.get("parts", []):
+        pages += [entry["file"] for entry in part.get("chapters", [])]
+    return pages
 
 
 class DevTools:
@@ -99,6 +112,58 @@ class DevTools:
         if path is not None:
             path.write_bytes(png)
         return png
+
+
+#: Bytes a page may load at 1280 px, all resources, uncompressed (issue 23): the intro,
+#: then any other page; and milliseconds to its first contentful paint on localhost.
+INTRO_LIMIT, PAGE_LIMIT, FIRST_RENDER_LIMIT_MS = 1_200_000, 2_500_000, 500
+
+
+def page_limit(page: str) -> int:
+    """The most bytes ``page`` (a name from :func:`toc_pages`) may load."""
+    return INTRO_LIMIT if page == toc_pages()[0] else PAGE_LIMIT
+
+
+#: JavaScript: milliseconds from navigation to the first contentful paint.
+FIRST_PAINT = """new Promise(resolve => {
+  const get = () => performance.getEntriesByName('first-contentful-paint')[0];
+  if (get()) { resolve(get().startTime); return; }
+  new PerformanceObserver(() => { if (get()) resolve(get().startTime); })
+    .observe({type: 'paint', buffered: true});
+})"""
+
+
+def page_weight(browser: DevTools, url: str, quiet_s: float = 0.6) -> dict[str, int]:
+    """Every resource ``url`` loads (scrolled to its end, network quiet) -> decoded bytes.
+
+    Needs a browser whose cache is off (``Network.setCacheDisabled``).
+    """
+    browser.open(url, 0.2)
+    height = browser.evaluate("document.documentElement.scrollHeight")
+    for y in range(0, height + 900, 600):  # explorers start when they come near the screen
+        browser.evaluate(f"window.scrollTo(0, {y})")
+        browser.drain(0.05)
+    browser.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    seen = -1
+    while seen != len(browser.events):  # until no event arrives for quiet_s
+        seen = len(browser.events)
+        browser.drain(quiet_s)
+    urls: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    for event in browser.events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Network.responseReceived":
+            urls[params["requestId"]] = params["response"]["url"]
+        elif method == "Network.dataReceived" and params["requestId"] in urls:
+            key = urls[params["requestId"]]
+            sizes[key] = sizes.get(key, 0) + params["dataLength"]
+    return {url: sizes.get(url, 0) for url in urls.values()}
+
+
+def first_render_ms(browser: DevTools, url: str) -> float:
+    """Milliseconds from navigation to the first contentful paint."""
+    browser.open(url, 0.0)
+    return float(browser.evaluate(FIRST_PAINT, wait=True))
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -74,13 +74,18 @@ def book_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the book once, as CI does (warnings are errors), and return its html folder.
 
     Runs ``jupyter-book build . -W -n --keep-going`` into a temporary output path,
-    so the test session never touches the repository's own ``_build``. If the
+    so the test session never touches the repository's own ``_build``. With
+    ``$BOOK_HTML`` set (a built ``_build/html`` folder) it builds nothing and returns
+    that folder: for iterating on the browser tests, never in CI. If the
     build fails, every test that uses this fixture fails with the build log.
 
     Returns:
         The folder holding ``index.html`` and one ``.html`` page per book file,
         e.g. ``book_html / "book" / "01_receptive_fields.html"``.
     """
+    prebuilt = os.environ.get("BOOK_HTML")
+    if prebuilt:  # iterating on the browser tests: a book built before, as it is
+        return Path(prebuilt)
     executable = shutil.which("jupyter-book")
     if executable is None:
         pytest.fail("the `jupyter-book` command is missing; install the book's requirements "

@@ -7,7 +7,7 @@ table of contents in Debian's ``chromium``, over ``http://127.0.0.1`` and over
 - the page loads with no JavaScript exception, no console error and no failed request;
 - it asks for nothing from another origin (no CDN, no font server: the book is whole
   offline; links to GitHub and Colab are only followed when clicked);
-- every formula is typeset (MathJax is served by the book itself): no raw ``\\(``,
+- every formula is typeset (to SVG, when the book is built): no raw ``\\(``,
   ``\\[`` or ``$$`` is left in the text outside code;
 - every local ``href``/``src`` (links, images, scripts, style sheets) names a file
   that exists in the built HTML, and a ``#fragment`` names an id on that page;
@@ -15,7 +15,13 @@ table of contents in Debian's ``chromium``, over ``http://127.0.0.1`` and over
 - on a notebook page, the Colab button opens that notebook:
   ``https://colab.research.google.com/github/<owner>/<repo>/blob/<branch>/book/<name>.ipynb``
   with owner, repo and branch from ``_config.yml``;
-- at 1280 px no code block (input or output) is wider than its column.
+- at 1280 px no code block (input or output) is wider than its column, and no table,
+  figure or explorer either (nothing hides columns behind a sideways scroll);
+- every figure's PNG has at least 1.5 times the pixels of its displayed width (sharp on
+  a high-density screen; chapters 4 and 7 are xfail until their figures are redrawn);
+- each page loads at most 1.2 MB (the intro) or 2.5 MB (a chapter), everything it asks
+  for included, at 1280 px, and can paint first within 500 ms on localhost (best of 3 loads);
+- at 390 px no element of the article sticks out of the screen.
 
 Screenshots of each page at 1280 and 390 px are saved in ``$BOOK_SCREENSHOTS`` if set,
 else under pytest's temporary folder (the path is printed; run with ``-s`` to see it).
@@ -36,25 +42,22 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 import yaml
-from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
+from chromium import (  # noqa: F401 (browser: a fixture)
+    FIRST_RENDER_LIMIT_MS,
+    DevTools,
+    browser,
+    first_render_ms,
+    page_limit,
+    page_weight,
+    serve,
+    toc_pages,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Errors of the themes' own JavaScript, not of our pages, seen with jupyter-book 1.0.4.
 #: Each is printed when it occurs; delete an entry once the book's config avoids it.
-KNOWN_THEME_ERRORS = (
-    # pydata-sphinx-theme, first page in a fresh profile: no saved light/dark mode yet.
-    "Got invalid theme mode: . Resetting to auto.",
-)
+KNOWN_THEME_ERRORS: tuple[str, ...] = ()  # none since _config.yml sets default_mode
 SETTLE_S = 0.5  # after the load event: late scripts may still log errors
-
-
-def toc_pages() -> list[str]:
-    """Page names of the book in _toc.yml order, e.g. ``["book/intro", "book/01_...", ...]``."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for part in [toc] + toc.get("parts", []):
-        pages += [entry["file"] for entry in part.get("chapters", [])]
-    return pages
 
 
 def colab_url(page: str) -> str:
@@ -106,6 +109,17 @@ WIDE_CODE = """[...document.querySelectorAll('article div.highlight pre, article
   .filter(p => p.scrollWidth > p.clientWidth + 1)
   .map(p => p.textContent.split('\\n').reduce((a, b) => a.length > b.length ? a : b))
   .map(line => `(${line.length} characters) ${line.slice(0, 60)}`)"""
+
+
+#: JavaScript: outputs whose lines are all at most 92 characters long but that take more
+#: lines on the screen than they have (torchinfo's summary in chapter 2 prints 90).
+WRAPPED_OUTPUT = """[...document.querySelectorAll('article div.cell_output div.highlight pre')]
+  .filter(p => Math.max(...p.textContent.split('\\n').map(l => l.length)) <= 92)
+  .filter(p => { const cs = getComputedStyle(p), lines = p.textContent.replace(/\\n$/, '').split('\\n').length;
+    const shown = (p.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom)) /
+      parseFloat(cs.lineHeight);
+    return shown > lines + 0.5; })
+  .map(p => p.textContent.slice(0, 60))"""
 
 
 def page_errors(events: list[dict], origin: str) -> tuple[list[str], list[str]]:
@@ -226,3 +240,113 @@ def test_code_fits_its_column(page: str, browser: DevTools, served_book: str):
     wide = browser.evaluate(WIDE_CODE)
     assert not wide, (f"{page}: {len(wide)} code block(s) wider than the column at 1280 px; "
                       "their longest lines begin:\n" + "\n".join(wide))
+    wrapped = browser.evaluate(WRAPPED_OUTPUT)
+    assert not wrapped, (f"{page}: printed lines of up to 92 characters wrap at 1280 px "
+                         "(book.css gives outputs 92 to the line):\n" + "\n".join(wrapped))
+
+
+#: JavaScript: what sticks out of the article's column at this width: tables, figures,
+#: explorers, output boxes that scroll sideways (a table wider than its box).
+WIDE_THINGS = """(() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('article');
+  const right = article.getBoundingClientRect().right + 1;
+  const name = e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : '') +
+    ' ' + (e.getAttribute('alt') || e.textContent || '').trim().slice(0, 50);
+  const wide = [];
+  article.querySelectorAll('table, img, figure, .vgg-explorer, div.cell_output > div, div.cell_output div')
+    .forEach(e => {
+      const r = e.getBoundingClientRect();
+      if (r.width > 0 && r.right > right) wide.push(`${name(e)}: right edge ${Math.round(r.right)} > ${Math.round(right)}`);
+      else if (e.tagName === 'DIV' && e.scrollWidth > e.clientWidth + 1 && e.querySelector('table'))
+        wide.push(`${name(e)}: its table is ${e.scrollWidth} px in a ${e.clientWidth} px box`);
+    });
+  return wide;
+})()"""
+#: JavaScript: [src, natural width, displayed width] of each figure of the article.
+FIGURES = """[...document.querySelectorAll('article img')].filter(i => i.getAttribute('src').includes('_images/'))
+  .map(i => [i.getAttribute('src'), i.naturalWidth, Math.round(i.getBoundingClientRect().width)])"""
+#: Chapters whose figures another change redraws (issue 23, section 2): expected to fail until then.
+FIGURES_BEING_REDRAWN = ("book/04_training", "book/07_the_paper")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", toc_pages())
+def test_tables_and_figures_fit_the_column(page: str, browser: DevTools, served_book: str):
+    """At 1280 px no table, figure or explorer is wider than the article's column."""
+    browser.set_width(1280)
+    browser.open(served_book + f"{page}.html", 0.2)
+    wide = browser.evaluate(WIDE_THINGS)
+    assert not wide, f"{page}: wider than the column at 1280 px:\n" + "\n".join(wide)
+
+
+def _sharp_figures_params() -> list:
+    return [pytest.param(page, marks=pytest.mark.xfail(
+                reason="chapters 4 and 7: their figures are being redrawn (issue 23, section 2)",
+                strict=False)) if page in FIGURES_BEING_REDRAWN else page
+            for page in toc_pages()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", _sharp_figures_params())
+def test_figures_are_sharp(page: str, browser: DevTools, served_book: str):
+    """Every figure's PNG is at least 1.5x its displayed width at 1280 px."""
+    browser.set_width(1280)
+    browser.open(served_book + f"{page}.html", 0.2)
+    blurred = [f"{src}: {natural} px shown at {shown} px" for src, natural, shown
+               in browser.evaluate(FIGURES) if shown and natural < 1.5 * shown]
+    assert not blurred, f"{page}: figures with fewer than 1.5 pixels per displayed pixel:\n" + \
+        "\n".join(blurred)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", toc_pages())
+def test_page_weight_and_first_render(page: str, browser: DevTools, served_book: str):
+    """Everything a page loads at 1280 px (scrolled to its end, cache off) weighs at most
+    1.2 MB for the intro, 2.5 MB for a chapter, with no maths script; it can paint
+    within 500 ms (the fastest of 3 loads)."""
+    browser.set_width(1280)
+    browser.send("Network.setCacheDisabled", cacheDisabled=True)
+    try:
+        sizes = page_weight(browser, served_book + f"{page}.html")
+        # the best of 3 loads: whether the page can paint in time, not how busy the machine
+        # is (benchmarks/page_weight.py reports the median)
+        paint = min(first_render_ms(browser, served_book + f"{page}.html") for _ in range(3))
+    finally:
+        browser.send("Network.setCacheDisabled", cacheDisabled=False)
+    total, limit = sum(sizes.values()), page_limit(page)
+    largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
+    assert total <= limit, (f"{page} loads {total / 1e6:.2f} MB (limit {limit / 1e6:.1f} MB); "
+                            "largest: " + ", ".join(f"{u.rsplit('/', 1)[-1]} {s / 1e3:.0f} KB"
+                                                    for u, s in largest))
+    assert not any("mathjax" in url.lower() for url in sizes), "a page loads MathJax"
+    assert paint <= FIRST_RENDER_LIMIT_MS, f"{page}: first paint after {paint:.0f} ms"
+
+
+#: JavaScript: the elements of the article whose right edge is past the screen's.
+OFF_SCREEN = """(() => {
+  const out = [];
+  (document.querySelector('article') || document.body).querySelectorAll('*').forEach(e => {
+    const r = e.getBoundingClientRect();
+    if (r.width && r.right > innerWidth + 1 && !e.closest('.vgg-table-box, div.highlight, pre, table, mjx-container, .table-wrapper, [style*="overflow-x"]'))
+      out.push(e.tagName.toLowerCase() + '.' + String(e.className).split(' ')[0] + ' right ' + Math.round(r.right));
+  });
+  return out.slice(0, 10);
+})()"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", toc_pages())
+def test_nothing_sticks_out_at_390_px(page: str, browser: DevTools, served_book: str):
+    """On a phone (390 px) the article fits the screen; what is wider scrolls in its own box."""
+    browser.set_width(390)
+    try:
+        browser.open(served_book + f"{page}.html", 0.3)
+        height = browser.evaluate("document.documentElement.scrollHeight")
+        for y in range(0, height, 1500):  # explorers build themselves near the screen
+            browser.evaluate(f"window.scrollTo(0, {y})")
+            browser.drain(0.1)
+        browser.drain(0.5)
+        out = browser.evaluate(OFF_SCREEN)
+    finally:
+        browser.set_width(1280)
+    assert not out, f"{page}: elements past the right edge at 390 px: {out}"

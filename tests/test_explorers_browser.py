@@ -68,11 +68,16 @@ def act(browser: DevTools, kind: str, script: str) -> dict:
     before = state(browser, kind)["drawn"]
     browser.evaluate(f"(() => {{ const root = document.querySelector('{explorer(kind)}'); "
                      f"{script} }})()")
+    return redrawn(browser, kind, before)
+
+
+def redrawn(browser: DevTools, kind: str, before: str, what: str = "") -> dict:
+    """Wait until the explorer's ``drawn`` is no longer ``before``; its state then."""
     browser.evaluate(f"""new Promise((resolve, reject) => {{
       const root = document.querySelector('{explorer(kind)}'), t0 = performance.now();
       (function poll() {{
         if (root.dataset.drawn !== {json.dumps(before)}) resolve(true);
-        else if (performance.now() - t0 > 10000) reject(new Error('no redraw'));
+        else if (performance.now() - t0 > 10000) reject(new Error('no redraw {what}'));
         else setTimeout(poll, 10);
       }})();
     }})""", wait=True)
@@ -195,7 +200,7 @@ def test_filter_viewer_changes_with_the_channel(browser: DevTools, origin: str):
 
 def manifest(book_html: Path) -> dict:
     text = (book_html / "_explorers" / "manifest.js").read_text(encoding="utf-8")
-    return json.loads(text.removeprefix("window.VGG_EXPLORER_DATA = ").rstrip().rstrip(";"))
+    return json.loads(text.removeprefix(explorer_data.MANIFEST_PREFIX).rstrip().rstrip(";"))
 
 
 def test_attribution_explorer_follows_every_control(browser: DevTools, origin: str,
@@ -259,13 +264,171 @@ FAKE_REQUIREJS = ("window.define = function () { window.amdCalls = (window.amdCa
 
 def test_explorers_and_maths_work_beside_requirejs(browser: DevTools, origin: str):
     """A script that finds an AMD loader may register a module instead of running: ours
-    and MathJax's must not."""
+    must not (and the maths, typeset at build time, is there whatever the scripts do)."""
     added = browser.send("Page.addScriptToEvaluateOnNewDocument", source=FAKE_REQUIREJS)
     try:
         for kind in ("feature-maps", "filters"):
             assert open_explorer(browser, origin + CHAPTER6, kind)["ready"] == "true"
-        n_maths = browser.evaluate("MathJax.startup.promise.then(() => "
-                                   "document.querySelectorAll('mjx-container').length)", wait=True)
+        # the maths is typeset when the book is built (vgg_lessons.publishing.site.maths)
+        n_maths = browser.evaluate("document.querySelectorAll('mjx-container svg').length")
         assert n_maths > 0 and browser.evaluate("typeof window.define.amd") == "object"
     finally:
         browser.send("Page.removeScriptToEvaluateOnNewDocument", identifier=added["identifier"])
+
+
+# ---- accessibility, keyboard, validation, errors (issue 23, section 3) -----------------
+
+def press(browser: DevTools, kind: str, selector: str, key: str) -> dict:
+    """Focus ``selector`` in the explorer, press ``key`` (a real key event), wait for the redraw."""
+    before = state(browser, kind)["drawn"]
+    browser.evaluate(f"document.querySelector('{explorer(kind)} {selector}').focus()")
+    codes = {"ArrowRight": 39, "ArrowLeft": 37, "ArrowDown": 40, "ArrowUp": 38, "End": 35, "Home": 36}
+    for kind_ in ("keyDown", "keyUp"):
+        browser.send("Input.dispatchKeyEvent", type=kind_, key=key, code=key,
+                     windowsVirtualKeyCode=codes[key])
+    return redrawn(browser, kind, before, f"after {key}")
+
+
+#: JavaScript: what a screen reader or a keyboard could not use in ``root``.
+UNLABELLED = """[...root.querySelectorAll('canvas')].filter(c => !(
+    (c.getAttribute('role') === 'img' && c.getAttribute('aria-label')) ||
+    (c.getAttribute('aria-hidden') === 'true' && c.closest('button[aria-label]'))))
+  .map(c => c.className || 'canvas')
+  .concat([...root.querySelectorAll('button, select, input')].filter(e =>
+    !(e.getAttribute('aria-label') || e.closest('label')) || e.tabIndex < 0).map(e => e.outerHTML.slice(0, 60)))
+  .concat([...root.querySelectorAll('.vgg-info')].filter(p => p.getAttribute('aria-live') !== 'polite')
+    .map(p => 'state sentence without aria-live'))"""
+
+
+@pytest.mark.parametrize("page, kind", [(CHAPTER6, "feature-maps"), (CHAPTER6, "receptive-field"),
+                                        (CHAPTER6, "filters"), (CHAPTER7, "attribution"),
+                                        (CHAPTER1, "field-arithmetic")])
+def test_explorers_are_labelled_for_screen_readers(browser: DevTools, origin: str, page, kind):
+    open_explorer(browser, origin + page, kind)
+    bad = browser.evaluate(f"(() => {{ const root = document.querySelector('{explorer(kind)}'); "
+                           f"return {UNLABELLED}; }})()")
+    assert not bad, f"{kind}: unlabelled or unreachable: {bad}"
+    pressed = browser.evaluate(f"[...document.querySelectorAll('{explorer(kind)} .vgg-thumbs button')]"
+                               ".map(b => b.getAttribute('aria-pressed'))")
+    assert not pressed or pressed == ["true"] + ["false"] * (len(pressed) - 1)
+
+
+def test_units_and_channels_are_chosen_by_keyboard(browser: DevTools, origin: str):
+    first = open_explorer(browser, origin + CHAPTER6, "receptive-field")
+    row, col = map(int, first["unit"].split(","))
+    now = press(browser, "receptive-field", "canvas.vgg-map", "ArrowRight")
+    assert now["unit"] == f"{row},{col + 1}"
+    now = press(browser, "receptive-field", "canvas.vgg-map", "ArrowUp")
+    assert now["unit"] == f"{row - 1},{col + 1}"
+    open_explorer(browser, origin + CHAPTER6, "feature-maps")
+    assert press(browser, "feature-maps", "canvas.vgg-grid", "ArrowRight")["channel"] == "1"
+    assert press(browser, "feature-maps", "canvas.vgg-grid", "ArrowDown")["channel"] == "9"
+    assert press(browser, "feature-maps", "canvas.vgg-grid", "End")["channel"] == "15"
+
+
+def test_deep_layers_show_readable_pages_of_channels(browser: DevTools, origin: str, book_html: Path):
+    layers = manifest(book_html)["maps"]["layers"]
+    deep = max(range(len(layers)), key=lambda i: (layers[i]["channels"], -layers[i]["size"]))
+    open_explorer(browser, origin + CHAPTER6, "feature-maps")
+    act(browser, "feature-maps", SET.format(which="select[aria-label=layer]", value=deep, event="change"))
+    now = act(browser, "feature-maps", SET.format(which="input[aria-label=channel]", value=100,
+                                                  event="input"))
+    assert now["channel"] == "100" and now["page"] == "96-127"
+    tile = browser.evaluate(f"document.querySelector('{explorer('feature-maps')} canvas.vgg-grid')"
+                            ".getBoundingClientRect().width / 8")
+    assert tile >= 24, f"a {layers[deep]['size']}x{layers[deep]['size']} map is drawn {tile} px wide"
+    assert browser.evaluate(f"document.querySelector('{explorer('feature-maps')} .vgg-pager "
+                            "button:last-child').disabled")  # the last page
+    back = act(browser, "feature-maps", "root.querySelector('.vgg-pager button').click();")
+    assert back["channel"] == "64" and back["page"] == "64-95"
+
+
+def test_channel_box_refuses_a_channel_the_layer_lacks(browser: DevTools, origin: str):
+    open_explorer(browser, origin + CHAPTER6, "feature-maps")
+    act(browser, "feature-maps", SET.format(which="input[aria-label=channel]", value=5, event="input"))
+    box = f"document.querySelector('{explorer('feature-maps')} input[aria-label=channel]')"
+    browser.evaluate(f"(() => {{ const s = {box}; s.value = '999'; s.dispatchEvent(new Event('input')); }})()")
+    assert browser.evaluate(f"{box}.getAttribute('aria-invalid')") == "true"
+    assert state(browser, "feature-maps")["channel"] == "5"
+    browser.evaluate(f"{box}.dispatchEvent(new Event('change'))")  # leaving the field
+    assert browser.evaluate(f"{box}.value") == "5"
+
+
+@pytest.mark.parametrize("field, value, says", [("stride", "0", "stride: a whole number from 1 to 3"),
+                                                 ("kernel", "", "kernel: a whole number from 1 to 7"),
+                                                 ("padding", "-2", "padding: a whole number from 0 to 3"),
+                                                 ("dilation", "1.5", "dilation: a whole number")])
+def test_field_arithmetic_refuses_bad_settings(browser: DevTools, origin: str, field, value, says):
+    open_explorer(browser, origin + CHAPTER1, "field-arithmetic")
+    rows = state(browser, "field-arithmetic")["rows"]
+    now = act(browser, "field-arithmetic",
+              SET.format(which=f'input[aria-label="{field}"]', value=value, event="input"))
+    text = browser.evaluate(f"document.querySelector('{explorer('field-arithmetic')}').innerText")
+    assert now["invalid"] == field and says in text
+    assert now["rows"] == rows, "a refused setting changed the table"
+    assert not any(bad in text for bad in ("NaN", "Infinity", "undefined"))
+
+
+def test_field_arithmetic_says_when_the_input_is_too_small(browser: DevTools, origin: str):
+    open_explorer(browser, origin + CHAPTER1, "field-arithmetic")
+    script = "".join(SET.format(which=f'input[aria-label="{k}"]', value=v, event="input")
+                     for k, v in (("kernel", 7), ("padding", 0), ("dilation", 3), ("depth", 3),
+                                  ("input size", 8)))
+    now = act(browser, "field-arithmetic", script)
+    assert all(r["out_size"] >= 1 for r in json.loads(now["rows"]))
+    text = browser.evaluate(f"document.querySelector('{explorer('field-arithmetic')}').innerText")
+    assert "too small" in text and "-" not in "".join(
+        browser.evaluate(f"[...document.querySelectorAll('{explorer('field-arithmetic')} td')]"
+                         ".map(td => td.textContent)"))
+
+
+def test_field_arithmetic_draws_the_holes_of_a_dilated_field(browser: DevTools, origin: str):
+    open_explorer(browser, origin + CHAPTER1, "field-arithmetic")
+    script = "".join(SET.format(which=f'input[aria-label="{k}"]', value=v, event="input")
+                     for k, v in (("kernel", 3), ("stride", 1), ("padding", 2), ("dilation", 2),
+                                  ("depth", 1), ("input size", 24)))
+    now = act(browser, "field-arithmetic", script)
+    assert now["holes"] == "2"  # a 3-tap kernel with dilation 2 spans 5 pixels, reads 3
+    if origin.startswith("http"):  # middle unit 11 reads 9, 11, 13; 10 and 12 are holes
+        px = browser.evaluate(f"document.querySelector('{explorer('field-arithmetic')} canvas')"
+                              ".width") // 24
+        colours = [browser.evaluate(f"""Array.from(document.querySelector(
+          '{explorer("field-arithmetic")} canvas').getContext('2d')
+          .getImageData({p * px + px // 2}, 30, 1, 1).data).slice(0, 3)""") for p in (9, 10, 11)]
+        assert colours[0] == colours[2] != colours[1]
+
+
+def test_an_error_after_the_first_draw_is_shown(browser: DevTools, origin: str):
+    open_explorer(browser, origin + CHAPTER6, "feature-maps")
+    browser.evaluate("window.VGGLessons.data.maps.ranges.trained = null")  # update() now throws
+    maps = explorer("feature-maps")
+    browser.evaluate(f"""(() => {{ const s = document.querySelector('{maps} select[aria-label=layer]');
+      s.value = '3'; s.dispatchEvent(new Event('change')); }})()""")
+    browser.evaluate("new Promise(r => setTimeout(r, 100))", wait=True)
+    shown = browser.evaluate(f"document.querySelector('{explorer('feature-maps')} .vgg-error')"
+                             ".textContent")
+    assert "could not draw" in shown and state(browser, "feature-maps")["error"] == shown
+    browser.open(origin + CHAPTER6, 0.1)  # a fresh page for the next test
+
+
+def test_explorers_fit_a_phone(browser: DevTools, origin: str):
+    """At 390 px: the Layer drop-down inside the explorer, first-layer kernels at least
+    30 px, attribution panels at least 130 px."""
+    browser.set_width(390)
+    try:
+        open_explorer(browser, origin + CHAPTER6, "feature-maps")
+        maps = explorer("feature-maps")
+        sel, box = browser.evaluate(f"""[
+          document.querySelector('{maps} select[aria-label=layer]').getBoundingClientRect().right,
+          document.querySelector('{maps}').getBoundingClientRect().right]""")
+        assert sel <= box
+        open_explorer(browser, origin + CHAPTER6, "filters")
+        kernel = browser.evaluate(f"document.querySelector('{explorer('filters')} canvas.vgg-kernels')"
+                                  ".getBoundingClientRect().width / 8")
+        assert kernel >= 30
+        open_explorer(browser, origin + CHAPTER7, "attribution")
+        panels = browser.evaluate(f"[...document.querySelectorAll('{explorer('attribution')} "
+                                  ".vgg-attr-panels canvas')].map(c => c.getBoundingClientRect().width)")
+        assert min(panels) >= 130, panels
+    finally:
+        browser.set_width(1280)

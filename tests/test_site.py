@@ -14,8 +14,7 @@ import yaml
 
 from vgg_lessons.train import checkpoints
 from vgg_lessons.probes import fields
-from vgg_lessons.publishing.site import MATHJAX, STATIC
-from vgg_lessons.publishing.site import explorer_data
+from vgg_lessons.publishing.site import explorer_data, maths
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,4 +88,31 @@ def test_config_serves_everything_from_the_book():
     assert "vgg_lessons.publishing.site" in config["sphinx"]["extra_extensions"]
     assert config["sphinx"]["config"]["nb_merge_streams"] is True
     assert (ROOT / config["html"]["favicon"]).is_file()
-    assert (STATIC / MATHJAX).is_file() and (STATIC / MATHJAX).stat().st_size > 1_000_000
+
+
+PAGE = """<html><head>
+    <script>window.MathJax = {"options": {"processHtmlClass": "math"}}</script>
+    <script defer="defer" src="../_static/vgg-lessons/mathjax/tex-svg-full.js?v=1"></script>
+</head><body><p>A size <span class="math notranslate nohighlight">\\(n_\\text{out} &lt; n\\)</span>.</p>
+<div class="math notranslate nohighlight">
+\\[ r_\\ell = r_{\\ell-1} + (k_\\ell - 1)\\, j_{\\ell-1} \\]</div></body></html>"""
+
+
+def test_maths_is_typeset_when_the_book_is_built(tmp_path: Path):
+    page = tmp_path / "page.html"
+    page.write_text(PAGE, encoding="utf-8")
+    assert maths.typeset_pages([page]) == 2
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<mjx-container") == 2 and html.count("<svg") == 2
+    assert 'display="true"' in html and "\\(" not in html and "\\[" not in html
+    assert "MathJax" not in html.split("<body>")[0], "MathJax's scripts are still in the head"
+    assert 'aria-label="n_\\text{out} &lt; n"' in html  # the TeX, for screen readers
+    assert maths.typeset_pages([page]) == 0  # typeset pages are left as they are
+
+
+def test_maths_names_the_formula_it_cannot_typeset(tmp_path: Path):
+    page = tmp_path / "page.html"
+    page.write_text('<span class="math notranslate nohighlight">\\(\\frac{a}{\\)</span>',
+                    encoding="utf-8")
+    with pytest.raises(RuntimeError, match=r"could not typeset.*\\frac\{a\}"):
+        maths.typeset_pages([page])

@@ -2,10 +2,11 @@
 
 Listed in ``_config.yml`` (``sphinx.extra_extensions``), it
 
-- serves MathJax 3 from the book itself (``static/mathjax``, vendored from npm's
-  ``mathjax@3.2.2``, SVG output: no web fonts to fetch) instead of a CDN;
+- typesets the maths when the book is built (:mod:`.maths`: MathJax 3 in Node.js, SVG
+  in the page): no page loads a maths script or font, nothing comes from a CDN;
 - styles every page (``static/vgg-lessons/book.css``): 88-character code lines fit
-  the column at 1280 px;
+  the column at 1280 px; the theme's icons come from its web fonts, so its 1.5 MB Font
+  Awesome script is emptied (:func:`_slim_theme`);
 - switches sphinx-thebe off: the book runs code in Colab, not in the page, and
   sphinx-thebe (a default of Jupyter Book 1) would put a CDN address and, with
   Sphinx 7, its settings script twice in every page;
@@ -43,13 +44,17 @@ KINDS = (
 )
 #: Kinds that need the data computed from the model (field-arithmetic is pure JavaScript).
 DATA_KINDS = KINDS[:4]
-#: Scripts a page loads for its explorers: the core for all, one more for some kinds.
+#: Scripts a page loads for its explorers: the core for all, then one more for some kinds
+#: (each registers itself with ``window.VGGLessons.register(kind, init)``).
 EXTRA_SCRIPTS = {
     "attribution": "vgg-lessons/explorers-attribution.js",
     "field-arithmetic": "vgg-lessons/explorers-arithmetic.js",
 }
-MATHJAX = "vgg-lessons/mathjax/tex-svg-full.js"  # under _static/
+#: Sphinx's MathJax script: never loaded, :mod:`.maths` drops it from every page.
+MATHJAX = "vgg-lessons/mathjax-is-typeset-at-build-time.js"
 DATA_FOLDER = "_explorers"
+#: What the theme's Font Awesome script is replaced with (see :func:`_slim_theme`).
+FONTAWESOME_STUB = Path(__file__).parent / "fontawesome-stub.js"
 
 
 class explorer(nodes.General, nodes.Element):
@@ -113,11 +118,10 @@ def _page_assets(
         else set()
     )
     if kinds:
-        for kind in sorted(
-            kinds & EXTRA_SCRIPTS.keys()
-        ):  # before the core, which starts them
-            app.add_js_file(EXTRA_SCRIPTS[kind], defer="defer")
+        # The core first: it defines window.VGGLessons.register, which the others call.
         app.add_js_file("vgg-lessons/explorers.js", defer="defer")
+        for kind in sorted(kinds & EXTRA_SCRIPTS.keys()):
+            app.add_js_file(EXTRA_SCRIPTS[kind], defer="defer")
         app.add_css_file("vgg-lessons/explorers.css")
 
 
@@ -136,6 +140,34 @@ def data_cache_key() -> str:
         digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _slim_theme(app: Any, exception: Exception | None) -> None:
+    """Empty the theme's 1.5 MB Font Awesome script (book.css draws the icons it shows)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / "scripts" / "fontawesome.js"
+    if target.is_file():
+        shutil.copyfile(FONTAWESOME_STUB, target)
+
+
+def _typeset_maths(app: Any, exception: Exception | None) -> None:
+    """Every page's maths as SVG, MathJax's scripts dropped (:mod:`.maths`)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from sphinx.errors import ExtensionError
+
+    from . import maths
+
+    out = Path(app.outdir)
+    skip = {"_static", "_sources", "_images", DATA_FOLDER}
+    pages = [
+        p for p in out.rglob("*.html") if skip.isdisjoint(p.relative_to(out).parts)
+    ]
+    try:
+        maths.typeset_pages(pages)
+    except RuntimeError as err:
+        raise ExtensionError(str(err)) from None
 
 
 def _write_data(app: Any, exception: Exception | None) -> None:
@@ -188,5 +220,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_css_file("vgg-lessons/book.css")  # every page: code that fits the column
     app.connect("config-inited", _config_inited)
     app.connect("html-page-context", _page_assets)
+    app.connect("build-finished", _slim_theme)
+    app.connect("build-finished", _typeset_maths)
     app.connect("build-finished", _write_data)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,5 +1,6 @@
 /* The attribution explorer (chapter 7): saliency and Grad-CAM of the shipped model, in the
- * page. Loaded before explorers.js, which starts it with the manifest and its helpers.
+ * page. Loaded after explorers.js, in whose registry it puts itself (window.VGGLessons.register);
+ * it is started with the manifest and the core's helpers.
  * Data (vgg_lessons.publishing.site.attribution_data): per weights and image, one sprite sheet with
  * a row per method (saliency, then Grad-CAM at each layer) and a column per class, each
  * map scaled to its own peak and coloured with inferno; per image, method and class the
@@ -32,12 +33,13 @@
       tiles.push(b);
       strip.appendChild(b);
     }
-    var info = h.el("p", { "class": "vgg-info" });
-    var check = h.el("p", { "class": "vgg-info vgg-check" });
+    var info = h.stateSentence();
+    var check = h.stateSentence("vgg-check");
+    var draw = h.guard(root, update);
     var picker = h.imagePicker(m, function (i) {
       state.image = i;
       state.target = m.maps.predicted.trained[i]; /* as in chapter 7: the trained model's class */
-      update();
+      draw();
     });
     root.appendChild(picker);
     root.appendChild(h.el("div", { "class": "vgg-controls" }, [h.field("Map", methodSel),
@@ -53,22 +55,21 @@
     root.appendChild(h.el("p", { "class": "vgg-map-caption" }));
     root.appendChild(info);
     root.appendChild(check);
-    methodSel.addEventListener("change", function () { state.method = +methodSel.value; update(); });
-    weightSel.addEventListener("change", function () { state.weights = weightSel.value; update(); });
-    opacityIn.addEventListener("input", function () { state.opacity = +opacityIn.value; update(); });
+    methodSel.addEventListener("change", function () { state.method = +methodSel.value; draw(); });
+    weightSel.addEventListener("change", function () { state.weights = weightSel.value; draw(); });
+    opacityIn.addEventListener("input", function () { state.opacity = +opacityIn.value; draw(); });
 
-    function pickTarget(k) { state.target = k; update(); }
+    function pickTarget(k) { state.target = k; draw(); }
 
     function describe(method) {
       return method.layer ? method.name + " at " + method.layer : method.name;
     }
 
-    function texts(method, said, truth) {
+    function texts(method) {
       var i = state.image, cls = m.classes[state.target];
       var zero = a.zero[state.weights][i].charAt(state.method * n + state.target) === "1";
       var rho = a.similarity[i][state.method][state.target];
-      info.textContent = "True class: " + m.classes[truth] + ". The " + state.weights + " model says " +
-        m.classes[said] + (said === truth ? " (right)" : " (wrong)") + ". Shown: " + describe(method) +
+      info.textContent = h.verdict(m, state.weights, i) + ". Shown: " + describe(method) +
         " for the class " + cls + (zero ? ": zero everywhere. At " + method.layer + " nothing in this image " +
           "counts as evidence for " + cls + " (Grad-CAM keeps only the positive part)." :
           ", scaled to its own peak: bright pixels matter most for the " + cls + " score (before softmax).");
@@ -82,13 +83,15 @@
     function update() {
       var i = state.image, method = a.methods[state.method], sheet = a.sheets[state.weights][i];
       var said = m.maps.predicted[state.weights][i], truth = m.images.labels[i];
-      var shown = texts(method, said, truth);
+      var shown = texts(method);
       ["image", "method", "target", "weights", "opacity"].forEach(function (key) { root.dataset[key] = state[key]; });
       root.dataset.sheet = sheet;
       root.dataset.zero = String(shown.zero);
       root.dataset.similarity = shown.rho === null ? "" : String(shown.rho);
       methodSel.value = state.method;
       picker.mark(i);
+      map.setAttribute("aria-label", "the map: " + describe(method) + ", class " + m.classes[state.target]);
+      overlay.setAttribute("aria-label", "the map over the input, at " + state.opacity + "% opacity");
       root.querySelector(".vgg-map-caption").textContent = "The map: " + describe(method) + ", class " +
         m.classes[state.target] + (method.layer ? " (" + method.units + "x" + method.units +
         " units, upsampled to 32x32 pixels)" : " (32x32 pixels)") + "; black is 0, pale yellow the map's peak.";
@@ -96,31 +99,25 @@
         b.setAttribute("aria-pressed", k === state.target ? "true" : "false");
         b.className = (k === truth ? "vgg-true " : "") + (k === said ? "vgg-said" : "");
         b.title = m.classes[k] + (k === truth ? " (the true class)" : "") + (k === said ? " (the model's answer)" : "");
+        b.setAttribute("aria-label", "target class " + b.title);
         b.lastChild.textContent = m.classes[k];
       });
       return Promise.all([h.drawInput(m, input, i), h.loadImage(sheet)]).then(function (r) {
         var img = r[1], sx = state.target * tile, sy = state.method * tile;
-        var g = map.getContext("2d");
-        g.imageSmoothingEnabled = false;
-        g.drawImage(img, sx, sy, tile, tile, 0, 0, map.width, map.height);
+        h.blit(map, img, sx, sy, tile, tile, 0, 0, map.width, map.height);
         var o = overlay.getContext("2d");
-        o.imageSmoothingEnabled = false;
         o.globalAlpha = 1;
         o.drawImage(input, 0, 0);
         o.globalAlpha = state.opacity / 100;
-        o.drawImage(img, sx, sy, tile, tile, 0, 0, overlay.width, overlay.height);
+        h.blit(o, img, sx, sy, tile, tile, 0, 0, overlay.width, overlay.height);
         o.globalAlpha = 1;
-        tiles.forEach(function (b, k) {
-          var t = b.firstChild.getContext("2d");
-          t.imageSmoothingEnabled = false;
-          t.drawImage(img, k * tile, sy, tile, tile, 0, 0, STRIP, STRIP);
-        });
+        tiles.forEach(function (b, k) { h.blit(b.firstChild, img, k * tile, sy, tile, tile, 0, 0, STRIP, STRIP); });
         root.dataset.drawn = [sheet, state.method, state.target, state.opacity].join("|");
       });
     }
-    root.update = update;
+    root.update = draw;
     return update();
   }
 
-  (window.VGG_EXPLORER_BUILDERS = window.VGG_EXPLORER_BUILDERS || {}).attribution = attribution;
+  window.VGGLessons.register("attribution", attribution);
 })();

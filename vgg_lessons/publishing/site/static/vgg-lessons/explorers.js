@@ -1,13 +1,23 @@
 /* The book's in-page explorers: plain JavaScript, no framework, no network but the book's
  * own files. Data comes from ../../_explorers/ (written when the book is built by
- * vgg_lessons.publishing.site): manifest.js sets window.VGG_EXPLORER_DATA; sprites are drawn with
+ * vgg_lessons.publishing.site): manifest.js sets window.VGGLessons.data; sprites are drawn with
  * drawImage only (a canvas fed from file:// images must never be read back).
- * Each explorer keeps its state in data-* attributes of its root (tests read them). Two live
- * in files of their own (explorers-*.js), loaded first, in window.VGG_EXPLORER_BUILDERS. */
+ * Each explorer keeps its state in data-* attributes of its root (tests read them).
+ *
+ * One global, window.VGGLessons: this file (the core) loads first and defines
+ *   VGGLessons.register(kind, init, options)  init(root, manifest, helpers) -> promise;
+ *                                              options.data === false: init gets no manifest
+ *   VGGLessons.helpers                        the shared pieces below (el, canvas, ...)
+ *   VGGLessons.data                           the manifest, once loaded
+ * Explorers in files of their own (explorers-*.js) are loaded after this one and call
+ * register; an explorer whose kind is not registered yet waits for it until the page's
+ * load event. A script that runs before this one may leave [kind, init, options] triples
+ * in window.VGGLessons.queue. */
 (function () {
   "use strict";
   var script = document.currentScript;
   var BASE = new URL("../../_explorers/", script ? script.src : location.href).href;
+  var NS = window.VGGLessons = window.VGGLessons || {};
   var images = {};
   var manifestPromise = null;
 
@@ -15,10 +25,12 @@
   function loadManifest() {
     if (!manifestPromise) {
       manifestPromise = new Promise(function (resolve, reject) {
-        if (window.VGG_EXPLORER_DATA) { resolve(window.VGG_EXPLORER_DATA); return; }
+        if (NS.data) { resolve(NS.data); return; }
         var tag = document.createElement("script");
         tag.src = BASE + "manifest.js";
-        tag.onload = function () { resolve(window.VGG_EXPLORER_DATA); };
+        tag.onload = function () {
+          if (NS.data) resolve(NS.data); else reject(new Error(tag.src + " holds no data"));
+        };
         tag.onerror = function () { reject(new Error("could not load " + tag.src)); };
         document.head.appendChild(tag);
       });
@@ -49,10 +61,33 @@
     return node;
   }
 
+  /* A canvas; with a label it is an image for screen readers (role="img"), without one
+   * it is decoration inside a labelled control (aria-hidden). */
   function canvas(width, height, cls, label) {
-    var c = el("canvas", { width: width, height: height, "class": cls || "", "aria-label": label || "" });
+    var c = el("canvas", label ? { width: width, height: height, "class": cls || "", role: "img", "aria-label": label }
+                               : { width: width, height: height, "class": cls || "", "aria-hidden": "true" });
     c.getContext("2d").imageSmoothingEnabled = false;
     return c;
+  }
+
+  /* Copies a rectangle of img onto a canvas (or a 2d context), pixel-sharp. */
+  function blit(target, img, sx, sy, sw, sh, dx, dy, dw, dh) {
+    var ctx = target.getContext ? target.getContext("2d") : target;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(img, sx, sy, sw, sh, dx, dy, dw, dh);
+    return ctx;
+  }
+
+  /* The sentence on the model's answer for image i, shared by the explorers that show one. */
+  function verdict(m, weights, i) {
+    var truth = m.classes[m.images.labels[i]], said = m.classes[m.maps.predicted[weights][i]];
+    return "True class: " + truth + ". The " + weights + " model says " + said +
+      (said === truth ? " (right)" : " (wrong)");
+  }
+
+  /* The sentence that says what the explorer shows: read out when it changes. */
+  function stateSentence(cls) {
+    return el("p", { "class": "vgg-info" + (cls ? " " + cls : ""), "aria-live": "polite" });
   }
 
   function select(label, options, value) {
@@ -71,6 +106,65 @@
 
   function numberInput(label, value, min, max) {
     return el("input", { type: "number", value: value, min: min, max: max, step: 1, "aria-label": label });
+  }
+
+  /* The whole number in input, or null (with aria-invalid and a message in its title)
+   * when it is empty, not whole, or outside [min, max] (read from the input). */
+  function readInteger(input, what) {
+    var text = input.value.trim(), min = +input.min, max = +input.max, v = Number(text);
+    var ok = text !== "" && Number.isInteger(v) && v >= min && v <= max;
+    input.setAttribute("aria-invalid", ok ? "false" : "true");
+    input.title = ok ? "" : (what || input.getAttribute("aria-label")) + ": a whole number from " + min + " to " + max;
+    return ok ? v : null;
+  }
+
+  /* Calls onValue(v) for each valid whole number typed into input; when the field is left
+   * (change) with an invalid one, it shows the last valid value again. */
+  function integerField(input, current, onValue) {
+    input.addEventListener("input", function () {
+      var v = readInteger(input);
+      if (v !== null) onValue(v);
+    });
+    input.addEventListener("change", function () {
+      if (readInteger(input) === null) {
+        input.value = current();
+        readInteger(input);
+      }
+    });
+    return input;
+  }
+
+  /* fn (an explorer's update) made safe: an error it throws or rejects with is shown in the
+   * explorer (role="alert") and in root.dataset.error instead of being lost. */
+  function guard(root, fn) {
+    var box = el("p", { "class": "vgg-error", role: "alert", hidden: "hidden" });
+    root.appendChild(box);
+    function show(err) {
+      box.hidden = false;
+      box.textContent = "The explorer could not draw this: " + (err && err.message || err);
+      root.dataset.error = box.textContent;
+    }
+    return function () {
+      var result;
+      try { result = fn.apply(null, arguments); } catch (err) { show(err); return Promise.resolve(); }
+      box.hidden = true;
+      delete root.dataset.error;
+      return Promise.resolve(result).catch(show);
+    };
+  }
+
+  /* Arrow keys (and Home/End) on a focusable element: onMove(dRow, dCol) or onMove("home"|"end").
+   * Returns true when it handled the key. */
+  function arrowKeys(target, onMove) {
+    target.tabIndex = 0;
+    target.addEventListener("keydown", function (event) {
+      var moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0],
+                    Home: "home", End: "end" };
+      var move = moves[event.key];
+      if (move === undefined) return;
+      event.preventDefault();
+      if (typeof move === "string") onMove(move); else onMove(move[0], move[1]);
+    });
   }
 
   /* ---- receptive-field arithmetic (as receptive_field.rf_table) ---------------------- */
@@ -105,30 +199,30 @@
   /* ---- shared pieces: the image picker and a map tile ------------------------------- */
   function imagePicker(m, onPick) {
     var box = el("div", { "class": "vgg-thumbs", role: "group", "aria-label": "test image" });
-    var n = m.images.test_index.length, buttons = [];
+    var n = m.images.test_index.length, buttons = [], current = 0;
+    for (var i = 0; i < n; i++) {
+      var wrong = m.maps.predicted.trained[i] !== m.images.labels[i];
+      var name = "test image " + (i + 1) + ": " + m.classes[m.images.labels[i]] + (wrong ? " (predicted wrongly)" : "");
+      var b = el("button", { type: "button", "data-index": i, "class": wrong ? "vgg-wrong" : "",
+                             title: name, "aria-label": name, "aria-pressed": i === 0 ? "true" : "false" },
+                 [canvas(32, 32)]);
+      b.addEventListener("click", onPick.bind(null, i));
+      buttons.push(b);
+      box.appendChild(b);
+    }
     loadImage(m.images.sprite).then(function (sprite) {
-      for (var i = 0; i < n; i++) {
-        var c = canvas(32, 32);
-        c.getContext("2d").drawImage(sprite, 32 * i, 0, 32, 32, 0, 0, 32, 32);
-        var wrong = m.maps.predicted.trained[i] !== m.images.labels[i];
-        var b = el("button", { type: "button", "data-index": i, "class": wrong ? "vgg-wrong" : "",
-                               title: m.classes[m.images.labels[i]] + (wrong ? " (predicted wrongly)" : "") }, [c]);
-        b.addEventListener("click", onPick.bind(null, i));
-        buttons.push(b);
-        box.appendChild(b);
-      }
+      buttons.forEach(function (b, j) { blit(b.firstChild, sprite, 32 * j, 0, 32, 32, 0, 0, 32, 32); });
     });
     box.mark = function (i) {
-      buttons.forEach(function (b, j) { b.setAttribute("aria-pressed", i === j ? "true" : "false"); });
+      current = i;
+      buttons.forEach(function (b, j) { b.setAttribute("aria-pressed", current === j ? "true" : "false"); });
     };
     return box;
   }
 
   function drawInput(m, target, i) {
     return loadImage(m.images.sprite).then(function (sprite) {
-      var ctx = target.getContext("2d");
-      ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(sprite, 32 * i, 0, 32, 32, 0, 0, target.width, target.height);
+      blit(target, sprite, 32 * i, 0, 32, 32, 0, 0, target.width, target.height);
     });
   }
 
@@ -144,44 +238,56 @@
   }
 
   /* ---- feature maps -------------------------------------------------------------------- */
+  /* The channel grid: pages of 8x4 tiles of 32 px, 2 px apart (a map of any size is enlarged to 32 px). */
+  var TILE = 32, GAP = 2, PITCH = TILE + GAP, GRID_COLS = 8, PAGE = 32;
+
   function featureMaps(root, m) {
     var state = { image: 0, layer: 0, channel: 0, weights: "trained" };
     var input = canvas(128, 128, "vgg-input", "input image");
     var big = canvas(256, 256, "vgg-map", "selected channel");
-    var grid = canvas(256, 64, "vgg-grid", "all channels of the layer (click one)");
+    var grid = canvas(GRID_COLS * PITCH - GAP, TILE, "vgg-grid vgg-clickable",
+                      "channels of the layer, 32 to a page: click one, or use the arrow keys");
     var layerSel = select("layer", layerOptions(m), 0);
     var weightSel = select("weights", [["trained", "trained weights"], ["random", "random weights"]], "trained");
     var channelIn = numberInput("channel", 0, 0, m.maps.layers[0].channels - 1);
-    var info = el("p", { "class": "vgg-info" });
-    var picker = imagePicker(m, function (i) { state.image = i; update(); });
+    var prevPage = el("button", { type: "button", text: "\u2039 channels", "aria-label": "previous page of channels" });
+    var nextPage = el("button", { type: "button", text: "channels \u203a", "aria-label": "next page of channels" });
+    var pageInfo = el("span", { "class": "vgg-page-info" });
+    var info = stateSentence();
+    var draw = guard(root, update);
+    var picker = imagePicker(m, function (i) { state.image = i; draw(); });
     root.appendChild(picker);
     root.appendChild(el("div", { "class": "vgg-controls" },
       [field("Layer", layerSel), field("Channel", channelIn), field("Weights", weightSel)]));
     root.appendChild(el("div", { "class": "vgg-panels" }, [
       el("figure", {}, [input, el("figcaption", { text: "input" })]),
       el("figure", {}, [big, el("figcaption", { "class": "vgg-map-caption" })]),
-      el("figure", { "class": "vgg-grid-figure" }, [grid, el("figcaption", { text: "every channel of the layer; click one" })])]));
+      el("figure", { "class": "vgg-grid-figure" }, [grid, el("figcaption", {}, [
+        el("span", { text: "Every channel of the layer, each map enlarged to 32x32 pixels; click one. " }),
+        el("span", { "class": "vgg-pager" }, [prevPage, pageInfo, nextPage])])])]));
     root.appendChild(info);
+    function channels() { return m.maps.layers[state.layer].channels; }
+    function go(c) { if (c >= 0 && c < channels() && c !== state.channel) { state.channel = c; draw(); } }
     layerSel.addEventListener("change", function () {
       state.layer = +layerSel.value;
-      state.channel = Math.min(state.channel, m.maps.layers[state.layer].channels - 1);
-      update();
+      state.channel = Math.min(state.channel, channels() - 1);
+      draw();
     });
-    weightSel.addEventListener("change", function () { state.weights = weightSel.value; update(); });
-    channelIn.addEventListener("input", function () {
-      var c = parseInt(channelIn.value, 10);
-      if (c >= 0 && c < m.maps.layers[state.layer].channels) { state.channel = c; update(); }
-    });
+    weightSel.addEventListener("change", function () { state.weights = weightSel.value; draw(); });
+    integerField(channelIn, function () { return state.channel; }, go);
+    prevPage.addEventListener("click", function () { go(Math.max(0, (Math.floor(state.channel / PAGE) - 1) * PAGE)); });
+    nextPage.addEventListener("click", function () { go(Math.min(channels() - 1, (Math.floor(state.channel / PAGE) + 1) * PAGE)); });
     grid.addEventListener("click", function (event) {
-      var layer = m.maps.layers[state.layer], rect = grid.getBoundingClientRect();
-      var scale = grid.width / rect.width, k = gridScale(layer);
-      var col = Math.floor((event.clientX - rect.left) * scale / (layer.size * k));
-      var row = Math.floor((event.clientY - rect.top) * scale / (layer.size * k));
-      var c = row * layer.cols + col;
-      if (c < layer.channels) { state.channel = c; update(); }
+      var rect = grid.getBoundingClientRect(), scale = grid.width / rect.width;
+      var col = Math.min(GRID_COLS - 1, Math.floor((event.clientX - rect.left) * scale / PITCH));
+      var row = Math.floor((event.clientY - rect.top) * scale / PITCH);
+      go(Math.floor(state.channel / PAGE) * PAGE + row * GRID_COLS + col);
     });
-
-    function gridScale(layer) { return Math.max(1, Math.floor(256 / (layer.cols * layer.size))); }
+    arrowKeys(grid, function (dRow, dCol) {
+      if (dRow === "home") go(0);
+      else if (dRow === "end") go(channels() - 1);
+      else go(Math.min(channels() - 1, Math.max(0, state.channel + dRow * GRID_COLS + dCol)));
+    });
 
     function update() {
       var layer = m.maps.layers[state.layer], sheet = m.maps.sheets[state.weights][state.image];
@@ -190,38 +296,46 @@
       root.dataset.sheet = sheet;
       channelIn.max = layer.channels - 1;
       channelIn.value = state.channel;
+      readInteger(channelIn);
       layerSel.value = state.layer;
       picker.mark(state.image);
+      var first = Math.floor(state.channel / PAGE) * PAGE, last = Math.min(layer.channels, first + PAGE) - 1;
+      root.dataset.page = first + "-" + last;
+      pageInfo.textContent = " " + first + "\u2013" + last + " of " + layer.channels + " ";
+      prevPage.disabled = first === 0;
+      nextPage.disabled = last === layer.channels - 1;
       var range = m.maps.ranges[state.weights][state.image][state.layer];
       var top3 = m.maps.top3[state.weights][state.image].map(function (p) {
         return m.classes[p[0]] + " " + (100 * p[1]).toFixed(1) + "%";
       });
-      var truth = m.classes[m.images.labels[state.image]];
-      var said = m.classes[m.maps.predicted[state.weights][state.image]];
-      info.textContent = "True class: " + truth + ". The " + state.weights + " model says " + said +
-        (said === truth ? " (right)" : " (wrong)") + "; top 3: " + top3.join(", ") + ".";
-      root.querySelector(".vgg-map-caption").textContent = layer.name + ", channel " + state.channel +
-        " (" + layer.size + "x" + layer.size + "); colour scale " + range[0] + " (dark) to " + range[1] + " (yellow)";
+      info.textContent = verdict(m, state.weights, state.image) + "; top 3: " + top3.join(", ") + ".";
+      var caption = layer.name + ", channel " + state.channel + " (" + layer.size + "x" + layer.size +
+        "); colour scale " + range[0] + " (dark) to " + range[1] + " (yellow)";
+      root.querySelector(".vgg-map-caption").textContent = caption;
+      big.setAttribute("aria-label", "map of " + caption);
+      grid.setAttribute("aria-label", "channels " + first + " to " + last + " of " + layer.name +
+        "; channel " + state.channel + " is selected: click one, or use the arrow keys");
       var t0 = performance.now();
       return Promise.all([drawInput(m, input, state.image), loadImage(sheet)]).then(function (r) {
-        var img = r[1], k = gridScale(layer), rows = Math.ceil(layer.channels / layer.cols);
-        var tile = tileRect(layer, state.channel);
-        var ctx = big.getContext("2d");
-        ctx.imageSmoothingEnabled = false;
-        ctx.drawImage(img, tile[0], tile[1], tile[2], tile[3], 0, 0, big.width, big.height);
-        grid.width = layer.cols * layer.size * k;
-        grid.height = rows * layer.size * k;
+        var img = r[1], tile = tileRect(layer, state.channel);
+        blit(big, img, tile[0], tile[1], tile[2], tile[3], 0, 0, big.width, big.height);
+        var n = last - first + 1;
+        grid.width = GRID_COLS * PITCH - GAP;
+        grid.height = Math.ceil(n / GRID_COLS) * PITCH - GAP;
         var g = grid.getContext("2d");
-        g.imageSmoothingEnabled = false;
-        g.drawImage(img, 0, layer.y, layer.cols * layer.size, rows * layer.size, 0, 0, grid.width, grid.height);
+        for (var c = first; c <= last; c++) {
+          var t = tileRect(layer, c), k = c - first;
+          blit(g, img, t[0], t[1], t[2], t[3], (k % GRID_COLS) * PITCH, Math.floor(k / GRID_COLS) * PITCH, TILE, TILE);
+        }
+        var sel = state.channel - first;
         g.strokeStyle = "#ff2d55";
-        g.lineWidth = 2;
-        g.strokeRect(tile[0] * k + 1, (tile[1] - layer.y) * k + 1, layer.size * k - 2, layer.size * k - 2);
+        g.lineWidth = 3;
+        g.strokeRect((sel % GRID_COLS) * PITCH + 1.5, Math.floor(sel / GRID_COLS) * PITCH + 1.5, TILE - 3, TILE - 3);
         root.dataset.drawMs = (performance.now() - t0).toFixed(2);
         root.dataset.drawn = sheet + "|" + state.layer + "|" + state.channel;
       });
     }
-    root.update = update;
+    root.update = draw;
     return update();
   }
 
@@ -231,11 +345,12 @@
     var state = { image: 0, layer: 6, channel: 0, unit: null, erf: true };
     var rows = rfTable(m.geometry, size);
     var input = canvas(size * SCALE, size * SCALE, "vgg-input", "input image with the unit's field");
-    var map = canvas(256, 256, "vgg-map vgg-clickable", "the layer's map: click a unit");
+    var map = canvas(256, 256, "vgg-map vgg-clickable", "the layer's map: click a unit, or use the arrow keys");
     var layerSel = select("layer", layerOptions(m), state.layer);
     var erfBox = el("input", { type: "checkbox", checked: "checked", "aria-label": "effective field" });
-    var info = el("p", { "class": "vgg-info" });
-    var picker = imagePicker(m, function (i) { state.image = i; update(); });
+    var info = stateSentence();
+    var draw = guard(root, update);
+    var picker = imagePicker(m, function (i) { state.image = i; draw(); });
     root.appendChild(picker);
     root.appendChild(el("div", { "class": "vgg-controls" },
       [field("Layer", layerSel), field("Show the effective field (centre unit)", erfBox)]));
@@ -247,15 +362,24 @@
       state.layer = +layerSel.value;
       var n = m.maps.layers[state.layer].size;
       state.unit = [(n - 1) >> 1, (n - 1) >> 1];
-      update();
+      draw();
     });
-    erfBox.addEventListener("change", function () { state.erf = erfBox.checked; update(); });
+    erfBox.addEventListener("change", function () { state.erf = erfBox.checked; draw(); });
+    function pick(row, col) {
+      var n = m.maps.layers[state.layer].size;
+      state.unit = [Math.min(n - 1, Math.max(0, row)), Math.min(n - 1, Math.max(0, col))];
+      draw();
+    }
     map.addEventListener("click", function (event) {
       var n = m.maps.layers[state.layer].size, rect = map.getBoundingClientRect();
-      var col = Math.floor((event.clientX - rect.left) / rect.width * n);
-      var row = Math.floor((event.clientY - rect.top) / rect.height * n);
-      state.unit = [Math.min(n - 1, Math.max(0, row)), Math.min(n - 1, Math.max(0, col))];
-      update();
+      pick(Math.floor((event.clientY - rect.top) / rect.height * n),
+           Math.floor((event.clientX - rect.left) / rect.width * n));
+    });
+    arrowKeys(map, function (dRow, dCol) {  /* Home: the centre unit; End: the last one */
+      var n = m.maps.layers[state.layer].size, u = state.unit;
+      if (dRow === "home") pick((n - 1) >> 1, (n - 1) >> 1);
+      else if (dRow === "end") pick(n - 1, n - 1);
+      else pick(u[0] + dRow, u[1] + dCol);
     });
 
     function update() {
@@ -279,6 +403,8 @@
         geo.start + ", as in layer_table)" + (f[0] < 0 || f[2] > size ? "; the part outside the image is padding" : "") +
         (isCentre && state.erf ? ". Shaded: its effective field, measured by back-propagation." :
           ". The effective field is measured for the centre unit only.");
+      map.setAttribute("aria-label", layer.name + ", channel 0: unit (row " + state.unit[0] + ", column " +
+        state.unit[1] + ") of " + n + "x" + n + " is selected; click a unit, or use the arrow keys");
       return Promise.all([drawInput(m, input, state.image), loadImage(m.maps.sheets.trained[state.image]),
                           loadImage(m.erf.sprite)]).then(function (r) {
         var ctx = input.getContext("2d");
@@ -292,29 +418,30 @@
         ctx.strokeStyle = "#ff2d55";
         ctx.lineWidth = 3;
         ctx.strokeRect(f[1] * SCALE, f[0] * SCALE, (f[3] - f[1]) * SCALE, (f[2] - f[0]) * SCALE);
-        var tile = tileRect(layer, 0), g = map.getContext("2d"), k = map.width / n;
-        g.imageSmoothingEnabled = false;
-        g.drawImage(r[1], tile[0], tile[1], tile[2], tile[3], 0, 0, map.width, map.height);
+        var tile = tileRect(layer, 0), k = map.width / n;
+        var g = blit(map, r[1], tile[0], tile[1], tile[2], tile[3], 0, 0, map.width, map.height);
         g.strokeStyle = "#ff2d55";
         g.lineWidth = 3;
         g.strokeRect(state.unit[1] * k + 1.5, state.unit[0] * k + 1.5, k - 3, k - 3);
         root.dataset.drawn = state.image + "|" + state.layer + "|" + state.unit.join(",");
       });
     }
-    root.update = update;
+    root.update = draw;
     return update();
   }
 
   /* ---- filters ------------------------------------------------------------------------- */
   function filters(root, m) {
     var f = m.filters, deep = f.deep, state = { channel: 0 };
-    var kernels = canvas(f.kernels.count * 40, 40, "vgg-kernels", "first-layer kernels");
+    var KCOLS = 8, krows = Math.ceil(f.kernels.count / KCOLS); /* 8 to a row: 40 px each at 390 px too */
+    var kernels = canvas(KCOLS * 40, krows * 40, "vgg-kernels", "the " + f.kernels.count + " kernels of " + f.kernels.layer);
     var painted = canvas(128, 128, "vgg-map", "activation-maximisation image");
     var tops = canvas(deep.k * 64, 64, "vgg-tops", "top test images");
     var channelIn = numberInput("channel", 0, 0, deep.channels - 1);
-    var prev = el("button", { type: "button", text: "previous" });
-    var next = el("button", { type: "button", text: "next" });
-    var info = el("p", { "class": "vgg-info" });
+    var prev = el("button", { type: "button", text: "previous", "aria-label": "previous channel" });
+    var next = el("button", { type: "button", text: "next", "aria-label": "next channel" });
+    var info = stateSentence();
+    var draw = guard(root, update);
     root.appendChild(el("figure", { "class": "vgg-grid-figure" }, [kernels, el("figcaption", {
       text: "The " + f.kernels.count + " kernels of " + f.kernels.layer + " (" + f.kernels.size + "x" +
         f.kernels.size + ", RGB; grey is zero, each kernel scaled on its own)" })]));
@@ -325,12 +452,13 @@
       el("figure", {}, [tops, el("figcaption", { "class": "vgg-top-caption" })])]));
     root.appendChild(info);
     loadImage(f.kernels.sprite).then(function (img) {
-      var ctx = kernels.getContext("2d"), s = f.kernels.size;
-      ctx.imageSmoothingEnabled = false;
-      for (var i = 0; i < f.kernels.count; i++) ctx.drawImage(img, i * s, 0, s, s, i * 40 + 2, 2, 36, 36);
+      var s = f.kernels.size;
+      for (var i = 0; i < f.kernels.count; i++) {
+        blit(kernels, img, i * s, 0, s, s, (i % KCOLS) * 40 + 2, Math.floor(i / KCOLS) * 40 + 2, 36, 36);
+      }
     });
-    function go(c) { if (c >= 0 && c < deep.channels) { state.channel = c; update(); } }
-    channelIn.addEventListener("input", function () { go(parseInt(channelIn.value, 10)); });
+    function go(c) { if (c >= 0 && c < deep.channels) { state.channel = c; draw(); } }
+    integerField(channelIn, function () { return state.channel; }, go);
     prev.addEventListener("click", function () { go(state.channel - 1); });
     next.addEventListener("click", function () { go(state.channel + 1); });
 
@@ -338,37 +466,60 @@
       var c = state.channel, chunk = Math.floor(c / deep.chunk), j = c % deep.chunk;
       root.dataset.channel = c;
       channelIn.value = c;
+      readInteger(channelIn);
+      prev.disabled = c === 0;
+      next.disabled = c === deep.channels - 1;
       var names = deep.top_labels[c].map(function (l) { return m.classes[l]; });
       root.querySelector(".vgg-top-caption").textContent = "its top " + deep.k + " of the first " +
         deep.searched + " test images: " + names.join(", ");
       info.textContent = "Channel " + c + " of " + deep.layer + " (read before its ReLU).";
+      painted.setAttribute("aria-label", "an input that drives channel " + c + " of " + deep.layer + " hard");
+      tops.setAttribute("aria-label", "the test images that drive channel " + c + " hardest: " + names.join(", "));
       return Promise.all([loadImage(deep.actmax[chunk]), loadImage(deep.top[chunk])]).then(function (r) {
-        var ctx = painted.getContext("2d");
-        ctx.imageSmoothingEnabled = false;
-        ctx.drawImage(r[0], j * 32, 0, 32, 32, 0, 0, 128, 128);
-        var t = tops.getContext("2d");
-        t.imageSmoothingEnabled = false;
-        for (var i = 0; i < deep.k; i++) t.drawImage(r[1], i * 32, j * 32, 32, 32, i * 64, 0, 64, 64);
+        blit(painted, r[0], j * 32, 0, 32, 32, 0, 0, 128, 128);
+        for (var i = 0; i < deep.k; i++) blit(tops, r[1], i * 32, j * 32, 32, 32, i * 64, 0, 64, 64);
         root.dataset.drawn = "channel " + c;
       });
     }
-    root.update = update;
+    root.update = draw;
     return update();
   }
 
-  /* ---- start --------------------------------------------------------------------------- */
-  var BUILDERS = { "feature-maps": featureMaps, "receptive-field": receptiveField, filters: filters };
-  /* What an explorer in a file of its own (loaded before this one, registered in
-   * window.VGG_EXPLORER_BUILDERS[kind] as function (root, manifest, helpers)) may use. */
-  var HELPERS = { el: el, canvas: canvas, select: select, field: field, numberInput: numberInput,
-                  loadImage: loadImage, imagePicker: imagePicker, drawInput: drawInput, rfTable: rfTable };
+  /* ---- registry and start ------------------------------------------------------------ */
+  var HELPERS = { el: el, canvas: canvas, blit: blit, select: select, field: field, numberInput: numberInput,
+                  readInteger: readInteger, integerField: integerField, guard: guard, arrowKeys: arrowKeys,
+                  stateSentence: stateSentence, verdict: verdict, loadImage: loadImage,
+                  imagePicker: imagePicker, drawInput: drawInput, rfTable: rfTable, unitField: unitField };
+  var registry = {};   /* kind -> {init, data} */
+  var waiting = {};    /* kind -> [resolve, ...]: explorers on the page before their script ran */
+
+  function register(kind, init, options) {
+    registry[kind] = { init: init, data: !(options && options.data === false) };
+    (waiting[kind] || []).forEach(function (resolve) { resolve(registry[kind]); });
+    delete waiting[kind];
+  }
+
+  /* The registered explorer of this kind; waits for its script until the page has loaded. */
+  function entry(kind) {
+    if (registry[kind]) return Promise.resolve(registry[kind]);
+    return new Promise(function (resolve, reject) {
+      (waiting[kind] = waiting[kind] || []).push(resolve);
+      function missing() {
+        setTimeout(function () {
+          if (!registry[kind]) reject(new Error("this page has no script for the " + kind + " explorer"));
+        }, 0);
+      }
+      if (document.readyState === "complete") missing();
+      else window.addEventListener("load", missing);
+    });
+  }
 
   /* A promise of the explorer of this kind, built in root (with the data when it needs it). */
   function build(kind, root) {
-    var own = BUILDERS[kind], extra = (window.VGG_EXPLORER_BUILDERS || {})[kind];
-    if (!own && !extra) return Promise.reject(new Error("this page has no script for the " + kind + " explorer"));
-    if (extra && extra.withoutData) return Promise.resolve(extra(root, null, HELPERS));
-    return loadManifest().then(function (m) { return own ? own(root, m) : extra(root, m, HELPERS); });
+    return entry(kind).then(function (e) {
+      if (!e.data) return e.init(root, null, HELPERS);
+      return loadManifest().then(function (m) { return e.init(root, m, HELPERS); });
+    });
   }
 
   function start(root) {
@@ -394,7 +545,14 @@
     }, { rootMargin: "200px 0px" });
     Array.prototype.forEach.call(roots, function (root) { observer.observe(root); });
   }
+
+  NS.register = register;
+  NS.helpers = HELPERS;
+  register("feature-maps", featureMaps);
+  register("receptive-field", receptiveField);
+  register("filters", filters);
+  (NS.queue || []).forEach(function (args) { register.apply(null, args); });
+  NS.queue = { push: function (args) { register.apply(null, args); } };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", startAll);
   else startAll();
-  window.VGG_EXPLORERS = { rfTable: rfTable, unitField: unitField };
 })();
