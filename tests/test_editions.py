@@ -130,7 +130,7 @@ def test_a_gated_solution_takes_the_text_up_to_its_end():
 def test_committed_editions_are_current():
     generated = editions.generate_editions(ROOT)
     committed = {p.relative_to(EDITIONS_DIR) for e in editions.EDITIONS
-                 for p in (EDITIONS_DIR / e).rglob("*.ipynb")}
+                 for p in (EDITIONS_DIR / e).rglob("*") if p.suffix in {".ipynb", ".py"}}
     assert committed == set(generated), \
         "editions/ holds other notebooks than the book's: run python -m vgg_lessons.publishing.editions --out editions"
     stale = [str(rel) for rel, text in generated.items()
@@ -149,10 +149,48 @@ def test_editions_hold_no_myst_and_no_outputs(edition, notebook):
         assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
+def solved_answers(notebook: Path) -> list[str]:
+    """The statements of each book answer cell that compute the answer (not the check)."""
+    return [editions.answer_cell(c["source"]).answer for c in cells(notebook, "code")
+            if editions.answer_cell(c["source"])]
+
+
 @book_params
-def test_jupyter_edition_runs_the_books_code(notebook):
-    book = [c["source"] for c in cells(notebook, "code")]
-    assert [c["source"] for c in cells(edition_file("jupyter", notebook), "code")] == book
+def test_jupyter_edition_runs_the_books_code_without_its_bookkeeping(notebook):
+    """Every code cell of the book is there, less glue calls; answer cells are blank."""
+    jupyter = [c["source"] for c in cells(edition_file("jupyter", notebook), "code")]
+    assert not any(re.search(r"\bglue\b", src) for src in jupyter)
+    book_code = [c["source"] for c in cells(notebook, "code")
+                 if not editions.answer_cell(c["source"])]
+    kept = [src for src in jupyter if not editions.answer_cell(src)
+            and not re.search(r"^answer_\w+ = \.\.\.$", src, flags=re.M)]
+    assert len(kept) <= len(book_code)
+    for src in kept:  # each kept line is a line of the book's code (in the same order)
+        lines = [line for line in src.split("\n") if line.strip()]
+        assert any(all(line in book for line in lines) for book in book_code), src[:300]
+
+
+@pytest.mark.parametrize("edition", ["jupyter", "student"])
+@book_params
+def test_no_solved_answer_in_a_code_cell(edition, notebook):
+    """A reader's or student's copy has blank answers; the Jupyter edition's solution code is
+    in the closed <details> above the blank cell, the student's nowhere."""
+    path = edition_file(edition, notebook)
+    code = "\n".join(c["source"] for c in cells(path, "code"))
+    prose = "\n".join(c["source"] for c in cells(path, "markdown"))
+    blanks = re.findall(r"^(answer_\w+) = \.\.\.$", code, flags=re.M)
+    assert len(blanks) == len(set(blanks)) == len(solved_answers(notebook)) >= 3
+    for solved, name in zip(solved_answers(notebook), blanks):
+        as_edition = editions.renamed(solved, "answer", name)
+        assert as_edition not in code
+        for line in as_edition.split("\n"):  # the lines that set the answer
+            if re.match(rf"\s*{name}\b", line):
+                assert line not in code.split("\n"), f"{path.name}: solved line {line!r} in code"
+        if edition == "jupyter":
+            details = re.findall(r"<details>.*?</details>", prose, flags=re.S)
+            assert any(f"```python\n{as_edition}\n```" in d for d in details), as_edition
+        else:
+            assert as_edition not in prose and "<details>" not in prose
 
 
 @book_params
@@ -160,11 +198,13 @@ def test_student_edition_has_blank_answers_and_no_solutions(notebook):
     path = edition_file("student", notebook)
     n_exercises = len(check_cells(notebook))
     assert n_exercises >= 3, f"{notebook.name} should have at least three exercises"
-    answers = [c["source"] for c in cells(path, "code") if "answer = ..." in c["source"]]
+    answers = [c["source"] for c in cells(path, "code")
+               if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
     assert len(answers) == n_exercises
     for source in answers:
-        comment, blank = source.split("\n")
-        assert comment.startswith("# ") and len(comment) > 12 and blank == "answer = ..."
+        comment, blank = source.rstrip("\n").split("\n")
+        assert comment.startswith("# ") and len(comment) > 12
+        assert re.fullmatch(r"answer_\w+ = \.\.\.", blank), blank
     assert len(check_cells(path)) == n_exercises
     prose = "\n".join(c["source"] for c in cells(path, "markdown"))
     assert "<details>" not in prose and "Solution" not in prose
@@ -179,10 +219,93 @@ def test_teacher_edition_marks_solutions_and_graded_checks(notebook):
     assert len(solutions) == len(tests) == len(check_cells(notebook))
     for solution, test in zip(solutions, tests):
         assert solution["metadata"]["nbgrader"]["solution"] and "### BEGIN SOLUTION" in solution["source"]
+        name = re.match(r"# .*\n(answer_\w+) = \.\.\.\n### BEGIN", solution["source"]).group(1)
         assert test["metadata"]["nbgrader"]["grade"] and test["metadata"]["nbgrader"]["points"] == 1
-        assert test["source"].splitlines()[-1].startswith("assert exercises.check_")
+        # the cell's value is its score (nbgrader's partial credit): 1 right, 0 wrong
+        assert re.fullmatch(rf"int\(exercises\.check_\w+\({name}\b.*\)\)",
+                            test["source"].splitlines()[-1])
     ids = [c["metadata"]["nbgrader"]["grade_id"] for c in graded]
     assert len(set(ids)) == len(ids)
+
+
+def test_each_check_reads_its_own_exercises_answer():
+    """After a failed answer cell, the next check cannot read the previous exercise's answer."""
+    for notebook in BOOK:
+        for edition in ("jupyter", "student", "teacher"):
+            names = []
+            for src in (c["source"] for c in cells(edition_file(edition, notebook), "code")):
+                if editions.answer_cell(src):
+                    (name,) = re.findall(r"\((answer_\w+)\b", src)
+                    names.append(name)
+                    assert not re.search(r"\banswer\b", src)
+            assert len(names) == len(set(names)) >= 3, (edition, notebook.name)
+
+
+def test_student_edition_is_what_nbgrader_releases(tmp_path):
+    """`nbgrader generate_assignment` on each teacher notebook gives the student edition."""
+    course = tmp_path / "course"
+    (course / "source" / "ch").mkdir(parents=True)
+    shutil.copy(EDITIONS_DIR / "teacher" / "nbgrader_config.py", course)
+    for notebook in BOOK:
+        shutil.copy(edition_file("teacher", notebook), course / "source" / "ch")
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "ch"],
+                            cwd=course, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for notebook in BOOK:
+        released = json.loads((course / "release" / "ch" / notebook.name).read_text())
+        student = json.loads(edition_file("student", notebook).read_text())
+        assert [(c["cell_type"], c["source"], c["metadata"]) for c in released["cells"]] == \
+            [(c["cell_type"], c["source"], c["metadata"]) for c in student["cells"]], notebook.name
+
+
+@pytest.mark.parametrize("edition", editions.EDITIONS)
+@book_params
+def test_editions_leave_out_the_web_pages_text(edition, notebook):
+    """No in-page explorer, no rocket button, no page that hides or shows a cell."""
+    prose = "\n".join(c["source"] for c in cells(edition_file(edition, notebook), "markdown"))
+    code = "\n".join(c["source"] for c in cells(edition_file(edition, notebook), "code"))
+    for web_only in ("Explorer in the page", "Web book only", "rocket button",
+                     r"this page\s+(hides|shows)", "in-page explorer", r"\bglue\("):
+        for text in (prose, code):
+            assert not re.search(web_only, text), f"{edition}/{notebook.name}: {web_only!r}"
+
+
+def test_only_directives_keep_notebook_text_and_drop_web_text():
+    text = ("A.\n\n```{only} html\nOn this page.\n```\n```{only} notebook\nIn this notebook.\n```\n"
+            "```{only} not html\nNot the page.\n```\n```{only} html or latex\nPrinted.\n```")
+    assert to_plain_markdown(text, Context()) == "A.\n\nIn this notebook.\n\nNot the page."
+    with pytest.raises(ValueError, match="cannot read the \\{only\\} expression 'html and'"):
+        to_plain_markdown("```{only} html and\nx\n```", Context())
+
+
+def test_glue_bookkeeping_is_dropped_and_what_it_alone_needed_too():
+    source = ("from vgg_lessons.publishing.glue import glue\nimport torch\n\n"
+              "x = 2\nunused = x + 1\n"
+              "glue('u', unused)\nfor k in range(2):\n    y = k\n    glue(f'k{k}', y)\n"
+              "for k in range(2):\n    glue(f'only{k}', k)")
+    assert editions.without_glue(source, set(), hidden=True) == \
+        "import torch\n\nfor k in range(2):\n    y = k"  # x was read only by `unused`
+    assert "x = 2" in editions.without_glue(source, {"x"}, hidden=True)
+    assert "unused = x + 1" in editions.without_glue(source, set(), hidden=False)
+    assert editions.without_glue("glue('a', 1)\nglue('b', 2)", set(), hidden=True) == ""
+
+
+def test_install_cells_derive_from_the_config_and_pyproject():
+    """One constant names the repository (_config.yml); every install cell is made from it."""
+    import yaml
+
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    publication = editions.Publication.of(ROOT)
+    assert publication.repository == url and publication.package == "vgg-lessons"
+    for notebook in BOOK:
+        for path in [notebook, *(edition_file(e, notebook) for e in editions.EDITIONS)]:
+            (first, *_) = cells(path, "code")
+            assert first["source"] == publication.install_cell(), path
+    on_pypi = editions.Publication(url, "vgg-lessons", on_pypi=True).install_cell()
+    assert on_pypi.endswith("%pip install -q vgg-lessons") and "git+" not in on_pypi
+    assert f'"vgg-lessons @ git+{url}"' in publication.install_cell()
+    config_links = (ROOT / "_config.yml").read_text().count("github.com")
+    assert config_links == 1, "the repository url appears once in _config.yml"
 
 
 # ---- the book side ---------------------------------------------------------------------
@@ -353,7 +476,7 @@ def test_colab_button_opens_the_jupyter_edition():
 
 def test_the_command_writes_every_edition_and_names_a_wrong_root(tmp_path, capsys):
     assert editions.main(["--out", str(tmp_path / "out"), "--root", str(ROOT)]) == 0
-    written = {p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*.ipynb")}
+    written = {p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*.*")}
     assert written == set(editions.generate_editions(ROOT))
     with pytest.raises(SystemExit):
         editions.main(["--out", str(tmp_path / "out"), "--root", str(tmp_path)])

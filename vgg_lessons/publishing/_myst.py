@@ -226,6 +226,8 @@ def rewrite_directive(d: Directive, ctx: Context) -> str:
         return details("Solution", body) if ctx.keep_solutions else ""
     if d.name in GATE_ENDS:
         return ""
+    if d.name == "only":
+        return body if only_in_notebooks(d.arg) else ""
     if d.name in ADMONITIONS:
         title = (
             rewrite_roles(d.arg, ctx) if d.name == "admonition" else d.name.capitalize()
@@ -246,6 +248,24 @@ def rewrite_directive(d: Directive, ctx: Context) -> str:
         f"*The online book shows an interactive {what} here; it needs the "
         "rendered page.*"
     )
+
+
+def only_in_notebooks(expression: str) -> bool:
+    """Whether Sphinx's ``{only}`` text is for the notebooks: true where the tag
+    ``notebook`` is set and every other tag (``html``, ``latex``, ...) is not.
+
+    The web book defines no ``notebook`` tag, so ``{only} notebook`` text is left out of
+    the page and ``{only} html`` text out of the notebooks.
+    """
+    words = re.findall(r"[A-Za-z_][\w-]*|[()]", expression)
+    python = " ".join(
+        w if w in {"and", "or", "not", "(", ")"} else str(w == "notebook")
+        for w in words
+    )
+    try:
+        return bool(eval(python, {"__builtins__": {}}))  # only True/False/and/or/not
+    except SyntaxError as err:
+        raise ValueError(f"cannot read the {{only}} expression {expression!r}") from err
 
 
 def to_plain_markdown(text: str, ctx: Context) -> str:
