@@ -274,6 +274,11 @@ def test_only_directives_keep_notebook_text_and_drop_web_text():
     text = ("A.\n\n```{only} html\nOn this page.\n```\n```{only} notebook\nIn this notebook.\n```\n"
             "```{only} not html\nNot the page.\n```\n```{only} html or latex\nPrinted.\n```")
     assert to_plain_markdown(text, Context()) == "A.\n\nIn this notebook.\n\nNot the page."
+    per_edition = "```{only} jupyter\nDropdowns.\n```\n```{only} student or teacher\nPoints.\n```"
+    assert to_plain_markdown(per_edition, Context(tags=frozenset({"notebook", "student"}))) \
+        == "Points."
+    assert to_plain_markdown(per_edition, Context(tags=frozenset({"notebook", "jupyter"}))) \
+        == "Dropdowns."
     with pytest.raises(ValueError, match="cannot read the \\{only\\} expression 'html and'"):
         to_plain_markdown("```{only} html and\nx\n```", Context())
 
@@ -371,29 +376,33 @@ def test_built_book_shows_answers_only_inside_solution_dropdowns(book_html):
 # ---- running the editions as a reader would -----------------------------------------------
 
 def both_editions(notebook: Path) -> tuple[nbformat.NotebookNode, list[int], list[int]]:
-    """The Jupyter edition's code cells with the student's two cells before each solved one.
+    """The student edition's code cells, each check followed by the solution and the check again.
 
-    Run top to bottom, this executes every code cell of both editions in their order
-    (the student's blank answer and its check, then the solved answer), so one run
-    checks both without running the chapter twice. Returns the notebook and the
-    indices of the student's check cells and of the solved answer cells.
+    The solution is the code block of the Jupyter edition's <details> for that exercise.
+    Run top to bottom, this executes every code cell of both editions (their code cells
+    are the same but for the check cells' form), blank answers first, so one run checks
+    both without running the chapter twice. Returns the notebook and the indices of the
+    blank answers' checks and of the solved answers' checks.
     """
-    student = iter(c for c in nbformat.read(edition_file("student", notebook), as_version=4).cells
-                   if c.cell_type == "code")
-    nb = nbformat.read(edition_file("jupyter", notebook), as_version=4)
-    combined, student_checks, solved = [], [], []
-    for cell in (c for c in nb.cells if c.cell_type == "code"):
-        if editions.answer_cell(cell.source):
-            blank, check = next(student), next(student)
-            assert blank.source.endswith("answer = ..."), blank.source
-            student_checks.append(len(combined) + 1)
-            combined += [blank, check]
-            solved.append(len(combined))
-        else:
-            assert next(student).source == cell.source, "the student edition runs the book's code"
+    student = [c for c in nbformat.read(edition_file("student", notebook), as_version=4).cells
+               if c.cell_type == "code"]
+    jupyter = nbformat.read(edition_file("jupyter", notebook), as_version=4)
+    prose = "\n".join(c.source for c in jupyter.cells if c.cell_type == "markdown")
+    solutions = iter(re.findall(r"```python\n(.*?)\n```\n\n</details>", prose, flags=re.S))
+    jupyter_code = [c.source for c in jupyter.cells if c.cell_type == "code"]
+    assert len(jupyter_code) == len(student)
+    combined, blank_checks, solved_checks = [], [], []
+    for cell, theirs in zip(student, jupyter_code):
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            blank_checks.append(len(combined))
+            combined += [cell, nbformat.v4.new_code_cell(next(solutions)), copy.deepcopy(cell)]
+            solved_checks.append(len(combined) - 1)
+            continue
+        assert cell.source.rstrip("\n") == theirs, "the Jupyter and student editions run the same code"
         combined.append(cell)
-    nb.cells = combined
-    return nb, student_checks, solved
+    assert next(solutions, None) is None, "a solution without its exercise"
+    jupyter.cells = combined
+    return jupyter, blank_checks, solved_checks
 
 
 @pytest.mark.slow
@@ -404,13 +413,19 @@ def test_jupyter_and_student_editions_run_without_the_book_toolchain(notebook, t
     path = tmp_path / notebook.name
     nbformat.write(nb, path)
     ran = run_without_toolchain(path, data_env=cifar10_env)  # raises with the failing cell's traceback
+    def score(cell: nbformat.NotebookNode) -> str:
+        (result,) = [o for o in cell.outputs if o.output_type == "execute_result"]
+        return result["data"]["text/plain"]
+
     for i in student_checks:
         assert "not answered yet" in stdout_of(ran.cells[i]).lower(), \
             f"{notebook.name}: a blank answer's check printed {stdout_of(ran.cells[i])!r}"
+        assert score(ran.cells[i]) == "0"
     for i in solved:
         verdict = stdout_of(ran.cells[i]).lower()
         assert "correct!" in verdict and "not yet" not in verdict, \
             f"{notebook.name}: a solved answer's check printed {stdout_of(ran.cells[i])!r}"
+        assert score(ran.cells[i]) == "1"
 
 
 def readme_teacher_steps() -> tuple[str, str, str]:

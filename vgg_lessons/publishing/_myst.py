@@ -49,12 +49,14 @@ class Context:
         docs: document name as ``{doc}`` writes it (``04_training``, ``/book/04_training``)
             -> (title, link relative to the edition's notebooks, or "" for plain text).
         keep_solutions: False drops solution directives (the student edition).
+        tags: the tags ``{only}`` directives test: ``notebook`` and the edition's name.
     """
 
     glue: dict[str, str] = field(default_factory=dict)
     references: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     docs: dict[str, tuple[str, str]] = field(default_factory=dict)
     keep_solutions: bool = True
+    tags: frozenset[str] = frozenset({"notebook"})
 
 
 @dataclass
@@ -227,7 +229,7 @@ def rewrite_directive(d: Directive, ctx: Context) -> str:
     if d.name in GATE_ENDS:
         return ""
     if d.name == "only":
-        return body if only_in_notebooks(d.arg) else ""
+        return body if only_in_notebooks(d.arg, ctx.tags) else ""
     if d.name in ADMONITIONS:
         title = (
             rewrite_roles(d.arg, ctx) if d.name == "admonition" else d.name.capitalize()
@@ -250,17 +252,19 @@ def rewrite_directive(d: Directive, ctx: Context) -> str:
     )
 
 
-def only_in_notebooks(expression: str) -> bool:
-    """Whether Sphinx's ``{only}`` text is for the notebooks: true where the tag
-    ``notebook`` is set and every other tag (``html``, ``latex``, ...) is not.
+def only_in_notebooks(
+    expression: str, tags: frozenset[str] = frozenset({"notebook"})
+) -> bool:
+    """Whether Sphinx's ``{only}`` text is for this notebook: ``expression`` evaluated with
+    ``tags`` set (``notebook`` and the edition: ``jupyter``, ``student``, ``teacher``) and
+    every other tag (``html``, ``latex``, ...) not.
 
-    The web book defines no ``notebook`` tag, so ``{only} notebook`` text is left out of
+    The web book defines none of these tags, so ``{only} notebook`` text is left out of
     the page and ``{only} html`` text out of the notebooks.
     """
     words = re.findall(r"[A-Za-z_][\w-]*|[()]", expression)
     python = " ".join(
-        w if w in {"and", "or", "not", "(", ")"} else str(w == "notebook")
-        for w in words
+        w if w in {"and", "or", "not", "(", ")"} else str(w in tags) for w in words
     )
     try:
         return bool(eval(python, {"__builtins__": {}}))  # only True/False/and/or/not

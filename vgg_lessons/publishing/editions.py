@@ -517,6 +517,7 @@ def edition_of(
     ctx = copy.copy(ctx)
     ctx.glue = glued_values(nb)
     ctx.keep_solutions = edition == "jupyter"
+    ctx.tags = frozenset({"notebook", edition})
     code = code_without_glue(nb)
     cells, exercise = [], None
     for cell in nb["cells"]:
