@@ -331,22 +331,24 @@ def nested_glue_lines(node: ast.stmt) -> set[int]:
 
 
 def is_glue_import(node: ast.stmt) -> bool:
+    """Whether a statement imports ``glue`` (from the package's shim or myst-nb's)."""
     return isinstance(node, ast.ImportFrom) and (node.module or "").endswith(
         "publishing.glue"
     )
 
 
-def names_used(source: str) -> set[str]:
-    """Every name a code cell reads (magics skipped)."""
+def parsed(source: str) -> ast.Module | None:
+    """A code cell's syntax tree, IPython magics read as ``pass``; None if it is not Python."""
     try:
-        tree = ast.parse(re.sub(r"^(\s*)[%!].*$", r"\1pass", source, flags=re.M))
+        return ast.parse(re.sub(r"^(\s*)[%!].*$", r"\1pass", source, flags=re.M))
     except SyntaxError:
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-        n.value.id
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
-    }
+        return None
+
+
+def names_used(source: str) -> set[str]:
+    """Every name a code cell mentions."""
+    tree = parsed(source)
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree else set()
 
 
 def without_glue(source: str, used_elsewhere: set[str], hidden: bool) -> str:
@@ -356,9 +358,8 @@ def without_glue(source: str, used_elsewhere: set[str], hidden: bool) -> str:
     (``hidden``: tag ``remove-cell``) also the assignments made only for them, whose
     names no statement left in the notebook reads.
     """
-    try:
-        tree = ast.parse(re.sub(r"^(\s*)[%!].*$", r"\1pass", source, flags=re.M))
-    except SyntaxError:
+    tree = parsed(source)
+    if tree is None:
         return source
     keep = [n for n in tree.body if not (is_glue_call(n) or is_glue_import(n))]
     nested = set().union(*(nested_glue_lines(n) for n in keep))
