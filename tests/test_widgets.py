@@ -46,15 +46,18 @@ def reference_maps(model, image_u8: torch.Tensor, layer: str) -> torch.Tensor:
     return hooks.feature_maps(model, x, layer)[layer][0]
 
 
-def upload_value(name: str, kind: str, content: bytes):
-    """What a FileUpload holds after one file is picked, in the installed ipywidgets."""
+def pick_file(upload, name: str, kind: str, content: bytes) -> None:
+    """Do to a FileUpload what picking one file does, in the installed ipywidgets."""
     import ipywidgets
 
     if int(ipywidgets.__version__.split(".")[0]) >= 8:
-        return ({"name": name, "type": kind, "size": len(content),
-                 "content": memoryview(content), "last_modified": datetime.now(timezone.utc)},)
-    return {name: {"metadata": {"name": name, "type": kind, "size": len(content),
-                                "lastModified": 0}, "content": content}}  # ipywidgets 7 (Colab)
+        upload.value = ({"name": name, "type": kind, "size": len(content),
+                         "content": memoryview(content),
+                         "last_modified": datetime.now(timezone.utc)},)
+    else:  # ipywidgets 7 (Colab's 7.7): a read-only dict the front end fills
+        upload.set_trait("value", {name: {"metadata": {"name": name, "type": kind,
+                                                       "size": len(content), "lastModified": 0},
+                                          "content": content}})
 
 
 def png_of(array: np.ndarray) -> bytes:
@@ -103,7 +106,7 @@ def test_upload_is_resized_with_a_note(model, images):
     picture = np.zeros((40, 50, 3), dtype=np.uint8)
     picture[:, 25:, 0] = 255  # right half red
     content = png_of(picture)
-    ex.upload.value = upload_value("mine.png", "image/png", content)
+    pick_file(ex.upload, "mine.png", "image/png", content)
     assert ex.source.value == "my upload"
     assert "50x40" in ex.note.value and "resized to 32x32" in ex.note.value
     shown = ex.current["image"]
@@ -112,7 +115,7 @@ def test_upload_is_resized_with_a_note(model, images):
     ex.layer.value = "stage2.bn1"
     torch.testing.assert_close(ex.current["maps"], reference_maps(model, shown, "stage2.bn1"))
 
-    ex.upload.value = upload_value("notes.txt", "text/plain", b"hello")
+    pick_file(ex.upload, "notes.txt", "text/plain", b"hello")
     assert "could not read the upload as an image" in ex.note.value
 
 
@@ -209,8 +212,7 @@ def test_a_decompression_bomb_upload_is_refused_in_the_note(model, images, monke
     with pytest.raises(ValueError, match="too large to open safely"):
         _explorers.image_from_upload(png_of(np.zeros((100, 100, 3), np.uint8)))
     ex = widgets.FeatureMapExplorer(model, images[0])
-    ex.upload.value = upload_value("huge.png", "image/png",
-                                   png_of(np.zeros((100, 100, 3), np.uint8)))
+    pick_file(ex.upload, "huge.png", "image/png", png_of(np.zeros((100, 100, 3), np.uint8)))
     assert "too large to open safely" in ex.note.value
 
 
