@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-WEB_ONLY = ("*(Web book only: in Jupyter or Colab this cell shows the directive that "
-            "draws it.)*")
+WEB_ONLY = ("*(This explorer is part of the web page: the Jupyter, Colab and student "
+            "editions leave it out.)*")
 
 TEXT = {
     "field-arithmetic": (

@@ -2,7 +2,7 @@
 
     python scripts/prepare_book_notebooks.py [book/NN_x.ipynb ...]   # default: every book/*.ipynb
 
-Two changes, both idempotent (a second run changes nothing) and neither touching an
+Three changes, all idempotent (a second run changes nothing) and neither touching an
 output, so nbval's checks and the committed outputs stay as they are:
 
 1. ``from myst_nb import glue`` becomes ``from vgg_lessons.publishing.glue import glue`` (placed
@@ -14,6 +14,10 @@ output, so nbval's checks and the committed outputs stay as they are:
    ``{solution-end}`` after the answer cell. The rendered page then shows the answer
    cell, and its check's output, only inside the closed solution dropdown; nbval still
    runs and checks it.
+
+3. The install cell (the code cell tagged ``colab-install``) becomes the one that
+   ``vgg_lessons.publishing.editions.Publication`` makes from ``_config.yml``'s
+   repository url and ``pyproject.toml`` (the PyPI name once ``on-pypi`` is true).
 
 Run it on notebooks whose other cells changed too; it only looks for these patterns.
 """
@@ -27,7 +31,7 @@ import sys
 from pathlib import Path
 
 from vgg_lessons.publishing._myst import FENCE_OPEN, split_directive
-from vgg_lessons.publishing.editions import answer_cell
+from vgg_lessons.publishing.editions import INSTALL_TAG, Publication, answer_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 MYST_GLUE = "from myst_nb import glue"
@@ -104,12 +108,20 @@ def solution_end_cell(answer: dict, fence: str) -> dict:
             "metadata": {}, "source": lines_of(f"{fence}{{solution-end}}\n{fence}")}
 
 
-def prepare(nb: dict) -> int:
-    """Apply both changes to ``nb`` in place; return how many cells changed or were added."""
+def prepare(nb: dict, install: str | None = None) -> int:
+    """Apply the changes to ``nb`` in place; return how many cells changed or were added.
+
+    ``install`` is the install cell's source (default: the one this repository makes).
+    """
+    install = install or Publication.of(ROOT).install_cell()
     changes, cells, i = 0, nb["cells"], 0
     while i < len(cells):
         cell = cells[i]
         source = text(cell)
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] == "code" and INSTALL_TAG in tags and source != install:
+            cell["source"] = lines_of(install)
+            changes += 1
         if cell["cell_type"] == "code" and MYST_GLUE in source:
             cell["source"] = lines_of(with_shim_import(source))
             changes += 1

@@ -130,7 +130,7 @@ def test_a_gated_solution_takes_the_text_up_to_its_end():
 def test_committed_editions_are_current():
     generated = editions.generate_editions(ROOT)
     committed = {p.relative_to(EDITIONS_DIR) for e in editions.EDITIONS
-                 for p in (EDITIONS_DIR / e).rglob("*.ipynb")}
+                 for p in (EDITIONS_DIR / e).rglob("*") if p.suffix in {".ipynb", ".py"}}
     assert committed == set(generated), \
         "editions/ holds other notebooks than the book's: run python -m vgg_lessons.publishing.editions --out editions"
     stale = [str(rel) for rel, text in generated.items()
@@ -149,10 +149,48 @@ def test_editions_hold_no_myst_and_no_outputs(edition, notebook):
         assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
+def solved_answers(notebook: Path) -> list[str]:
+    """The statements of each book answer cell that compute the answer (not the check)."""
+    return [editions.answer_cell(c["source"]).answer for c in cells(notebook, "code")
+            if editions.answer_cell(c["source"])]
+
+
 @book_params
-def test_jupyter_edition_runs_the_books_code(notebook):
-    book = [c["source"] for c in cells(notebook, "code")]
-    assert [c["source"] for c in cells(edition_file("jupyter", notebook), "code")] == book
+def test_jupyter_edition_runs_the_books_code_without_its_bookkeeping(notebook):
+    """Every code cell of the book is there, less glue calls; answer cells are blank."""
+    jupyter = [c["source"] for c in cells(edition_file("jupyter", notebook), "code")]
+    assert not any(re.search(r"\bglue\b", src) for src in jupyter)
+    book_code = [c["source"] for c in cells(notebook, "code")
+                 if not editions.answer_cell(c["source"])]
+    kept = [src for src in jupyter if not editions.answer_cell(src)
+            and not re.search(r"^answer_\w+ = \.\.\.$", src, flags=re.M)]
+    assert len(kept) <= len(book_code)
+    for src in kept:  # each kept line is a line of the book's code (in the same order)
+        lines = [line for line in src.split("\n") if line.strip()]
+        assert any(all(line in book for line in lines) for book in book_code), src[:300]
+
+
+@pytest.mark.parametrize("edition", ["jupyter", "student"])
+@book_params
+def test_no_solved_answer_in_a_code_cell(edition, notebook):
+    """A reader's or student's copy has blank answers; the Jupyter edition's solution code is
+    in the closed <details> above the blank cell, the student's nowhere."""
+    path = edition_file(edition, notebook)
+    code = "\n".join(c["source"] for c in cells(path, "code"))
+    prose = "\n".join(c["source"] for c in cells(path, "markdown"))
+    blanks = re.findall(r"^(answer_\w+) = \.\.\.$", code, flags=re.M)
+    assert len(blanks) == len(set(blanks)) == len(solved_answers(notebook)) >= 3
+    for solved, name in zip(solved_answers(notebook), blanks):
+        as_edition = editions.renamed(solved, "answer", name)
+        assert as_edition not in code
+        for line in as_edition.split("\n"):  # the lines that set the answer
+            if re.match(rf"\s*{name}\b", line):
+                assert line not in code.split("\n"), f"{path.name}: solved line {line!r} in code"
+        if edition == "jupyter":
+            details = re.findall(r"<details>.*?</details>", prose, flags=re.S)
+            assert any(f"```python\n{as_edition}\n```" in d for d in details), as_edition
+        else:
+            assert as_edition not in prose and "<details>" not in prose
 
 
 @book_params
@@ -160,11 +198,13 @@ def test_student_edition_has_blank_answers_and_no_solutions(notebook):
     path = edition_file("student", notebook)
     n_exercises = len(check_cells(notebook))
     assert n_exercises >= 3, f"{notebook.name} should have at least three exercises"
-    answers = [c["source"] for c in cells(path, "code") if "answer = ..." in c["source"]]
+    answers = [c["source"] for c in cells(path, "code")
+               if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
     assert len(answers) == n_exercises
     for source in answers:
-        comment, blank = source.split("\n")
-        assert comment.startswith("# ") and len(comment) > 12 and blank == "answer = ..."
+        comment, blank = source.rstrip("\n").split("\n")
+        assert comment.startswith("# ") and len(comment) > 12
+        assert re.fullmatch(r"answer_\w+ = \.\.\.", blank), blank
     assert len(check_cells(path)) == n_exercises
     prose = "\n".join(c["source"] for c in cells(path, "markdown"))
     assert "<details>" not in prose and "Solution" not in prose
@@ -179,10 +219,98 @@ def test_teacher_edition_marks_solutions_and_graded_checks(notebook):
     assert len(solutions) == len(tests) == len(check_cells(notebook))
     for solution, test in zip(solutions, tests):
         assert solution["metadata"]["nbgrader"]["solution"] and "### BEGIN SOLUTION" in solution["source"]
+        name = re.match(r"# .*\n(answer_\w+) = \.\.\.\n### BEGIN", solution["source"]).group(1)
         assert test["metadata"]["nbgrader"]["grade"] and test["metadata"]["nbgrader"]["points"] == 1
-        assert test["source"].splitlines()[-1].startswith("assert exercises.check_")
+        # the cell's value is its score (nbgrader's partial credit): 1 right, 0 wrong
+        assert re.fullmatch(rf"int\(exercises\.check_\w+\({name}\b.*\)\)",
+                            test["source"].splitlines()[-1])
     ids = [c["metadata"]["nbgrader"]["grade_id"] for c in graded]
     assert len(set(ids)) == len(ids)
+
+
+def test_each_check_reads_its_own_exercises_answer():
+    """After a failed answer cell, the next check cannot read the previous exercise's answer."""
+    for notebook in BOOK:
+        for edition in ("jupyter", "student", "teacher"):
+            names = []
+            for src in (c["source"] for c in cells(edition_file(edition, notebook), "code")):
+                if editions.answer_cell(src):
+                    (name,) = re.findall(r"\((answer_\w+)\b", src)
+                    names.append(name)
+                    assert not re.search(r"\banswer\b", src)
+            assert len(names) == len(set(names)) >= 3, (edition, notebook.name)
+
+
+def test_student_edition_is_what_nbgrader_releases(tmp_path):
+    """`nbgrader generate_assignment` on each teacher notebook gives the student edition."""
+    course = tmp_path / "course"
+    (course / "source" / "ch").mkdir(parents=True)
+    shutil.copy(EDITIONS_DIR / "teacher" / "nbgrader_config.py", course)
+    for notebook in BOOK:
+        shutil.copy(edition_file("teacher", notebook), course / "source" / "ch")
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "ch"],
+                            cwd=course, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for notebook in BOOK:
+        released = json.loads((course / "release" / "ch" / notebook.name).read_text())
+        student = json.loads(edition_file("student", notebook).read_text())
+        assert [(c["cell_type"], c["source"], c["metadata"]) for c in released["cells"]] == \
+            [(c["cell_type"], c["source"], c["metadata"]) for c in student["cells"]], notebook.name
+
+
+@pytest.mark.parametrize("edition", editions.EDITIONS)
+@book_params
+def test_editions_leave_out_the_web_pages_text(edition, notebook):
+    """No in-page explorer, no rocket button, no page that hides or shows a cell."""
+    prose = "\n".join(c["source"] for c in cells(edition_file(edition, notebook), "markdown"))
+    code = "\n".join(c["source"] for c in cells(edition_file(edition, notebook), "code"))
+    for web_only in ("Explorer in the page", "Web book only", "rocket button",
+                     r"this page\s+(hides|shows)", "in-page explorer", r"\bglue\("):
+        for text in (prose, code):
+            assert not re.search(web_only, text), f"{edition}/{notebook.name}: {web_only!r}"
+
+
+def test_only_directives_keep_notebook_text_and_drop_web_text():
+    text = ("A.\n\n```{only} html\nOn this page.\n```\n```{only} notebook\nIn this notebook.\n```\n"
+            "```{only} not html\nNot the page.\n```\n```{only} html or latex\nPrinted.\n```")
+    assert to_plain_markdown(text, Context()) == "A.\n\nIn this notebook.\n\nNot the page."
+    per_edition = "```{only} jupyter\nDropdowns.\n```\n```{only} student or teacher\nPoints.\n```"
+    assert to_plain_markdown(per_edition, Context(tags=frozenset({"notebook", "student"}))) \
+        == "Points."
+    assert to_plain_markdown(per_edition, Context(tags=frozenset({"notebook", "jupyter"}))) \
+        == "Dropdowns."
+    with pytest.raises(ValueError, match="cannot read the \\{only\\} expression 'html and'"):
+        to_plain_markdown("```{only} html and\nx\n```", Context())
+
+
+def test_glue_bookkeeping_is_dropped_and_what_it_alone_needed_too():
+    source = ("from vgg_lessons.publishing.glue import glue\nimport torch\n\n"
+              "x = 2\nunused = x + 1\n"
+              "glue('u', unused)\nfor k in range(2):\n    y = k\n    glue(f'k{k}', y)\n"
+              "for k in range(2):\n    glue(f'only{k}', k)")
+    assert editions.without_glue(source, set(), hidden=True) == \
+        "import torch\n\nfor k in range(2):\n    y = k"  # x was read only by `unused`
+    assert "x = 2" in editions.without_glue(source, {"x"}, hidden=True)
+    assert "unused = x + 1" in editions.without_glue(source, set(), hidden=False)
+    assert editions.without_glue("glue('a', 1)\nglue('b', 2)", set(), hidden=True) == ""
+
+
+def test_install_cells_derive_from_the_config_and_pyproject():
+    """One constant names the repository (_config.yml); every install cell is made from it."""
+    import yaml
+
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    publication = editions.Publication.of(ROOT)
+    assert publication.repository == url and publication.package == "vgg-lessons"
+    for notebook in BOOK:
+        for path in [notebook, *(edition_file(e, notebook) for e in editions.EDITIONS)]:
+            (first, *_) = cells(path, "code")
+            assert first["source"] == publication.install_cell(), path
+    on_pypi = editions.Publication(url, "vgg-lessons", on_pypi=True).install_cell()
+    assert on_pypi.endswith("%pip install -q vgg-lessons") and "git+" not in on_pypi
+    assert f'"vgg-lessons @ git+{url}"' in publication.install_cell()
+    config_links = (ROOT / "_config.yml").read_text().count("github.com")
+    assert config_links == 1, "the repository url appears once in _config.yml"
 
 
 # ---- the book side ---------------------------------------------------------------------
@@ -248,29 +376,33 @@ def test_built_book_shows_answers_only_inside_solution_dropdowns(book_html):
 # ---- running the editions as a reader would -----------------------------------------------
 
 def both_editions(notebook: Path) -> tuple[nbformat.NotebookNode, list[int], list[int]]:
-    """The Jupyter edition's code cells with the student's two cells before each solved one.
+    """The student edition's code cells, each check followed by the solution and the check again.
 
-    Run top to bottom, this executes every code cell of both editions in their order
-    (the student's blank answer and its check, then the solved answer), so one run
-    checks both without running the chapter twice. Returns the notebook and the
-    indices of the student's check cells and of the solved answer cells.
+    The solution is the code block of the Jupyter edition's <details> for that exercise.
+    Run top to bottom, this executes every code cell of both editions (their code cells
+    are the same but for the check cells' form), blank answers first, so one run checks
+    both without running the chapter twice. Returns the notebook and the indices of the
+    blank answers' checks and of the solved answers' checks.
     """
-    student = iter(c for c in nbformat.read(edition_file("student", notebook), as_version=4).cells
-                   if c.cell_type == "code")
-    nb = nbformat.read(edition_file("jupyter", notebook), as_version=4)
-    combined, student_checks, solved = [], [], []
-    for cell in (c for c in nb.cells if c.cell_type == "code"):
-        if editions.answer_cell(cell.source):
-            blank, check = next(student), next(student)
-            assert blank.source.endswith("answer = ..."), blank.source
-            student_checks.append(len(combined) + 1)
-            combined += [blank, check]
-            solved.append(len(combined))
-        else:
-            assert next(student).source == cell.source, "the student edition runs the book's code"
+    student = [c for c in nbformat.read(edition_file("student", notebook), as_version=4).cells
+               if c.cell_type == "code"]
+    jupyter = nbformat.read(edition_file("jupyter", notebook), as_version=4)
+    prose = "\n".join(c.source for c in jupyter.cells if c.cell_type == "markdown")
+    solutions = iter(re.findall(r"```python\n(.*?)\n```\n\n</details>", prose, flags=re.S))
+    jupyter_code = [c.source for c in jupyter.cells if c.cell_type == "code"]
+    assert len(jupyter_code) == len(student)
+    combined, blank_checks, solved_checks = [], [], []
+    for cell, theirs in zip(student, jupyter_code):
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            blank_checks.append(len(combined))
+            combined += [cell, nbformat.v4.new_code_cell(next(solutions)), copy.deepcopy(cell)]
+            solved_checks.append(len(combined) - 1)
+            continue
+        assert cell.source.rstrip("\n") == theirs, "the Jupyter and student editions run the same code"
         combined.append(cell)
-    nb.cells = combined
-    return nb, student_checks, solved
+    assert next(solutions, None) is None, "a solution without its exercise"
+    jupyter.cells = combined
+    return jupyter, blank_checks, solved_checks
 
 
 @pytest.mark.slow
@@ -281,64 +413,83 @@ def test_jupyter_and_student_editions_run_without_the_book_toolchain(notebook, t
     path = tmp_path / notebook.name
     nbformat.write(nb, path)
     ran = run_without_toolchain(path, data_env=cifar10_env)  # raises with the failing cell's traceback
+    def score(cell: nbformat.NotebookNode) -> str:
+        (result,) = [o for o in cell.outputs if o.output_type == "execute_result"]
+        return result["data"]["text/plain"]
+
     for i in student_checks:
         assert "not answered yet" in stdout_of(ran.cells[i]).lower(), \
             f"{notebook.name}: a blank answer's check printed {stdout_of(ran.cells[i])!r}"
+        assert score(ran.cells[i]) == "0"
     for i in solved:
         verdict = stdout_of(ran.cells[i]).lower()
         assert "correct!" in verdict and "not yet" not in verdict, \
             f"{notebook.name}: a solved answer's check printed {stdout_of(ran.cells[i])!r}"
+        assert score(ran.cells[i]) == "1"
+
+
+def readme_teacher_steps() -> tuple[str, str, str]:
+    """The README's teacher steps: the install line, the lines before collecting, and after."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- teacher-steps[^>]*-->\n```bash\n(.*?)\n```", readme, flags=re.S)
+    assert block, "README.md: the teacher steps' bash block is missing"
+    lines = block.group(1).split("\n")
+    (install,) = [line for line in lines if line.startswith("pip install")]
+    collect = next(i for i, line in enumerate(lines) if line.startswith("# 4. Collect"))
+    before = [line for line in lines[:collect] if line != install]
+    return install, "\n".join(before), "\n".join(lines[collect:])
 
 
 @pytest.mark.slow
-def test_nbgrader_grades_solved_unanswered_and_broken_submissions(tmp_path):
-    """Chapter 1's teacher edition through nbgrader, as a course would use it.
+def test_readme_teacher_steps(tmp_path):
+    """The README's teacher section, run line by line on chapter 1 with three submissions.
 
-    The lesson's own code cells are left out (the exercises of chapter 1 need none of
-    them) so that three submissions grade in well under a minute.
+    All but the `pip install` line run as written (nbgrader and the package are the test
+    environment's); the grading kernel imports this checkout's vgg_lessons (PYTHONPATH)
+    and cannot import the book toolchain. Scores are read from the exported grades.csv.
     """
-    nb = nbformat.read(edition_file("teacher", BOOK[0]), as_version=4)
-    nb.cells = [c for c in nb.cells if c.cell_type == "markdown" or "nbgrader" in c.metadata
-                or "colab-install" in c.metadata.get("tags", [])]
-    course = tmp_path / "course"
-    (course / "source" / "ch1").mkdir(parents=True)
-    shutil.copy(EDITIONS_DIR / "teacher" / "nbgrader_config.py", course)
-    nbformat.write(nb, course / "source" / "ch1" / "ch1.ipynb")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    import csv
+
+    install, before, after = readme_teacher_steps()
+    url = editions.Publication.of(ROOT).repository
+    assert "nbgrader" in install and f"vgg-lessons @ git+{url}" in install
+    env = {**os.environ, "REPO": str(ROOT), "PYTHONPATH": os.pathsep.join(
         p for p in (str(NO_TOOLCHAIN), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
 
-    def nbgrader(*args: str) -> None:
-        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                                capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+    def bash(script: str, cwd: Path) -> None:
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env,
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, f"{script}\nfailed:\n{result.stderr[-3000:]}"
 
-    nbgrader("generate_assignment", "ch1", "--force")
-    released = nbformat.read(course / "release" / "ch1" / "ch1.ipynb", as_version=4)
-    answers = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    student = [c["source"] for c in cells(edition_file("student", BOOK[0]), "code")
-               if "answer = ..." in c["source"]]
-    assert [c.source for c in answers] == student, "released answer cells read as the student edition's"
-    solved = [re.search(r"### BEGIN SOLUTION\n(.*)### END SOLUTION", c.source, flags=re.S).group(1)
-              for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    broken = ["while True:\n    pass", "raise RuntimeError('a crashing cell')", *solved[2:]]
-    for name, fills in {"solved": solved, "blank": None, "broken": broken}.items():
-        submission = copy.deepcopy(released)
-        for cell, fill in zip([c for c in submission.cells
-                               if c.metadata.get("nbgrader", {}).get("solution")], fills or []):
-            cell.source = fill
-        folder = course / "submitted" / name / "ch1"
+    bash(before, tmp_path)
+    course = tmp_path / "course"
+    name = BOOK[0].name
+    released = nbformat.read(course / "release" / "ch1" / name, as_version=4)
+    student = nbformat.read(edition_file("student", BOOK[0]), as_version=4)
+    assert [(c.source, c.metadata) for c in released.cells] == \
+        [(c.source, c.metadata) for c in student.cells], "the hand-out is the release"
+
+    teacher = nbformat.read(edition_file("teacher", BOOK[0]), as_version=4)
+    solved = [re.search(r"### BEGIN SOLUTION\n(.*)\n### END SOLUTION", c.source, flags=re.S)[1]
+              for c in teacher.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    crash = ["raise RuntimeError('a crashing cell')" if i == 1 else s
+             for i, s in enumerate(solved)]
+    for student_id, fills in {"right": solved, "blank": None, "crash": crash}.items():
+        submission = copy.deepcopy(released)  # as a student returns it: answers appended
+        answers = [c for c in submission.cells if c.metadata.get("nbgrader", {}).get("solution")]
+        for cell, fill in zip(answers, fills or []):
+            cell.source = f"{cell.source.rstrip()}\n{fill}"
+        folder = course / "submitted" / student_id / "ch1"
         folder.mkdir(parents=True)
-        nbformat.write(submission, folder / "ch1.ipynb")
+        nbformat.write(submission, folder / name)
 
-    nbgrader("autograde", "ch1", "--create", "--Execute.timeout=10")
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        scores = {name: gradebook.find_submission("ch1", name).score
-                  for name in ("solved", "blank", "broken")}
-        max_score = gradebook.find_assignment("ch1").max_score
-    assert max_score == len(answers) >= 3
-    assert scores == {"solved": max_score, "blank": 0, "broken": max_score - 2}
+    bash(after, course)
+    with open(course / "grades.csv", newline="") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    n = len(solved)
+    assert n >= 3 and all(float(r["max_score"]) == n for r in rows.values())
+    assert {k: float(r["score"]) for k, r in rows.items()} == \
+        {"right": n, "blank": 0, "crash": n - 1}
 
 
 def test_colab_button_opens_the_jupyter_edition():
@@ -353,7 +504,7 @@ def test_colab_button_opens_the_jupyter_edition():
 
 def test_the_command_writes_every_edition_and_names_a_wrong_root(tmp_path, capsys):
     assert editions.main(["--out", str(tmp_path / "out"), "--root", str(ROOT)]) == 0
-    written = {p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*.ipynb")}
+    written = {p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*.*")}
     assert written == set(editions.generate_editions(ROOT))
     with pytest.raises(SystemExit):
         editions.main(["--out", str(tmp_path / "out"), "--root", str(tmp_path)])

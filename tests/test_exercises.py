@@ -251,3 +251,101 @@ def test_top_image_accepts_the_right_answer_among_few_images(tiny_model_and_imag
 
 
 from vgg_lessons.models import build_vgg
+
+
+# ---- Every check refuses the nearest wrong answer; odd input gets one line ---------------
+
+ALL_CHECKS = {name: getattr(m, name) for m in CHAPTERS for name in dir(m)
+              if name.startswith("check_")}
+NUMBER_CHECKS = {n: c for n, c in ALL_CHECKS.items() if hasattr(c, "number_check")}
+
+
+def context_for(row, tiny_model_and_images):
+    """The extra arguments a check takes (the chapter's model and images), tiny versions."""
+    import inspect
+
+    params = list(inspect.signature(row.solve).parameters)
+    if not params:
+        return ()
+    model, images = tiny_model_and_images
+    if params == ["model", "inputs"]:
+        return model, images
+    if params == ["model", "scene", "target", "layer"]:
+        return model, images[:1], 3, "stage4.relu2"
+    pytest.fail(f"no test context for a check that takes {params}")
+
+
+def test_every_check_is_a_number_check_or_listed_here():
+    assert set(ALL_CHECKS) - set(NUMBER_CHECKS) == {"check_stage4_shape", "check_vgg13_counts"}
+
+
+@pytest.mark.parametrize("check_name", sorted(NUMBER_CHECKS))
+def test_every_number_check_refuses_its_solution_plus_or_minus_the_nearest_step(
+        check_name, tiny_model_and_images, capsys):
+    """Whole numbers are exact (±1 is wrong); other numbers just outside the tolerance are."""
+    check = NUMBER_CHECKS[check_name]
+    row = check.number_check
+    context = context_for(row, tiny_model_and_images)
+    expected, _ = row.solve(*context)
+    assert check(expected, *context) is True
+    step = 1 if row.whole else 2 * row.rel_tol * abs(expected)
+    assert step > 0
+    for wrong in (expected - step, expected + step):
+        assert check(wrong, *context) is False, f"{check_name} accepted {wrong!r} for {expected!r}"
+        assert capsys.readouterr().out.splitlines()[-1].startswith("✗")
+
+
+def test_whole_number_checks_have_no_tolerance(capsys):
+    assert not chapter1.check_weights_saved(1_441_791) and chapter1.check_weights_saved(1_441_792)
+    assert not chapter2.check_fc1_params(102_764_544 - 100)
+
+
+@pytest.mark.parametrize("check_name", ["check_stage4_shape", "check_vgg13_counts"])
+def test_sequence_checks_refuse_each_entry_plus_or_minus_one(check_name, capsys):
+    right = list(HAND_ANSWERS[check_name][0])
+    check = ALL_CHECKS[check_name]
+    assert check(right)
+    for i in range(len(right)):
+        for delta in (-1, 1):
+            wrong = [v + delta * (j == i) for j, v in enumerate(right)]
+            assert check(wrong) is False, wrong
+
+
+@pytest.mark.parametrize("answer, says", [
+    (float("nan"), "is not a finite number, got nan."),
+    (float("inf"), "is not a finite number, got inf."),
+    (-math.inf, "is not a finite number, got -inf."),
+    (10**400, "is far too large to be right (a number of 401 digits)."),
+])
+def test_nan_inf_and_huge_answers_get_one_line(answer, says, capsys):
+    for check in (chapter1.check_output_size, chapter3.check_bn_by_hand):
+        assert check(answer) is False
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1 and out.startswith("✗") and out.rstrip().endswith(says), out
+    assert chapter2.check_stage4_shape((10**400, 14, 14)) is False
+    assert capsys.readouterr().out.count("\n") == 1
+
+
+def test_a_meta_tensor_answer_gets_one_line(capsys):
+    import torch
+
+    with torch.device("meta"):
+        answer = torch.tensor(15.0)
+    assert chapter1.check_output_size(answer) is False
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "meta device" in out
+
+
+def test_a_missing_or_wrong_model_gets_one_line(tiny_model_and_images, capsys):
+    model, images = tiny_model_and_images
+    assert chapter6.check_zero_fraction(0.5) is False
+    out = capsys.readouterr().out
+    assert out == "✗ Call it as check_zero_fraction(answer, model, inputs): it got 0 " \
+                  "argument(s) after the answer.\n"
+    assert chapter6.check_top_image(1, model) is False
+    assert "check_top_image(answer, model, inputs)" in capsys.readouterr().out
+    assert chapter6.check_zero_fraction(0.5, None, images) is False
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Could not compute the right answer" in out
+    assert chapter6.check_zero_fraction(0.5, model, "images.png") is False
+    assert capsys.readouterr().out.count("\n") == 1

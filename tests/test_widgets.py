@@ -46,6 +46,20 @@ def reference_maps(model, image_u8: torch.Tensor, layer: str) -> torch.Tensor:
     return hooks.feature_maps(model, x, layer)[layer][0]
 
 
+def pick_file(upload, name: str, kind: str, content: bytes) -> None:
+    """Do to a FileUpload what picking one file does, in the installed ipywidgets."""
+    import ipywidgets
+
+    if int(ipywidgets.__version__.split(".")[0]) >= 8:
+        upload.value = ({"name": name, "type": kind, "size": len(content),
+                         "content": memoryview(content),
+                         "last_modified": datetime.now(timezone.utc)},)
+    else:  # ipywidgets 7 (Colab's 7.7): a read-only dict the front end fills
+        upload.set_trait("value", {name: {"metadata": {"name": name, "type": kind,
+                                                       "size": len(content), "lastModified": 0},
+                                          "content": content}})
+
+
 def png_of(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(array).save(buf, format="PNG")
@@ -92,8 +106,7 @@ def test_upload_is_resized_with_a_note(model, images):
     picture = np.zeros((40, 50, 3), dtype=np.uint8)
     picture[:, 25:, 0] = 255  # right half red
     content = png_of(picture)
-    ex.upload.value = ({"name": "mine.png", "type": "image/png", "size": len(content),
-                        "content": memoryview(content), "last_modified": datetime.now(timezone.utc)},)
+    pick_file(ex.upload, "mine.png", "image/png", content)
     assert ex.source.value == "my upload"
     assert "50x40" in ex.note.value and "resized to 32x32" in ex.note.value
     shown = ex.current["image"]
@@ -102,8 +115,7 @@ def test_upload_is_resized_with_a_note(model, images):
     ex.layer.value = "stage2.bn1"
     torch.testing.assert_close(ex.current["maps"], reference_maps(model, shown, "stage2.bn1"))
 
-    ex.upload.value = ({"name": "notes.txt", "type": "text/plain", "size": 5,
-                        "content": memoryview(b"hello"), "last_modified": datetime.now(timezone.utc)},)
+    pick_file(ex.upload, "notes.txt", "text/plain", b"hello")
     assert "could not read the upload as an image" in ex.note.value
 
 
@@ -200,9 +212,7 @@ def test_a_decompression_bomb_upload_is_refused_in_the_note(model, images, monke
     with pytest.raises(ValueError, match="too large to open safely"):
         _explorers.image_from_upload(png_of(np.zeros((100, 100, 3), np.uint8)))
     ex = widgets.FeatureMapExplorer(model, images[0])
-    ex.upload.value = ({"name": "huge.png", "type": "image/png", "size": 1,
-                        "content": memoryview(png_of(np.zeros((100, 100, 3), np.uint8))),
-                        "last_modified": datetime.now(timezone.utc)},)
+    pick_file(ex.upload, "huge.png", "image/png", png_of(np.zeros((100, 100, 3), np.uint8)))
     assert "too large to open safely" in ex.note.value
 
 
@@ -216,3 +226,31 @@ def test_filter_viewer_reads_before_the_relu_for_every_bn_placement(images):
         assert fv.current["probe"] == probe
         names = list(net.layer_names)
         assert names.index(probe) < names.index("stage2.relu1")  # the note's claim holds
+
+
+@pytest.mark.slow
+def test_explorers_work_with_colabs_ipywidgets_7_7(tmp_path):
+    """This file's tests again, in a virtual environment with Colab's ipywidgets 7.7.1."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+                   check=True)
+    python = str(venv / "bin" / "python")
+    pip = subprocess.run([python, "-m", "pip", "install", "-q", "ipywidgets==7.7.1"],
+                         capture_output=True, text=True, timeout=600)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    version = subprocess.run([python, "-c", "import ipywidgets; print(ipywidgets.__version__)"],
+                             capture_output=True, text=True, env=env)
+    assert version.stdout.strip() == "7.7.1"
+    result = subprocess.run(
+        [python, "-m", "pytest", str(Path(__file__)), "-q", "-p", "no:cacheprovider",
+         "-p", "no:benchmark", "-n", "0", "-o", "addopts=", "-m", "not slow"],
+        capture_output=True, text=True, cwd=root, env=env, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout

@@ -9,6 +9,7 @@ compute the right answer from the package, the common slips and the hint.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,18 +53,24 @@ def _scalar(answer: Any) -> Any:
     if shape is not None and hasattr(answer, "item"):
         if math.prod(shape) != 1:
             raise ValueError(f"give one number, got an array of shape {tuple(shape)}")
+        if getattr(answer, "is_meta", False):
+            raise ValueError(
+                "got a tensor on the meta device, which holds shapes but no values; "
+                "compute it on the CPU"
+            )
         return answer.item()
     return answer
 
 
 def as_number(
     answer: Any, what: str = "the answer", *, whole: bool = False
-) -> float | None:
+) -> float | int | None:
     """``answer`` as a float, or None after printing one line that says what is wrong.
 
     Accepts ints, floats, numpy and torch scalars and 0-d / one-element arrays.
     Rejects (with a message) the placeholder ``...``, text, booleans, larger
-    arrays and, when ``whole``, numbers with a fractional part.
+    arrays, meta tensors, NaN, infinities, numbers too large for a float and, when
+    ``whole``, numbers with a fractional part.
     """
     if not_answered(answer):
         return None
@@ -78,14 +85,32 @@ def as_number(
             f"{answer!r}."
         )
         return None
-    if whole and not float(value).is_integer():
+    try:
+        number = float(value)
+    except OverflowError:
+        print(
+            f"{WRONG} {what.capitalize()} is far too large to be right ({_digits(value)})."
+        )
+        return None
+    if not math.isfinite(number):
+        print(f"{WRONG} {what.capitalize()} is not a finite number, got {value!r}.")
+        return None
+    if whole and not number.is_integer():
         print(f"{WRONG} {what.capitalize()} is a whole number (no fractional part).")
         return None
-    return float(value)
+    return int(value) if whole else number
+
+
+def _digits(value: int) -> str:
+    """How many digits a whole number has, as text ("a number of 401 digits")."""
+    return f"a number of {len(str(abs(value)))} digits"
 
 
 def as_whole_numbers(answer: Any, what: str) -> list[int] | None:
-    """A tuple, list, ``torch.Size`` or 1-d array of whole numbers as ints, or None (printed why)."""
+    """A tuple, list, ``torch.Size`` or 1-d array of whole numbers as ints, or None.
+
+    None comes after one printed line that says what is wrong.
+    """
     if not_answered(answer):
         return None
     if (
@@ -102,10 +127,8 @@ def as_whole_numbers(answer: Any, what: str) -> list[int] | None:
             value = _scalar(item)
         except ValueError:
             value = None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not float(value).is_integer()
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         ):
             print(f"{WRONG} Each entry of {what} is a whole number, got {item!r}.")
             return None
@@ -131,8 +154,9 @@ def same_number(answer: Any, expected: float, rel_tol: float = 1e-6) -> bool:
 class NumberCheck:
     """One exercise whose answer is a number: a row of the exercise table.
 
-    Calling it (or the function :meth:`function` makes of it) with the student's answer (and the extra arguments the exercise
-    names, e.g. the chapter's model) prints one line and returns True if right.
+    Calling it (or the function :meth:`function` makes of it) with the student's
+    answer (and the extra arguments the exercise names, e.g. the chapter's model)
+    prints one line and returns True if right.
 
     Args:
         doc: the exercise label and question, shown by ``help``.
@@ -151,27 +175,63 @@ class NumberCheck:
     rel_tol: float = 1e-6
     whole: bool = False
 
-    def __call__(self, answer: Any, *context: Any) -> bool:
+    def __call__(self, answer: Any, *context: Any, name: str = "check") -> bool:
         value = as_number(answer, self.what, whole=self.whole)
         if value is None:
             return False
-        expected, slips = self.solve(*context)
-        if same_number(value, expected, self.rel_tol):
+        solution = self.solution(*context, name=name)
+        if solution is None:
+            return False
+        expected, slips = solution
+        if self.matches(value, expected):
             return report(True, self.hint)
         for slip, slip_hint in slips:
-            if same_number(value, slip, self.rel_tol):
+            if self.matches(value, slip):
                 return report(False, slip_hint)
         return report(False, self.hint)
+
+    def matches(self, value: float, target: float) -> bool:
+        """Whether ``value`` counts as ``target``: equal for whole numbers, else within rel_tol."""
+        if self.whole:
+            return value == target
+        return same_number(value, target, self.rel_tol)
+
+    def solution(self, *context: Any, name: str = "check") -> Solution | None:
+        """The right value and the slips, or None after one line saying what was wrong.
+
+        The extra arguments (a model, images) are checked before use, so a missing or
+        wrong one is named in one line rather than a traceback from inside torch.
+        """
+        params = list(inspect.signature(self.solve).parameters)
+        if len(context) != len(params):
+            print(
+                f"{WRONG} Call it as {name}({', '.join(['answer', *params])}): "
+                f"it got {len(context)} argument(s) after the answer."
+            )
+            return None
+        try:
+            return self.solve(*context)
+        except (TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            print(
+                f"{WRONG} Could not compute the right answer from the "
+                f"{' and '.join(params)} given ({type(err).__name__}: {first}); pass "
+                "the chapter's own."
+            )
+            return None
 
     def function(self, name: str) -> Callable[..., bool]:
         """This check as a plain function called ``name`` with :attr:`doc` as its docstring."""
 
         def check(answer: Any, *context: Any) -> bool:
-            return self(answer, *context)
+            return self(answer, *context, name=name)
 
         check.__name__ = check.__qualname__ = name
         check.__doc__ = self.doc
         check.__module__ = "vgg_lessons.exercises"
+        check.number_check = (
+            self  # the row itself, for tests (the solution, the tolerance)
+        )
         return check
 
 

@@ -49,12 +49,14 @@ class Context:
         docs: document name as ``{doc}`` writes it (``04_training``, ``/book/04_training``)
             -> (title, link relative to the edition's notebooks, or "" for plain text).
         keep_solutions: False drops solution directives (the student edition).
+        tags: the tags ``{only}`` directives test: ``notebook`` and the edition's name.
     """
 
     glue: dict[str, str] = field(default_factory=dict)
     references: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     docs: dict[str, tuple[str, str]] = field(default_factory=dict)
     keep_solutions: bool = True
+    tags: frozenset[str] = frozenset({"notebook"})
 
 
 @dataclass
@@ -226,6 +228,8 @@ def rewrite_directive(d: Directive, ctx: Context) -> str:
         return details("Solution", body) if ctx.keep_solutions else ""
     if d.name in GATE_ENDS:
         return ""
+    if d.name == "only":
+        return body if only_in_notebooks(d.arg, ctx.tags) else ""
     if d.name in ADMONITIONS:
         title = (
             rewrite_roles(d.arg, ctx) if d.name == "admonition" else d.name.capitalize()
@@ -246,6 +250,26 @@ def rewrite_directive(d: Directive, ctx: Context) -> str:
         f"*The online book shows an interactive {what} here; it needs the "
         "rendered page.*"
     )
+
+
+def only_in_notebooks(
+    expression: str, tags: frozenset[str] = frozenset({"notebook"})
+) -> bool:
+    """Whether Sphinx's ``{only}`` text is for this notebook: ``expression`` evaluated with
+    ``tags`` set (``notebook`` and the edition: ``jupyter``, ``student``, ``teacher``) and
+    every other tag (``html``, ``latex``, ...) not.
+
+    The web book defines none of these tags, so ``{only} notebook`` text is left out of
+    the page and ``{only} html`` text out of the notebooks.
+    """
+    words = re.findall(r"[A-Za-z_][\w-]*|[()]", expression)
+    python = " ".join(
+        w if w in {"and", "or", "not", "(", ")"} else str(w in tags) for w in words
+    )
+    try:
+        return bool(eval(python, {"__builtins__": {}}))  # only True/False/and/or/not
+    except SyntaxError as err:
+        raise ValueError(f"cannot read the {{only}} expression {expression!r}") from err
 
 
 def to_plain_markdown(text: str, ctx: Context) -> str:

@@ -8,17 +8,28 @@ this module writes three editions, outputs stripped:
 
 - ``jupyter/book/NN_x.ipynb``: the chapter as Jupyter and Colab render it: glued
   numbers pasted from the committed outputs, admonitions as blockquotes, exercises as
-  headed sections, solutions in ``<details>``, ``{doc}`` and ``{cite}`` as links. Its
-  code cells are the book's. The book's Colab button opens this copy.
-- ``student/NN_x.ipynb``: no solutions; each exercise's answer cell reads
-  ``answer = ...`` under a one-line comment of what to compute, then its check cell.
+  headed sections, ``{doc}`` and ``{cite}`` as links. Each exercise's answer cell is
+  blank (``answer_x = ...``); its solution, text and code to copy, is in a closed
+  ``<details>``. The book's Colab button opens this copy.
 - ``teacher/NN_x.ipynb``: nbgrader's source notebook: each answer is a solution cell
   (``### BEGIN SOLUTION`` / ``### END SOLUTION``, the written solution as comments),
-  each check an autograded test cell worth one point.
+  each check an autograded test cell worth one point, whose value (1 right, 0 not)
+  nbgrader takes as its score; with ``teacher/nbgrader_config.py``.
+- ``student/NN_x.ipynb``: the hand-out: what ``nbgrader generate_assignment`` releases
+  from the teacher edition, made by nbgrader's own preprocessors, so it is graded as
+  it is (no solutions, no outputs).
+
+In every edition the web page's bookkeeping is left out: the ``glue(...)`` calls that
+record numbers for the text (the text has the numbers pasted in), the in-page
+explorers (``{vgg-explorer}`` cells, which need the web page) and ``{only} html``
+text; ``{only} notebook`` text is kept. The install cell (tag ``colab-install``) is
+made from ``_config.yml``'s repository url and ``pyproject.toml``'s package name.
 
 An exercise's answer cell is the code cell that calls a check of
 ``vgg_lessons.exercises`` (``exercises.check_...(answer)``); its exercise is the
-nearest ``{exercise}`` directive above it.
+nearest ``{exercise}`` directive above it. In the editions its variable is named after
+the check (``check_output_size`` reads ``answer_output_size``), so a check never reads
+the answer of an earlier exercise whose cell failed.
 """
 
 from __future__ import annotations
@@ -26,10 +37,12 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import io
 import json
 import re
 import sys
 import textwrap
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +57,73 @@ from vgg_lessons.publishing._myst import (
 )
 
 EDITIONS = ("jupyter", "student", "teacher")
-UNANSWERED = "answer = ..."
 Notebook = dict[str, Any]
+
+#: Seconds nbgrader gives one cell when grading. The slowest cells are the live
+#: training of chapters 3 and 5: 401 s and 192 s measured on a busy 2-core machine.
+GRADING_TIMEOUT_S = 600
+#: What nbgrader puts in place of a solution region (the blank line stays above it).
+CODE_STUB = ""
+SCORE_COMMENT = (
+    "# nbgrader scores this cell by its value: 1 if the check passes, else 0"
+)
+INSTALL_TAG = "colab-install"
+EXPLORER = re.compile(r"^ {0,3}(`{3,}|:{3,})\s*\{vgg-explorer\}", flags=re.M)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Where readers install the package from: read once, used by every install cell.
+
+    Attributes:
+        repository: ``_config.yml``'s ``repository.url`` (the one place it is named).
+        package: ``pyproject.toml``'s ``[project] name``.
+        on_pypi: ``pyproject.toml``'s ``[tool.vgg-lessons] on-pypi``: true once the
+            maintainer has uploaded the package to PyPI under that name.
+    """
+
+    repository: str
+    package: str
+    on_pypi: bool = False
+
+    @classmethod
+    def of(cls, root: Path) -> Publication:
+        """The publication settings of the repository at ``root``."""
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        import yaml  # the book toolchain's; only the generator needs it
+
+        config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+        project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+        ours = project.get("tool", {}).get("vgg-lessons", {})
+        return cls(
+            config["repository"]["url"],
+            project["project"]["name"],
+            bool(ours.get("on-pypi", False)),
+        )
+
+    def install_cell(self) -> str:
+        """The first code cell of every notebook: installs the package where it is missing.
+
+        Installs from PyPI once the package is there (``on_pypi``), else from the
+        repository. Never installs by name before that: the name could belong to
+        someone else until the maintainer has uploaded it.
+        """
+        source = (
+            self.package
+            if self.on_pypi
+            else f'"{self.package} @ git+{self.repository}"'
+        )
+        return (
+            "# In Colab (or anywhere vgg_lessons is missing) install it; "
+            "locally this does nothing.\n"
+            "try:\n"
+            "    import vgg_lessons\n"
+            "except ImportError:\n"
+            f"    %pip install -q {source}"
+        )
 
 
 @dataclass
@@ -209,6 +287,112 @@ def answer_cell(source: str) -> AnswerCell | None:
     )
 
 
+def answer_name(check_call: str) -> str:
+    """The editions' name for an exercise's answer: ``check_x(...)`` reads ``answer_x``."""
+    match = re.search(r"\bcheck_(\w+)\s*\(", check_call)
+    return f"answer_{match.group(1)}" if match else "answer"
+
+
+def renamed(source: str, old: str, new: str) -> str:
+    """``source`` with the Python name ``old`` replaced by ``new`` (not in strings or comments)."""
+    if not source:
+        return source
+    lines = source.split("\n")
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    for tok in reversed(tokens):  # from the end, so earlier positions stay valid
+        if tok.type == tokenize.NAME and tok.string == old:
+            (row, col), (_, end) = tok.start, tok.end
+            line = lines[row - 1]
+            lines[row - 1] = line[:col] + new + line[end:]
+    return "\n".join(lines)
+
+
+def is_glue_call(node: ast.stmt) -> bool:
+    """Whether a statement only records numbers for the web page's text (``glue(...)``):
+    a glue call, or a loop or ``if`` whose every statement is one."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        return getattr(node.value.func, "id", "") == "glue"
+    if isinstance(node, (ast.For, ast.If, ast.While, ast.With)):
+        inner = [*node.body, *getattr(node, "orelse", [])]
+        return all(is_glue_call(n) for n in inner)
+    return False
+
+
+def nested_glue_lines(node: ast.stmt) -> set[int]:
+    """Line indices (0-based) of the glue calls inside a compound statement's bodies."""
+    lines = set()
+    for field_name in ("body", "orelse", "finalbody"):
+        for child in getattr(node, field_name, []) or []:
+            if is_glue_call(child):
+                lines |= set(range(child.lineno - 1, child.end_lineno))
+            else:
+                lines |= nested_glue_lines(child)
+    return lines
+
+
+def is_glue_import(node: ast.stmt) -> bool:
+    """Whether a statement imports ``glue`` (from the package's shim or myst-nb's)."""
+    return isinstance(node, ast.ImportFrom) and (node.module or "").endswith(
+        "publishing.glue"
+    )
+
+
+def parsed(source: str) -> ast.Module | None:
+    """A code cell's syntax tree, IPython magics read as ``pass``; None if it is not Python."""
+    try:
+        return ast.parse(re.sub(r"^(\s*)[%!].*$", r"\1pass", source, flags=re.M))
+    except SyntaxError:
+        return None
+
+
+def names_used(source: str) -> set[str]:
+    """Every name a code cell mentions."""
+    tree = parsed(source)
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree else set()
+
+
+def without_glue(source: str, used_elsewhere: set[str], hidden: bool) -> str:
+    """A code cell without its ``glue(...)`` bookkeeping ("" when nothing else is left).
+
+    Drops the glue calls and the glue import; in a cell the web page hides
+    (``hidden``: tag ``remove-cell``) also the assignments made only for them, whose
+    names no statement left in the notebook reads.
+    """
+    tree = parsed(source)
+    if tree is None:
+        return source
+    keep = [n for n in tree.body if not (is_glue_call(n) or is_glue_import(n))]
+    nested = set().union(*(nested_glue_lines(n) for n in keep))
+    if len(keep) == len(tree.body) and not nested:
+        return source
+    while hidden:  # assignments whose names nothing reads any more
+        read = set(used_elsewhere)
+        for node in keep:
+            read |= {
+                n.id
+                for n in ast.walk(node)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            }
+        dead = [
+            n
+            for n in keep
+            if isinstance(n, ast.Assign)
+            and all(isinstance(t, ast.Name) and t.id not in read for t in n.targets)
+        ]
+        if not dead:
+            break
+        keep = [n for n in keep if n not in dead]
+    dropped = nested | {
+        i for n in tree.body if n not in keep for i in range(n.lineno - 1, n.end_lineno)
+    }
+    lines = [line for i, line in enumerate(source.split("\n")) if i not in dropped]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    has_code = any(
+        line.strip() and not line.lstrip().startswith("#") for line in text.split("\n")
+    )
+    return text if has_code else ""
+
+
 def code_cell(source: str, cell_id: str, metadata: dict | None = None) -> dict:
     """A fresh code cell, no outputs."""
     return {
@@ -238,31 +422,37 @@ def nbgrader(grade_id: str, *, solution: bool, points: int = 0) -> dict:
 
 def exercise_cells(
     cell: dict, parts: AnswerCell, exercise: Exercise, edition: str
-) -> list[dict]:
-    """The student's or teacher's cells for one solved answer cell: answer, then check."""
+) -> tuple[list[dict], str]:
+    """One solved answer cell as the Jupyter or teacher edition has it: answer, then check.
+
+    Returns the two cells and the solved code under the exercise's own answer name (the
+    Jupyter edition puts it in the solution's ``<details>``).
+    """
     what = f"# {exercise.question or exercise.title}"
-    check = "\n\n".join(p for p in (parts.setup, parts.check) if p)
+    name = answer_name(parts.check_call)
+    solved = renamed(parts.answer, "answer", name)
+    blank = f"{what}\n{name} = ..."
     grade_id = exercise.label or cell.get("id", "exercise")
-    if edition == "student":
+    if edition == "jupyter":
+        check = "\n\n".join(
+            p for p in (parts.setup, renamed(parts.check, "answer", name)) if p
+        )
         return [
-            code_cell(f"{what}\n{UNANSWERED}", f"{cell['id']}-answer"),
+            code_cell(blank, f"{cell['id']}-answer"),
             code_cell(check, f"{cell['id']}-check"),
-        ]
+        ], solved
     written = textwrap.fill(
         " ".join(exercise.solution.split()),
         86,
         initial_indent="# ",
         subsequent_indent="# ",
     )
-    solution = "\n".join(s for s in (written, parts.answer) if s)
-    test = "\n\n".join(
-        p
-        for p in (parts.setup, f'assert {parts.check_call}, "see the message above"')
-        if p
-    )
+    solution = "\n".join(s for s in (written, solved) if s)
+    score = f"{SCORE_COMMENT}\nint({renamed(parts.check_call, 'answer', name)})"
+    test = "\n\n".join(p for p in (parts.setup, score) if p)
     return [
         code_cell(
-            f"{what}\n### BEGIN SOLUTION\n{solution}\n### END SOLUTION",
+            f"{blank}\n### BEGIN SOLUTION\n{solution}\n### END SOLUTION",
             f"{cell['id']}-answer",
             nbgrader(f"{grade_id}-answer", solution=True),
         ),
@@ -271,46 +461,150 @@ def exercise_cells(
             f"{cell['id']}-check",
             nbgrader(f"{grade_id}-check", solution=False, points=1),
         ),
-    ]
+    ], solved
+
+
+def with_solution_code(cells: list[dict], code: str, cell_id: str) -> None:
+    """Put ``code`` at the end of the last solution ``<details>`` above, as a block to copy."""
+    for previous in reversed(cells):
+        text = previous["source"] if previous["cell_type"] == "markdown" else ""
+        at = text.rfind("</details>")
+        if at >= 0:
+            block = f"```python\n{code}\n```\n\n"
+            previous["source"] = text[:at] + block + text[at:]
+            return
+    raise ValueError(
+        f"code cell {cell_id} checks an answer but no solution is above it"
+    )
 
 
 # ---- one edition of one notebook -------------------------------------------------------
 
 
-def edition_of(nb: Notebook, ctx: Context, edition: str) -> Notebook:
+def web_only(cell: dict) -> bool:
+    """Whether a markdown cell is the web page's in-page explorer (needs the page to run)."""
+    return cell["cell_type"] == "markdown" and bool(EXPLORER.search(cell["source"]))
+
+
+def code_without_glue(nb: Notebook) -> dict[str, str]:
+    """cell id -> its code without glue bookkeeping ("" for a cell left with nothing)."""
+    code = {c["id"]: c["source"] for c in nb["cells"] if c["cell_type"] == "code"}
+    first = {i: without_glue(src, set(), hidden=False) for i, src in code.items()}
+    used = {i: names_used(src) for i, src in first.items()}
+    cells = {c["id"]: c for c in nb["cells"]}
+    result = {}
+    for i, src in code.items():
+        elsewhere = set().union(*(u for j, u in used.items() if j != i))
+        hidden = "remove-cell" in cells[i].get("metadata", {}).get("tags", [])
+        result[i] = without_glue(src, elsewhere, hidden=hidden)
+    return result
+
+
+def edition_of(
+    nb: Notebook, ctx: Context, edition: str, publication: Publication | None = None
+) -> Notebook:
     """The ``edition`` ("jupyter", "student" or "teacher") of one book notebook.
 
     Raises:
-        ValueError: an unknown edition, or an answer cell with no exercise above it.
+        ValueError: an unknown edition, or an answer cell with no exercise (or, in the
+            Jupyter edition, no solution) above it.
     """
     if edition not in EDITIONS:
         raise ValueError(
             f"unknown edition {edition!r}; choose one of {', '.join(EDITIONS)}"
         )
+    if edition == "student":
+        return released(edition_of(nb, ctx, "teacher", publication))
     ctx = copy.copy(ctx)
     ctx.glue = glued_values(nb)
     ctx.keep_solutions = edition == "jupyter"
+    ctx.tags = frozenset({"notebook", edition})
+    code = code_without_glue(nb)
     cells, exercise = [], None
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
             exercise = (exercises_in(cell["source"], ctx) or [exercise])[-1]
             text = to_plain_markdown(cell["source"], ctx)
-            if text.strip():
+            if text.strip() and not web_only(cell):
                 cells.append({**cell, "source": text})
             continue
         if cell["cell_type"] != "code":
             cells.append(cell)
             continue
-        parts = answer_cell(cell["source"]) if edition != "jupyter" else None
+        metadata = cell.get("metadata", {})
+        if publication and INSTALL_TAG in metadata.get("tags", []):
+            cells.append(code_cell(publication.install_cell(), cell["id"], metadata))
+            continue
+        parts = answer_cell(cell["source"])
         if parts is None:
-            cells.append(code_cell(cell["source"], cell["id"], cell.get("metadata")))
+            if code[cell["id"]]:
+                cells.append(code_cell(code[cell["id"]], cell["id"], metadata))
             continue
         if exercise is None:
             raise ValueError(
                 f"code cell {cell['id']} checks an answer but no exercise is above it"
             )
-        cells.extend(exercise_cells(cell, parts, exercise, edition))
+        new, solved = exercise_cells(cell, parts, exercise, edition)
+        if edition == "jupyter":
+            with_solution_code(cells, solved, cell["id"])
+        cells.extend(new)
     return {**nb, "cells": [to_file_cell(c) for c in cells]}
+
+
+def nbgrader_config() -> str:
+    """The course's ``nbgrader_config.py``: the stub and the timeout the editions assume."""
+    return f"""# nbgrader settings for vgg-lessons (see the README, "For teachers"). Generated by
+# `python -m vgg_lessons.publishing.editions`: copy it into your course directory.
+c = get_config()  # noqa: F821 (nbgrader defines it)
+
+# A released answer cell keeps the question and its blank line (`answer_x = ...`);
+# the solution region below them is removed, with nothing in its place.
+c.ClearSolutions.code_stub = {{"python": {CODE_STUB!r}}}
+
+# Seconds per cell when grading. A cell that runs longer (an endless loop) is
+# interrupted, its exercise scores zero and grading goes on. The slowest cells are the
+# live training of chapters 3 and 5 (401 s and 192 s measured on a busy 2-core
+# machine): {GRADING_TIMEOUT_S} s leaves them a margin of half as much again.
+c.Execute.timeout = {GRADING_TIMEOUT_S}
+"""
+
+
+def released(teacher: Notebook) -> Notebook:
+    """What ``nbgrader generate_assignment`` releases from a teacher notebook.
+
+    Made by nbgrader's own preprocessors, in its order (lock the graded cells, clear
+    the solutions, clear outputs, record checksums), so a student's copy of this
+    notebook is graded by ``nbgrader autograde`` as it is.
+    """
+    import nbformat  # nbgrader's dependencies; only the generator needs them
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        ClearSolutions,
+        ComputeChecksums,
+        LockCells,
+    )
+    from traitlets.config import Config
+
+    config = Config()
+    config.ClearSolutions.code_stub = {"python": CODE_STUB}
+    nb = nbformat.from_dict(copy.deepcopy(teacher))
+    for cell in nb.cells:
+        if isinstance(cell.source, list):
+            cell.source = "".join(cell.source)
+    resources: dict = {}
+    for step in (
+        LockCells,
+        ClearSolutions,
+        ClearOutput,
+        CheckCellMetadata,
+        ComputeChecksums,
+    ):
+        nb, resources = step(config=config).preprocess(nb, resources)
+    plain = json.loads(nbformat.writes(nb))
+    for cell in plain["cells"]:
+        cell["source"] = "".join(cell["source"])
+    return {**plain, "cells": [to_file_cell(c) for c in plain["cells"]]}
 
 
 def to_file_cell(cell: dict) -> dict:
@@ -352,13 +646,18 @@ def generate_editions(root: Path) -> dict[Path, str]:
         references=parse_bibtex("\n".join(p.read_text(encoding="utf-8") for p in bib)),
         docs=doc_targets(root, notebooks),
     )
-    files = {}
+    publication = Publication.of(root)
+    files = {Path("teacher") / "nbgrader_config.py": nbgrader_config()}
     for path in notebooks:
         nb = read_notebook(path)
+        teacher = edition_of(nb, ctx, "teacher", publication)
+        made = {
+            "jupyter": edition_of(nb, ctx, "jupyter", publication),
+            "teacher": teacher,
+            "student": released(teacher),
+        }
         for edition in EDITIONS:
-            files[edition_path(Path(), edition, path)] = notebook_text(
-                edition_of(nb, ctx, edition)
-            )
+            files[edition_path(Path(), edition, path)] = notebook_text(made[edition])
     return files
 
 
@@ -401,7 +700,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
     print(
-        f"wrote {len(written)} notebooks under {args.out}: {', '.join(EDITIONS)} editions"
+        f"wrote {sum(p.suffix == '.ipynb' for p in written)} notebooks under {args.out}: "
+        f"{', '.join(EDITIONS)} editions"
     )
     return 0
 

@@ -38,6 +38,16 @@ def enlarge(images: torch.Tensor, factor: int) -> np.ndarray:
     return tile(x.permute(0, 2, 3, 1).numpy(), cols=len(x))
 
 
+def uploaded_contents(value: Any) -> list[bytes]:
+    """The bytes of each file in a ``FileUpload`` widget's value, in either ipywidgets.
+
+    ipywidgets 8 holds a tuple of dicts with a ``content`` memoryview; ipywidgets 7
+    (Colab's 7.7) a dict of file name -> ``{"metadata": ..., "content": bytes}``.
+    """
+    files = value.values() if isinstance(value, dict) else value
+    return [bytes(f["content"]) for f in files]
+
+
 def image_from_upload(
     content: bytes, size: int = INPUT_SIZE
 ) -> tuple[torch.Tensor, str]:

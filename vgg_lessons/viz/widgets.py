@@ -40,6 +40,7 @@ from vgg_lessons.viz._explorers import (
     feature_layers,
     image_from_upload,
     prediction_html,
+    uploaded_contents,
 )
 from vgg_lessons.viz._images import png_bytes
 
@@ -123,10 +124,10 @@ class FeatureMapExplorer(_Explorer):
             self.source.value = "my upload"  # triggers a redraw
 
     def _on_upload(self, change: dict) -> None:
-        files = change["new"]
+        files = uploaded_contents(change["new"])
         if files:
             try:
-                self.load_image(bytes(files[0]["content"]))
+                self.load_image(files[0])
             except ValueError as err:
                 self.note.value = (
                     f"<span style='color:#b00'>{html.escape(str(err))}</span>"
