@@ -6,8 +6,9 @@
  * window.VGG_MODEL_DATA: the layer list and the weights (float16, base64; batch norm kept as
  * its own layer). Loaded before explorers.js, which starts it; it needs nothing else from it
  * but its DOM helpers. State lives in data-* attributes of the root (source, predicted, top3,
- * layerName, channel, order, forwardMs, drawn); root.liveModel.forward(pixels) runs the model
- * on uint8 (3, 32, 32) pixels and returns every layer's output (tests compare it with PyTorch). */
+ * layerName, channel, order, forwardMs, drawn); root.liveModel.forward(pixels, names) runs the
+ * model on uint8 (3, 32, 32) pixels and returns the logits and the named layers' outputs (tests
+ * compare them with PyTorch). */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -466,11 +467,14 @@
 
     root.liveModel = {
       layers: d.layers,
-      /* uint8 (3, S, S) -> {outputs: [[...], ...], logits: [...], ms} as plain arrays */
-      forward: function (pixels) {
-        var t0 = performance.now(), r = model.forward(Uint8Array.from(pixels));
-        return { outputs: r.outputs.map(function (o) { return Array.from(o); }), logits: Array.from(r.logits),
-                 ms: performance.now() - t0 };
+      /* uint8 (3, S, S) pixels and layer names -> {logits, outputs: {name: values}, ms} */
+      forward: function (pixels, names) {
+        var t0 = performance.now(), r = model.forward(Uint8Array.from(pixels)), ms = performance.now() - t0;
+        var outputs = {};
+        d.layers.forEach(function (l, i) {
+          if ((names || []).indexOf(l.name) >= 0) outputs[l.name] = Array.from(r.outputs[i]);
+        });
+        return { logits: Array.from(r.logits), outputs: outputs, ms: ms };
       },
       /* the forward pass alone, n times: each time in milliseconds */
       time: function (n) {
