@@ -20,8 +20,8 @@ HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Live model</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="../_static/vgg-lessons/explorers.css">
-<script defer src="../_static/vgg-lessons/explorers-model.js"></script>
 <script defer src="../_static/vgg-lessons/explorers.js"></script>
+<script defer src="../_static/vgg-lessons/explorers-model.js"></script>
 </head><body>
 <div class="vgg-explorer" data-explorer="live-model"><p class="vgg-explorer-status">Loading</p></div>
 </body></html>

@@ -195,7 +195,7 @@ def test_filter_viewer_changes_with_the_channel(browser: DevTools, origin: str):
 
 def manifest(book_html: Path) -> dict:
     text = (book_html / "_explorers" / "manifest.js").read_text(encoding="utf-8")
-    return json.loads(text.removeprefix("window.VGG_EXPLORER_DATA = ").rstrip().rstrip(";"))
+    return json.loads(text.removeprefix(explorer_data.MANIFEST_PREFIX).rstrip().rstrip(";"))
 
 
 def test_attribution_explorer_follows_every_control(browser: DevTools, origin: str,

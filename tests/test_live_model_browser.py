@@ -266,7 +266,7 @@ def test_forward_pass_is_fast_and_the_grid_works_from_the_keyboard(browser: DevT
 @pytest.mark.parametrize("how", ["http", "file"])
 def test_chapter6_runs_the_model_as_pytorch_did(browser: DevTools, book_html: Path, how: str):
     text = (book_html / "_explorers" / "manifest.js").read_text(encoding="utf-8")
-    manifest = json.loads(text.removeprefix("window.VGG_EXPLORER_DATA = ").rstrip().rstrip(";"))
+    manifest = json.loads(text.removeprefix(explorer_data.MANIFEST_PREFIX).rstrip().rstrip(";"))
     classes, top3 = manifest["classes"], manifest["maps"]["top3"]["trained"]
 
     def check(url: str) -> None:

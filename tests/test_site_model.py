@@ -28,8 +28,8 @@ def test_layers_follow_the_model_and_weights_decode_exactly(model, tmp_path):
                            dtype=torch.uint8)
     part = model_data.write_model_data(tmp_path, model, images, [3, 5])
     text = (tmp_path / "model.js").read_text()
-    assert text.startswith(f"window.{model_data.GLOBAL} = ")
-    data = json.loads(text.split(" = ", 1)[1].rstrip().rstrip(";"))
+    assert text.startswith(model_data.PREFIX)
+    data = json.loads(text.removeprefix(model_data.PREFIX).rstrip().rstrip(";"))
     assert part["exact"] and part["bytes"] == len(text.encode())
     layers = data["layers"]
     expected = [n for n in model.layer_names]  # every layer (no dropout in the CIFAR head)

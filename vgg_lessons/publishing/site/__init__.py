@@ -45,7 +45,8 @@ KINDS = (
 )
 #: Kinds that need the data computed from the model (field-arithmetic is pure JavaScript).
 DATA_KINDS = (*KINDS[:4], "live-model")
-#: Scripts a page loads for its explorers: the core for all, one more for some kinds.
+#: Scripts a page loads for its explorers: the core for all, then one more for some kinds
+#: (each registers itself with ``window.VGGLessons.register(kind, init)``).
 EXTRA_SCRIPTS = {
     "attribution": "vgg-lessons/explorers-attribution.js",
     "field-arithmetic": "vgg-lessons/explorers-arithmetic.js",
@@ -116,11 +117,10 @@ def _page_assets(
         else set()
     )
     if kinds:
-        for kind in sorted(
-            kinds & EXTRA_SCRIPTS.keys()
-        ):  # before the core, which starts them
-            app.add_js_file(EXTRA_SCRIPTS[kind], defer="defer")
+        # The core first: it defines window.VGGLessons.register, which the others call.
         app.add_js_file("vgg-lessons/explorers.js", defer="defer")
+        for kind in sorted(kinds & EXTRA_SCRIPTS.keys()):
+            app.add_js_file(EXTRA_SCRIPTS[kind], defer="defer")
         app.add_css_file("vgg-lessons/explorers.css")
 
 

@@ -2,7 +2,7 @@
 
 Everything goes into one folder (``write_explorer_data``): sprite sheets (PNG for maps
 and kernels, JPEG for photographs) and ``manifest.js``, a script that sets
-``window.VGG_EXPLORER_DATA``. A script, not JSON: a page opened from ``file://`` may
+``window.VGGLessons.data``. A script, not JSON: a page opened from ``file://`` may
 load scripts and images from its folder but may not ``fetch`` a JSON file.
 
 The attribution explorer's part (saliency and Grad-CAM) comes from
@@ -47,6 +47,8 @@ TOP_K, SEARCHED, CHUNK = (
 )  # top images per channel, among the first N test images
 INPUT_SIZE = 32
 VERSION = 2  # bump when the layout of the data changes
+#: What manifest.js starts with: the manifest goes into the book's one global, window.VGGLessons.
+MANIFEST_PREFIX = "(window.VGGLessons = window.VGGLessons || {}).data = "
 
 
 def map_layers(model: nn.Module) -> list[str]:
@@ -332,7 +334,7 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
         for row in manifest["filters"]["deep"]["top_index"]
     ]
     text = (
-        "window.VGG_EXPLORER_DATA = "
+        MANIFEST_PREFIX
         + json.dumps(manifest, separators=(",", ":"))
         + ";\n"
     )

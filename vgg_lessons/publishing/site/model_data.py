@@ -2,8 +2,8 @@
 
 The page (``static/vgg-lessons/explorers-model.js``) runs the model's forward pass in
 plain JavaScript on any 32x32 image, so it needs every weight. They go, with the list of
-layers, into ``model.js``: a script that sets ``window.VGG_MODEL_DATA`` (a script, not a
-JSON file, so that a page opened from ``file://`` may load it).
+layers, into ``model.js``: a script that sets ``window.VGGLessons.model`` (a script, not
+a JSON file, so that a page opened from ``file://`` may load it).
 
 - Weights are stored as float16 (little-endian, base64): the shipped checkpoint holds
   float16 values already, so nothing is lost; the page widens them to float32.
@@ -34,7 +34,8 @@ from torch import nn
 from vgg_lessons.train import data
 
 FILE = "model.js"
-GLOBAL = "VGG_MODEL_DATA"
+#: What model.js starts with: the data go into the book's one global, window.VGGLessons.
+PREFIX = "(window.VGGLessons = window.VGGLessons || {}).model = "
 VERSION = 1  # bump when the layout of the data changes
 
 
@@ -153,7 +154,7 @@ def write_model_data(folder: Path, model: nn.Module, images_u8: torch.Tensor,
     """Write ``folder/model.js``; return the manifest's part (file name, size, and whether
     float16 holds every weight exactly: ``exact``, true for the shipped model)."""
     payload = model_data(model, images_u8, labels)
-    text = f"window.{GLOBAL} = " + json.dumps(payload, separators=(",", ":")) + ";\n"
+    text = PREFIX + json.dumps(payload, separators=(",", ":")) + ";\n"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / FILE).write_text(text, encoding="utf-8")
     exact = all(

@@ -1,6 +1,6 @@
 /* The field-arithmetic explorer (chapter 1): kernel, stride, padding, dilation, depth and
  * input size in, the table of rf_table and the middle unit's field out, computed in the
- * page. Loaded before explorers.js, which starts it (it needs no data from the book).
+ * page. Loaded after explorers.js, in whose registry it puts itself (it needs no data from the book).
  * State lives in data-* attributes of the root (rows, drawn). */
 (function () {
   "use strict";
@@ -62,6 +62,5 @@
     return Promise.resolve();
   }
 
-  fieldArithmetic.withoutData = true;
-  (window.VGG_EXPLORER_BUILDERS = window.VGG_EXPLORER_BUILDERS || {})["field-arithmetic"] = fieldArithmetic;
+  window.VGGLessons.register("field-arithmetic", fieldArithmetic, { data: false });
 })();

@@ -1,5 +1,6 @@
 /* The attribution explorer (chapter 7): saliency and Grad-CAM of the shipped model, in the
- * page. Loaded before explorers.js, which starts it with the manifest and its helpers.
+ * page. Loaded after explorers.js, in whose registry it puts itself (window.VGGLessons.register);
+ * it is started with the manifest and the core's helpers.
  * Data (vgg_lessons.publishing.site.attribution_data): per weights and image, one sprite sheet with
  * a row per method (saliency, then Grad-CAM at each layer) and a column per class, each
  * map scaled to its own peak and coloured with inferno; per image, method and class the
@@ -122,5 +123,5 @@
     return update();
   }
 
-  (window.VGG_EXPLORER_BUILDERS = window.VGG_EXPLORER_BUILDERS || {}).attribution = attribution;
+  window.VGGLessons.register("attribution", attribution);
 })();

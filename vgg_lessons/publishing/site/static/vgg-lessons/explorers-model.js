@@ -3,9 +3,9 @@
  * centre-cropped and downscaled to 32x32); the page shows the prediction, the top 3 and every
  * layer's feature maps, computed here and now.
  * Data: ../../_explorers/model.js (vgg_lessons.publishing.site.model_data), a script that sets
- * window.VGG_MODEL_DATA: the layer list and the weights (float16, base64; batch norm kept as
- * its own layer). Loaded before explorers.js, which starts it; it needs nothing else from it
- * but its DOM helpers. State lives in data-* attributes of the root (source, predicted, top3,
+ * window.VGGLessons.model: the layer list and the weights (float16, base64; batch norm kept as
+ * its own layer). Loaded after explorers.js, in whose registry it puts itself
+ * (window.VGGLessons.register); it needs nothing else from the core but its DOM helpers. State lives in data-* attributes of the root (source, predicted, top3,
  * layerName, channel, order, forwardMs, drawn); root.liveModel.forward(pixels, names) runs the
  * model on uint8 (3, 32, 32) pixels and returns the logits and the named layers' outputs (tests
  * compare them with PyTorch). */
@@ -15,17 +15,17 @@
   var BASE = new URL("../../_explorers/", script ? script.src : location.href).href;
   var TILE = 32; /* smallest side of a channel's tile in the grid, in canvas pixels */
   var GAP = 2, COLS = 16, BIG = 256;
-  var dataPromise = null;
+  var NS = window.VGGLessons, dataPromise = null;
 
   /* ---- the data --------------------------------------------------------------------- */
   function loadData() {
     if (!dataPromise) {
       dataPromise = new Promise(function (resolve, reject) {
-        if (window.VGG_MODEL_DATA) { resolve(window.VGG_MODEL_DATA); return; }
+        if (NS.model) { resolve(NS.model); return; }
         var tag = document.createElement("script");
         tag.src = BASE + "model.js";
         tag.onload = function () {
-          if (window.VGG_MODEL_DATA) resolve(window.VGG_MODEL_DATA);
+          if (NS.model) resolve(NS.model);
           else reject(new Error(tag.src + " did not define the model"));
         };
         tag.onerror = function () { reject(new Error("could not load " + tag.src)); };
@@ -54,7 +54,7 @@
   }
 
   /* ---- the model ---------------------------------------------------------------------- */
-  /* d: window.VGG_MODEL_DATA -> {layers, forward(pixels) -> {outputs: [Float32Array], logits}} */
+  /* d: window.VGGLessons.model -> {layers, forward(pixels) -> {outputs: [Float32Array], logits}} */
   function buildModel(d) {
     var w = halves(d.weights);
     function param(layer, key) {
@@ -264,7 +264,6 @@
   function liveModel(root, m, h) {
     return loadData().then(function (d) { return explorer(root, d, buildModel(d), h); });
   }
-  liveModel.withoutData = true; /* explorers.js need not load its manifest for this one */
 
   function explorer(root, d, model, h) {
     var S = d.input_size, lut = bytes(d.viridis), testPixels = bytes(d.images.pixels);
@@ -493,5 +492,6 @@
     return compute();
   }
 
-  (window.VGG_EXPLORER_BUILDERS = window.VGG_EXPLORER_BUILDERS || {})["live-model"] = liveModel;
+  /* it loads its own data (model.js), not the manifest */
+  window.VGGLessons.register("live-model", liveModel, { data: false });
 })();

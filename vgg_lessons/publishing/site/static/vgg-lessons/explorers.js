@@ -1,13 +1,23 @@
 /* The book's in-page explorers: plain JavaScript, no framework, no network but the book's
  * own files. Data comes from ../../_explorers/ (written when the book is built by
- * vgg_lessons.publishing.site): manifest.js sets window.VGG_EXPLORER_DATA; sprites are drawn with
+ * vgg_lessons.publishing.site): manifest.js sets window.VGGLessons.data; sprites are drawn with
  * drawImage only (a canvas fed from file:// images must never be read back).
- * Each explorer keeps its state in data-* attributes of its root (tests read them). Two live
- * in files of their own (explorers-*.js), loaded first, in window.VGG_EXPLORER_BUILDERS. */
+ * Each explorer keeps its state in data-* attributes of its root (tests read them).
+ *
+ * One global, window.VGGLessons: this file (the core) loads first and defines
+ *   VGGLessons.register(kind, init, options)  init(root, manifest, helpers) -> promise;
+ *                                              options.data === false: init gets no manifest
+ *   VGGLessons.helpers                        the shared pieces below (el, canvas, ...)
+ *   VGGLessons.data                           the manifest, once loaded
+ * Explorers in files of their own (explorers-*.js) are loaded after this one and call
+ * register; an explorer whose kind is not registered yet waits for it until the page's
+ * load event. A script that runs before this one may leave [kind, init, options] triples
+ * in window.VGGLessons.queue. */
 (function () {
   "use strict";
   var script = document.currentScript;
   var BASE = new URL("../../_explorers/", script ? script.src : location.href).href;
+  var NS = window.VGGLessons = window.VGGLessons || {};
   var images = {};
   var manifestPromise = null;
 
@@ -15,10 +25,12 @@
   function loadManifest() {
     if (!manifestPromise) {
       manifestPromise = new Promise(function (resolve, reject) {
-        if (window.VGG_EXPLORER_DATA) { resolve(window.VGG_EXPLORER_DATA); return; }
+        if (NS.data) { resolve(NS.data); return; }
         var tag = document.createElement("script");
         tag.src = BASE + "manifest.js";
-        tag.onload = function () { resolve(window.VGG_EXPLORER_DATA); };
+        tag.onload = function () {
+          if (NS.data) resolve(NS.data); else reject(new Error(tag.src + " holds no data"));
+        };
         tag.onerror = function () { reject(new Error("could not load " + tag.src)); };
         document.head.appendChild(tag);
       });
@@ -356,19 +368,40 @@
     return update();
   }
 
-  /* ---- start --------------------------------------------------------------------------- */
-  var BUILDERS = { "feature-maps": featureMaps, "receptive-field": receptiveField, filters: filters };
-  /* What an explorer in a file of its own (loaded before this one, registered in
-   * window.VGG_EXPLORER_BUILDERS[kind] as function (root, manifest, helpers)) may use. */
+  /* ---- registry and start ------------------------------------------------------------ */
   var HELPERS = { el: el, canvas: canvas, select: select, field: field, numberInput: numberInput,
-                  loadImage: loadImage, imagePicker: imagePicker, drawInput: drawInput, rfTable: rfTable };
+                  loadImage: loadImage, imagePicker: imagePicker, drawInput: drawInput, rfTable: rfTable,
+                  unitField: unitField };
+  var registry = {};   /* kind -> {init, data} */
+  var waiting = {};    /* kind -> [resolve, ...]: explorers on the page before their script ran */
+
+  function register(kind, init, options) {
+    registry[kind] = { init: init, data: !(options && options.data === false) };
+    (waiting[kind] || []).forEach(function (resolve) { resolve(registry[kind]); });
+    delete waiting[kind];
+  }
+
+  /* The registered explorer of this kind; waits for its script until the page has loaded. */
+  function entry(kind) {
+    if (registry[kind]) return Promise.resolve(registry[kind]);
+    return new Promise(function (resolve, reject) {
+      (waiting[kind] = waiting[kind] || []).push(resolve);
+      function missing() {
+        setTimeout(function () {
+          if (!registry[kind]) reject(new Error("this page has no script for the " + kind + " explorer"));
+        }, 0);
+      }
+      if (document.readyState === "complete") missing();
+      else window.addEventListener("load", missing);
+    });
+  }
 
   /* A promise of the explorer of this kind, built in root (with the data when it needs it). */
   function build(kind, root) {
-    var own = BUILDERS[kind], extra = (window.VGG_EXPLORER_BUILDERS || {})[kind];
-    if (!own && !extra) return Promise.reject(new Error("this page has no script for the " + kind + " explorer"));
-    if (extra && extra.withoutData) return Promise.resolve(extra(root, null, HELPERS));
-    return loadManifest().then(function (m) { return own ? own(root, m) : extra(root, m, HELPERS); });
+    return entry(kind).then(function (e) {
+      if (!e.data) return e.init(root, null, HELPERS);
+      return loadManifest().then(function (m) { return e.init(root, m, HELPERS); });
+    });
   }
 
   function start(root) {
@@ -394,7 +427,14 @@
     }, { rootMargin: "200px 0px" });
     Array.prototype.forEach.call(roots, function (root) { observer.observe(root); });
   }
+
+  NS.register = register;
+  NS.helpers = HELPERS;
+  register("feature-maps", featureMaps);
+  register("receptive-field", receptiveField);
+  register("filters", filters);
+  (NS.queue || []).forEach(function (args) { register.apply(null, args); });
+  NS.queue = { push: function (args) { register.apply(null, args); } };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", startAll);
   else startAll();
-  window.VGG_EXPLORERS = { rfTable: rfTable, unitField: unitField };
 })();
