@@ -475,9 +475,10 @@
         });
         return { logits: Array.from(r.logits), outputs: outputs, ms: ms };
       },
-      /* the forward pass alone, n times: each time in milliseconds */
+      /* the forward pass alone, n times after 3 untimed ones (the JIT warms up): each in ms */
       time: function (n) {
         var times = [];
+        for (var w = 0; w < 3; w++) model.forward(state.pixels);
         for (var i = 0; i < n; i++) {
           var t0 = performance.now();
           model.forward(state.pixels);
