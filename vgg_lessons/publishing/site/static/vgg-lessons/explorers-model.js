@@ -258,6 +258,16 @@
       }
   }
 
+  /* a frame 2 pixels wide, in the explorers' red, just inside the t x t tile at (x0, y0) */
+  function frame(img, x0, y0, t) {
+    for (var y = 0; y < t; y++)
+      for (var x = 0; x < t; x++) {
+        if (x > 1 && x < t - 2 && y > 1 && y < t - 2) continue;
+        var at = 4 * ((y0 + y) * img.width + x0 + x);
+        img.data[at] = 255; img.data[at + 1] = 45; img.data[at + 2] = 85; img.data[at + 3] = 255;
+      }
+  }
+
   function round4(v) { return Number(v.toPrecision(4)); }
 
   /* ---- the explorer -------------------------------------------------------------------- */
@@ -444,15 +454,7 @@
       order.forEach(function (c, j) {
         var x0 = (j % cols) * (t + GAP), y0 = Math.floor(j / cols) * (t + GAP);
         paintChannel(sheet, map, n, n, c, x0, y0, kt, lo, hi, lut);
-        if (c === state.channel) { /* a frame in the explorers' red */
-          for (var q = -1; q <= t; q++) {
-            [[x0 + q, y0 - 1], [x0 + q, y0 + t], [x0 - 1, y0 + q], [x0 + t, y0 + q]].forEach(function (p) {
-              if (p[0] < 0 || p[1] < 0 || p[0] >= sheet.width || p[1] >= sheet.height) return;
-              var at = 4 * (p[1] * sheet.width + p[0]);
-              sheet.data[at] = 255; sheet.data[at + 1] = 45; sheet.data[at + 2] = 85; sheet.data[at + 3] = 255;
-            });
-          }
-        }
+        if (c === state.channel) frame(sheet, x0, y0, t);
       });
       grid.width = sheet.width;
       grid.height = sheet.height;
