@@ -57,15 +57,23 @@ def standalone(folder: Path) -> Path:
     from vgg_lessons.train import checkpoints, data
 
     images, labels = data.load_cifar10("test")
-    write_page(folder, checkpoints.load_pretrained().eval(), images[:16], labels[:16].tolist())
+    write_page(
+        folder, checkpoints.load_pretrained().eval(), images[:16], labels[:16].tolist()
+    )
     return folder
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--html", type=Path, help="a built book's html folder (chapter 6)")
-    parser.add_argument("--repeat", type=int, default=25, help="forward passes per image")
-    parser.add_argument("--file", action="store_true", help="open it from file:// instead")
+    parser.add_argument(
+        "--html", type=Path, help="a built book's html folder (chapter 6)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=25, help="forward passes per image"
+    )
+    parser.add_argument(
+        "--file", action="store_true", help="open it from file:// instead"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.html:
@@ -86,12 +94,18 @@ def main() -> int:
                 clicks.append(browser.evaluate(CLICK.format(sel=SEL, i=i), wait=True))
                 forward += browser.evaluate(f"{SEL}.liveModel.time({args.repeat})")
     where = "file://" if args.file else "http"
-    print(f"live model ({where}, {'built book' if args.html else 'one-explorer page'}): "
-          f"model.js {size / 1e6:.2f} MB; ready {drawn_at - start:.0f} ms after scrolling to it")
-    print(f"forward pass: median {statistics.median(forward):.1f} ms, fastest {min(forward):.1f}, "
-          f"slowest {max(forward):.1f} ({len(forward)} runs, 16 images; target median <= 100 ms)")
-    print(f"click on a test image to redrawn: median {statistics.median(clicks):.1f} ms, "
-          f"slowest {max(clicks):.1f} (16 clicks)")
+    print(
+        f"live model ({where}, {'built book' if args.html else 'one-explorer page'}): "
+        f"model.js {size / 1e6:.2f} MB; ready {drawn_at - start:.0f} ms after scrolling to it"
+    )
+    print(
+        f"forward pass: median {statistics.median(forward):.1f} ms, fastest {min(forward):.1f}, "
+        f"slowest {max(forward):.1f} ({len(forward)} runs, 16 images; target median <= 100 ms)"
+    )
+    print(
+        f"click on a test image to redrawn: median {statistics.median(clicks):.1f} ms, "
+        f"slowest {max(clicks):.1f} (16 clicks)"
+    )
     return 0
 
 

@@ -23,13 +23,15 @@ HTML = """<!doctype html>
 <script defer src="../_static/vgg-lessons/explorers.js"></script>
 <script defer src="../_static/vgg-lessons/explorers-model.js"></script>
 </head><body>
-<div class="vgg-explorer" data-explorer="live-model"><p class="vgg-explorer-status">Loading</p></div>
+<div class="vgg-explorer" data-explorer="live-model">
+<p class="vgg-explorer-status">Loading</p></div>
 </body></html>
 """
 
 
-def write_page(folder: Path, model: torch.nn.Module, images_u8: torch.Tensor,
-               labels: list[int]) -> Path:
+def write_page(
+    folder: Path, model: torch.nn.Module, images_u8: torch.Tensor, labels: list[int]
+) -> Path:
     """Write the page, the scripts and ``model.js`` into ``folder``; return the page's path."""
     static = folder / "_static" / "vgg-lessons"
     static.mkdir(parents=True, exist_ok=True)

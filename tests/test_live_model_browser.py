@@ -24,10 +24,11 @@ import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
+import chromium
 import numpy as np
 import pytest
 import torch
-from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
+from chromium import DevTools, serve
 from live_model_page import PAGE, write_page
 from PIL import Image
 
@@ -35,6 +36,7 @@ from vgg_lessons.probes import hooks
 from vgg_lessons.publishing.site import explorer_data
 from vgg_lessons.train import checkpoints, data
 
+browser = chromium.browser  # the fixture: a headless Chromium for this module
 ROOT_JS = "document.querySelector('.vgg-explorer[data-explorer=\"live-model\"]')"
 LAYERS = ("stage3.relu2", "stage5.conv2")  # the layers compared with PyTorch
 TOLERANCE = 1e-3  # of the logit range (max - min) of each image
@@ -81,17 +83,27 @@ THEME_ERROR = "Got invalid theme mode: . Resetting to auto."
 
 def errors(browser: DevTools) -> list:
     """Console errors and uncaught exceptions among the events since the page was opened."""
-    return [e for e in browser.events
-            if e.get("method") == "Runtime.exceptionThrown"
-            or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error"
-                and THEME_ERROR not in json.dumps(e["params"]["args"]))
-            or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+    return [
+        e
+        for e in browser.events
+        if e.get("method") == "Runtime.exceptionThrown"
+        or (
+            e.get("method") == "Runtime.consoleAPICalled"
+            and e["params"]["type"] == "error"
+            and THEME_ERROR not in json.dumps(e["params"]["args"])
+        )
+        or (
+            e.get("method") == "Log.entryAdded"
+            and e["params"]["entry"]["level"] == "error"
+        )
+    ]
 
 
 def open_live(browser: DevTools, url: str) -> dict:
     browser.open(url, 0.2)
     browser.evaluate(f"{ROOT_JS}.scrollIntoView()")
-    browser.evaluate(f"""new Promise((resolve, reject) => {{
+    browser.evaluate(
+        f"""new Promise((resolve, reject) => {{
       const t0 = performance.now();
       (function poll() {{
         const root = {ROOT_JS};
@@ -100,7 +112,9 @@ def open_live(browser: DevTools, url: str) -> dict:
         else if (performance.now() - t0 > 20000) reject(new Error('explorer not ready'));
         else setTimeout(poll, 20);
       }})();
-    }})""", wait=True)
+    }})""",
+        wait=True,
+    )
     return state(browser)
 
 
@@ -109,7 +123,8 @@ def state(browser: DevTools) -> dict:
 
 
 def wait_redraw(browser: DevTools, before: str) -> dict:
-    browser.evaluate(f"""new Promise((resolve, reject) => {{
+    browser.evaluate(
+        f"""new Promise((resolve, reject) => {{
       const root = {ROOT_JS}, t0 = performance.now();
       (function poll() {{
         if (root.dataset.drawn !== {json.dumps(before)}) resolve(true);
@@ -117,13 +132,17 @@ def wait_redraw(browser: DevTools, before: str) -> dict:
         else if (performance.now() - t0 > 10000) reject(new Error('no redraw'));
         else setTimeout(poll, 10);
       }})();
-    }})""", wait=True)
+    }})""",
+        wait=True,
+    )
     return state(browser)
 
 
 def page_forward(browser: DevTools, pixels: np.ndarray) -> dict:
-    return browser.evaluate(f"{ROOT_JS}.liveModel.forward({json.dumps(pixels.ravel().tolist())}, "
-                            f"{json.dumps(list(LAYERS))})")
+    return browser.evaluate(
+        f"{ROOT_JS}.liveModel.forward({json.dumps(pixels.ravel().tolist())}, "
+        f"{json.dumps(list(LAYERS))})"
+    )
 
 
 def pytorch(model, pixels: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -134,7 +153,9 @@ def pytorch(model, pixels: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray
     return logits, {name: maps[name][0].numpy() for name in LAYERS}
 
 
-def assert_equal_to_pytorch(model, browser: DevTools, pixels: np.ndarray, what: str) -> float:
+def assert_equal_to_pytorch(
+    model, browser: DevTools, pixels: np.ndarray, what: str
+) -> float:
     """The page's logits and LAYERS' outputs for ``pixels`` equal PyTorch's; the worst
     difference, as a fraction of the logit range."""
     shown = page_forward(browser, pixels)
@@ -142,10 +163,16 @@ def assert_equal_to_pytorch(model, browser: DevTools, pixels: np.ndarray, what: 
     scale = float(logits.max() - logits.min())
     worst = float(np.abs(np.array(shown["logits"]) - logits).max()) / scale
     for name in LAYERS:
-        diff = np.abs(np.array(shown["outputs"][name]) - maps[name].ravel()).max() / scale
-        assert diff <= TOLERANCE, f"{what}: {name} differs by {diff:.2e} of the logit range"
+        diff = (
+            np.abs(np.array(shown["outputs"][name]) - maps[name].ravel()).max() / scale
+        )
+        assert diff <= TOLERANCE, (
+            f"{what}: {name} differs by {diff:.2e} of the logit range"
+        )
         worst = max(worst, float(diff))
-    assert worst <= TOLERANCE, f"{what}: the logits differ by {worst:.2e} of their range"
+    assert worst <= TOLERANCE, (
+        f"{what}: the logits differ by {worst:.2e} of their range"
+    )
     return worst
 
 
@@ -153,8 +180,14 @@ def generated_image(seed: int = 0) -> np.ndarray:
     """A smooth random colour pattern with some noise, uint8 (3, 32, 32)."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:32, 0:32] / 31
-    base = [np.sin(2 * np.pi * (rng.uniform(0.5, 2) * x + rng.uniform(0.5, 2) * y + rng.uniform()))
-            for _ in range(3)]
+    base = [
+        np.sin(
+            2
+            * np.pi
+            * (rng.uniform(0.5, 2) * x + rng.uniform(0.5, 2) * y + rng.uniform())
+        )
+        for _ in range(3)
+    ]
     image = 127.5 + 100 * np.stack(base) + rng.normal(0, 12, (3, 32, 32))
     return image.clip(0, 255).round().astype(np.uint8)
 
@@ -167,34 +200,49 @@ def png(pixels_hwc: np.ndarray, path: Path) -> Path:
 def upload(browser: DevTools, path: Path) -> dict:
     """Set the explorer's file input to ``path`` (as a reader picking a file would)."""
     before = state(browser)["drawn"]
-    node = browser.send("Runtime.evaluate",
-                        expression=f"{ROOT_JS}.querySelector('input[type=file]')")["result"]
+    node = browser.send(
+        "Runtime.evaluate", expression=f"{ROOT_JS}.querySelector('input[type=file]')"
+    )["result"]
     browser.send("DOM.setFileInputFiles", files=[str(path)], objectId=node["objectId"])
     return wait_redraw(browser, before)
 
 
 def test_page_equals_pytorch_on_the_test_images_and_a_generated_one(
-        browser: DevTools, page_url: str, model, shown):
+    browser: DevTools, page_url: str, model, shown
+):
     open_live(browser, page_url)
     images, labels = shown
     worst = 0.0
     for i in range(len(images)):
         before = state(browser)["drawn"]
-        browser.evaluate(f"{ROOT_JS}.querySelectorAll('.vgg-thumbs button')[{i}].click()")
-        now = state(browser) if i == 0 and before.split("|")[1] == "test:0" else wait_redraw(browser, before)
+        browser.evaluate(
+            f"{ROOT_JS}.querySelectorAll('.vgg-thumbs button')[{i}].click()"
+        )
+        now = (
+            state(browser)
+            if i == 0 and before.split("|")[1] == "test:0"
+            else wait_redraw(browser, before)
+        )
         held = np.array(browser.evaluate(f"{ROOT_JS}.liveModel.pixels()"), np.uint8)
-        assert np.array_equal(held, images[i].numpy().ravel()), f"test image {i} is not the book's"
-        worst = max(worst, assert_equal_to_pytorch(model, browser, held, f"test image {i}"))
+        assert np.array_equal(held, images[i].numpy().ravel()), (
+            f"test image {i} is not the book's"
+        )
+        worst = max(
+            worst, assert_equal_to_pytorch(model, browser, held, f"test image {i}")
+        )
         logits, _ = pytorch(model, held)
         assert now["predicted"] == data.CLASSES[int(logits.argmax())]
         assert now["top3"] == ",".join(data.CLASSES[k] for k in np.argsort(-logits)[:3])
-    worst = max(worst, assert_equal_to_pytorch(model, browser, generated_image(), "generated"))
+    worst = max(
+        worst, assert_equal_to_pytorch(model, browser, generated_image(), "generated")
+    )
     print(f"largest difference from PyTorch: {worst:.2e} of the logit range")
     assert not errors(browser)
 
 
-def test_uploaded_images_change_the_prediction(browser: DevTools, page_url: str, model, shown,
-                                               cifar10_test, tmp_path):
+def test_uploaded_images_change_the_prediction(
+    browser: DevTools, page_url: str, model, shown, cifar10_test, tmp_path
+):
     first = open_live(browser, page_url)
     # a generated 32x32 image: it reaches the model pixel for pixel
     pixels = generated_image(1)
@@ -208,9 +256,13 @@ def test_uploaded_images_change_the_prediction(browser: DevTools, page_url: str,
     images, labels = cifar10_test
     with torch.no_grad():
         probs = torch.softmax(model(data.normalize(images[1000:1200])), 1)
-    confident = [1000 + i for i, p in enumerate(probs)
-                 if p.max() > 0.9 and data.CLASSES[int(p.argmax())] not in (first["predicted"], now["predicted"])
-                 and int(p.argmax()) == int(labels[1000 + i])]
+    confident = [
+        1000 + i
+        for i, p in enumerate(probs)
+        if p.max() > 0.9
+        and data.CLASSES[int(p.argmax())] not in (first["predicted"], now["predicted"])
+        and int(p.argmax()) == int(labels[1000 + i])
+    ]
     photo = images[confident[0]].permute(1, 2, 0).numpy()
     big = np.full((128, 192, 3), 128, np.uint8)
     big[:, 32:160] = photo.repeat(4, axis=0).repeat(4, axis=1)
@@ -222,31 +274,47 @@ def test_uploaded_images_change_the_prediction(browser: DevTools, page_url: str,
     assert f"The model says {expected}" in text
     held = np.array(browser.evaluate(f"{ROOT_JS}.liveModel.pixels()"), np.int16)
     off = np.abs(held - photo.transpose(2, 0, 1).ravel().astype(np.int16)).mean()
-    assert off < 4, f"the cropped, downscaled upload is {off:.1f} levels off the photograph"
+    assert off < 4, (
+        f"the cropped, downscaled upload is {off:.1f} levels off the photograph"
+    )
     # a dropped file (a synthetic drop event carrying the first test image as a PNG)
     buffer = io.BytesIO()
     Image.fromarray(shown[0][0].permute(1, 2, 0).numpy()).save(buffer, format="PNG")
     before = state(browser)["drawn"]
     browser.evaluate(f"""(() => {{
-      const bytes = Uint8Array.from(atob('{base64.b64encode(buffer.getvalue()).decode()}'), c => c.charCodeAt(0));
+      const bytes = Uint8Array.from(atob('{base64.b64encode(buffer.getvalue()).decode()}'),
+                                    c => c.charCodeAt(0));
       const transfer = new DataTransfer();
       transfer.items.add(new File([bytes], 'dropped.png', {{type: 'image/png'}}));
-      {ROOT_JS}.dispatchEvent(new DragEvent('drop', {{dataTransfer: transfer, bubbles: true, cancelable: true}}));
+      {ROOT_JS}.dispatchEvent(new DragEvent('drop', {{dataTransfer: transfer, bubbles: true,
+                                                      cancelable: true}}));
     }})()""")
     now = wait_redraw(browser, before)
-    assert now["source"] == "upload:dropped.png" and now["predicted"] == first["predicted"]
+    assert (
+        now["source"] == "upload:dropped.png" and now["predicted"] == first["predicted"]
+    )
     # a file that is no image says so, and breaks nothing
     (tmp_path / "notes.png").write_text("not an image")
-    node = browser.send("Runtime.evaluate",
-                        expression=f"{ROOT_JS}.querySelector('input[type=file]')")["result"]
-    browser.send("DOM.setFileInputFiles", files=[str(tmp_path / "notes.png")], objectId=node["objectId"])
-    browser.evaluate(f"""new Promise(r => (function poll() {{
-      if ({ROOT_JS}.dataset.error) r(); else setTimeout(poll, 10); }})())""", wait=True)
+    node = browser.send(
+        "Runtime.evaluate", expression=f"{ROOT_JS}.querySelector('input[type=file]')"
+    )["result"]
+    browser.send(
+        "DOM.setFileInputFiles",
+        files=[str(tmp_path / "notes.png")],
+        objectId=node["objectId"],
+    )
+    browser.evaluate(
+        f"""new Promise(r => (function poll() {{
+      if ({ROOT_JS}.dataset.error) r(); else setTimeout(poll, 10); }})())""",
+        wait=True,
+    )
     assert "Could not read notes.png" in browser.evaluate(f"{ROOT_JS}.innerText")
     assert not errors(browser)
 
 
-def test_forward_pass_is_fast_and_the_grid_works_from_the_keyboard(browser: DevTools, page_url: str):
+def test_forward_pass_is_fast_and_the_grid_works_from_the_keyboard(
+    browser: DevTools, page_url: str
+):
     open_live(browser, page_url)
     times = browser.evaluate(f"{ROOT_JS}.liveModel.time(25)")
     median = statistics.median(times)
@@ -254,9 +322,13 @@ def test_forward_pass_is_fast_and_the_grid_works_from_the_keyboard(browser: DevT
     assert median <= FORWARD_LIMIT_MS
     before = state(browser)
     select = f"{ROOT_JS}.querySelector('select[aria-label=layer]')"
-    index = browser.evaluate(f"[...{select}.options].findIndex(o => o.text.startsWith('stage4.relu2'))")
-    browser.evaluate(f"(() => {{ const s = {select}; s.selectedIndex = {index}; "
-                     "s.dispatchEvent(new Event('change')); })()")
+    index = browser.evaluate(
+        f"[...{select}.options].findIndex(o => o.text.startsWith('stage4.relu2'))"
+    )
+    browser.evaluate(
+        f"(() => {{ const s = {select}; s.selectedIndex = {index}; "
+        "s.dispatchEvent(new Event('change')); })()"
+    )
     now = wait_redraw(browser, before["drawn"])
     assert now["layerName"] == "stage4.relu2"
     browser.evaluate(f"{ROOT_JS}.querySelector('canvas.vgg-grid').focus()")
@@ -270,9 +342,13 @@ def test_forward_pass_is_fast_and_the_grid_works_from_the_keyboard(browser: DevT
 
 
 @pytest.mark.parametrize("how", ["http", "file"])
-def test_chapter6_runs_the_model_as_pytorch_did(browser: DevTools, book_html: Path, how: str):
+def test_chapter6_runs_the_model_as_pytorch_did(
+    browser: DevTools, book_html: Path, how: str
+):
     text = (book_html / "_explorers" / "manifest.js").read_text(encoding="utf-8")
-    manifest = json.loads(text.removeprefix(explorer_data.MANIFEST_PREFIX).rstrip().rstrip(";"))
+    manifest = json.loads(
+        text.removeprefix(explorer_data.MANIFEST_PREFIX).rstrip().rstrip(";")
+    )
     classes, top3 = manifest["classes"], manifest["maps"]["top3"]["trained"]
 
     def check(url: str) -> None:
@@ -280,9 +356,13 @@ def test_chapter6_runs_the_model_as_pytorch_did(browser: DevTools, book_html: Pa
         for i in range(len(top3)):
             if now["source"] != f"test:{i}":
                 before = now["drawn"]
-                browser.evaluate(f"{ROOT_JS}.querySelectorAll('.vgg-thumbs button')[{i}].click()")
+                browser.evaluate(
+                    f"{ROOT_JS}.querySelectorAll('.vgg-thumbs button')[{i}].click()"
+                )
                 now = wait_redraw(browser, before)
-            assert now["top3"] == ",".join(classes[c] for c, _ in top3[i]), f"test image {i}"
+            assert now["top3"] == ",".join(classes[c] for c, _ in top3[i]), (
+                f"test image {i}"
+            )
         assert float(now["forwardMs"]) > 0
         assert not errors(browser)
 

@@ -12,7 +12,8 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``), it
 - adds the ``vgg-explorer`` directive: an explorer that runs in the page
   (``feature-maps``, ``filters``, ``receptive-field``, ``attribution``: saliency and
   Grad-CAM, ``field-arithmetic``, ``live-model``: the shipped model's forward pass
-  in the page, on a test image or the reader's own). Its scripts and style go only into pages that have one;
+  in the page, on a test image or the reader's own). Its scripts and style go only
+  into pages that have one;
 - writes the explorers' data (``explorer_data``) into ``_explorers/`` of the built
   HTML, computed from the shipped model at the first build and cached by the
   model's and the generator's content (nothing generated is committed); the live

@@ -43,7 +43,9 @@ def _b64(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
 
 
-def layer_list(model: nn.Module, input_size: int = 32) -> tuple[list[dict[str, Any]], list]:
+def layer_list(
+    model: nn.Module, input_size: int = 32
+) -> tuple[list[dict[str, Any]], list]:
     """The operations of ``model`` in order, and its parameter tensors in storage order.
 
     Returns:
@@ -74,24 +76,47 @@ def layer_list(model: nn.Module, input_size: int = 32) -> tuple[list[dict[str, A
         entry: dict[str, Any] = {"name": name}
         if isinstance(module, nn.Conv2d):
             k, p = module.kernel_size[0], module.padding[0]
-            if (module.stride != (1, 1) or module.dilation != (1, 1) or module.groups != 1
-                    or module.kernel_size != (k, k) or module.padding != (p, p)):
-                raise ValueError(f"{name}: the page runs square, stride-1 convolutions only")
+            if (
+                module.stride != (1, 1)
+                or module.dilation != (1, 1)
+                or module.groups != 1
+                or module.kernel_size != (k, k)
+                or module.padding != (p, p)
+            ):
+                raise ValueError(
+                    f"{name}: the page runs square, stride-1 convolutions only"
+                )
             named = {"weight": module.weight}
             if module.bias is not None:
                 named["bias"] = module.bias
-            shape = [module.out_channels, shape[1] + 2 * p - k + 1, shape[2] + 2 * p - k + 1]
+            shape = [
+                module.out_channels,
+                shape[1] + 2 * p - k + 1,
+                shape[2] + 2 * p - k + 1,
+            ]
             entry.update(op="conv", kernel=k, padding=p, params=params(**named))
         elif isinstance(module, nn.BatchNorm2d):
-            entry.update(op="bn", eps=module.eps, params=params(
-                weight=module.weight, bias=module.bias, mean=module.running_mean,
-                var=module.running_var))
+            entry.update(
+                op="bn",
+                eps=module.eps,
+                params=params(
+                    weight=module.weight,
+                    bias=module.bias,
+                    mean=module.running_mean,
+                    var=module.running_var,
+                ),
+            )
         elif isinstance(module, nn.ReLU):
             entry.update(op="relu")
         elif isinstance(module, nn.MaxPool2d):
-            if module.kernel_size not in (2, (2, 2)) or module.stride not in (2, (2, 2)) \
-                    or module.padding not in (0, (0, 0)):
-                raise ValueError(f"{name}: the page runs 2x2 max-pools of stride 2 only")
+            if (
+                module.kernel_size not in (2, (2, 2))
+                or module.stride not in (2, (2, 2))
+                or module.padding not in (0, (0, 0))
+            ):
+                raise ValueError(
+                    f"{name}: the page runs 2x2 max-pools of stride 2 only"
+                )
             shape = [shape[0], shape[1] // 2, shape[2] // 2]
             entry.update(op="pool")
         elif isinstance(module, nn.AdaptiveAvgPool2d):
@@ -112,7 +137,9 @@ def layer_list(model: nn.Module, input_size: int = 32) -> tuple[list[dict[str, A
     return layers, tensors
 
 
-def model_data(model: nn.Module, images_u8: torch.Tensor, labels: list[int]) -> dict[str, Any]:
+def model_data(
+    model: nn.Module, images_u8: torch.Tensor, labels: list[int]
+) -> dict[str, Any]:
     """Everything ``model.js`` holds (see the module docstring), as a JSON-ready dict.
 
     Args:
@@ -143,14 +170,18 @@ def model_data(model: nn.Module, images_u8: torch.Tensor, labels: list[int]) -> 
         "layers": layers,
         "n_weights": int(offset),
         "weights": _b64(weights),
-        "images": {"pixels": _b64(images_u8.numpy().astype(np.uint8)),
-                   "count": len(images_u8), "labels": [int(v) for v in labels]},
+        "images": {
+            "pixels": _b64(images_u8.numpy().astype(np.uint8)),
+            "count": len(images_u8),
+            "labels": [int(v) for v in labels],
+        },
         "viridis": _b64(_viridis(np.linspace(0, 1, 256))),
     }
 
 
-def write_model_data(folder: Path, model: nn.Module, images_u8: torch.Tensor,
-                     labels: list[int]) -> dict[str, Any]:
+def write_model_data(
+    folder: Path, model: nn.Module, images_u8: torch.Tensor, labels: list[int]
+) -> dict[str, Any]:
     """Write ``folder/model.js``; return the manifest's part (file name, size, and whether
     float16 holds every weight exactly: ``exact``, true for the shipped model)."""
     payload = model_data(model, images_u8, labels)
@@ -162,5 +193,9 @@ def write_model_data(folder: Path, model: nn.Module, images_u8: torch.Tensor,
         for t in model.state_dict().values()
         if t.is_floating_point()
     )
-    return {"file": FILE, "bytes": len(text.encode()), "n_weights": payload["n_weights"],
-            "exact": exact}
+    return {
+        "file": FILE,
+        "bytes": len(text.encode()),
+        "n_weights": payload["n_weights"],
+        "exact": exact,
+    }
