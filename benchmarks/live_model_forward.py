@@ -11,7 +11,9 @@ http://127.0.0.1 (or ``file://`` with ``--file``), and prints
   ``--repeat`` runs on each of the 16 test images (target: median <= 100 ms);
 - the response to a click on a test image: from the click to the frame after the
   redraw (forward pass, prediction, the layer's maps), median of 16;
-- the size of ``model.js`` (weights and layer list) and the time to the first drawing.
+- the sizes of ``model.js`` (layer list, test images) and ``model-weights.js``, the time
+  from scrolling to the explorer to its first drawing, and from Run to the first prediction
+  (the weights loaded, decoded, and the model run).
 
 Needs Debian's ``chromium`` and ``websocket-client`` (tests/chromium.py).
 """
@@ -41,6 +43,13 @@ READY = f"""new Promise((resolve, reject) => {{
     else setTimeout(poll, 10);
   }})();
 }})"""
+#: Press Run: the weights load, the first prediction is drawn; milliseconds it took.
+RUN = f"""(async () => {{
+  const root = {SEL}, t0 = performance.now();
+  root.querySelector('button.vgg-run').click();
+  while (root.dataset.drawn === '0|waiting') await new Promise(r => setTimeout(r, 0));
+  return performance.now() - t0;
+}})()"""
 CLICK = """(async () => {{
   const root = {sel}, before = root.dataset.drawn, t0 = performance.now();
   root.querySelectorAll('.vgg-thumbs button')[{i}].click();
@@ -83,12 +92,14 @@ def main() -> int:
 
             folder, page = standalone(Path(tmp)), PAGE
         size = (folder / "_explorers" / "model.js").stat().st_size
+        weights = (folder / "_explorers" / "model-weights.js").stat().st_size
         with chromium() as browser, serve(folder) as url:
             browser.send("Network.setCacheDisabled", cacheDisabled=True)
             browser.open((folder / page).as_uri() if args.file else url + page, 0.2)
             browser.evaluate(f"{SEL}.scrollIntoView()")
             start = browser.evaluate("performance.now()")
             drawn_at = browser.evaluate(READY, wait=True)
+            loaded = browser.evaluate(RUN, wait=True)
             forward, clicks = [], []
             for i in range(16):
                 clicks.append(browser.evaluate(CLICK.format(sel=SEL, i=i), wait=True))
@@ -96,7 +107,9 @@ def main() -> int:
     where = "file://" if args.file else "http"
     print(
         f"live model ({where}, {'built book' if args.html else 'one-explorer page'}): "
-        f"model.js {size / 1e6:.2f} MB; ready {drawn_at - start:.0f} ms after scrolling to it"
+        f"model.js {size / 1e6:.2f} MB, ready {drawn_at - start:.0f} ms after scrolling to "
+        f"it; Run: model-weights.js {weights / 1e6:.2f} MB loaded and the first prediction "
+        f"drawn in {loaded:.0f} ms"
     )
     print(
         f"forward pass: median {statistics.median(forward):.1f} ms, fastest {min(forward):.1f}, "

@@ -43,7 +43,13 @@ def test_layers_follow_the_model_and_weights_decode_exactly(model, tmp_path):
     assert [entry["name"] for entry in layers] == expected
     assert [entry["op"] for entry in layers[:4]] == ["conv", "bn", "relu", "pool"]
     assert layers[-1]["shape"] == [10] and layers[-3]["shape"] == [128, 1, 1]
-    weights = np.frombuffer(base64.b64decode(data["weights"]), "<f2")
+    text = (tmp_path / model_data.WEIGHTS_FILE).read_text()
+    assert text.startswith(model_data.WEIGHTS_PREFIX)
+    assert len(text.encode()) == data["weights_bytes"] == part["weights_bytes"]
+    encoded = json.loads(
+        text.removeprefix(model_data.WEIGHTS_PREFIX).rstrip().rstrip(";")
+    )
+    weights = np.frombuffer(base64.b64decode(encoded), "<f2")
     assert len(weights) == data["n_weights"] == part["n_weights"]
     state = model.state_dict()
     bn_keys = {

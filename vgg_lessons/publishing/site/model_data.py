@@ -1,9 +1,15 @@
 """The live-model explorer's data: the shipped model's weights and layer list, for the page.
 
 The page (``static/vgg-lessons/explorers-model.js``) runs the model's forward pass in
-plain JavaScript on any 32x32 image, so it needs every weight. They go, with the list of
-layers, into ``model.js``: a script that sets ``window.VGGLessons.model`` (a script, not
-a JSON file, so that a page opened from ``file://`` may load it).
+plain JavaScript on any 32x32 image, so it needs every weight. Two scripts (scripts, not
+JSON files, so that a page opened from ``file://`` may load them):
+
+- ``model.js`` (about 0.1 MB) sets ``window.VGGLessons.model``: the list of layers, the
+  explorer's test images, the colour map; the page loads it when the explorer comes
+  near the screen;
+- ``model-weights.js`` (about 1.5 MB) sets ``window.VGGLessons.modelWeights``: every
+  weight; the page loads it only when the reader asks for the model to run (picks or
+  drops an image, or presses Run), so that a reader who scrolls past does not pay for it.
 
 - Weights are stored as float16 (little-endian, base64): the shipped checkpoint holds
   float16 values already, so nothing is lost; the page widens them to float32.
@@ -33,9 +39,10 @@ from torch import nn
 
 from vgg_lessons.train import data
 
-FILE = "model.js"
-#: What model.js starts with: the data go into the book's one global, window.VGGLessons.
+FILE, WEIGHTS_FILE = "model.js", "model-weights.js"
+#: What the two files start with: the data go into the book's one global, window.VGGLessons.
 PREFIX = "(window.VGGLessons = window.VGGLessons || {}).model = "
+WEIGHTS_PREFIX = "(window.VGGLessons = window.VGGLessons || {}).modelWeights = "
 VERSION = 1  # bump when the layout of the data changes
 
 
@@ -169,7 +176,8 @@ def model_data(
         "classes": list(data.CLASSES),
         "layers": layers,
         "n_weights": int(offset),
-        "weights": _b64(weights),
+        "weights": _b64(weights),  # written to WEIGHTS_FILE, not to FILE
+        "weights_file": WEIGHTS_FILE,
         "images": {
             "pixels": _b64(images_u8.numpy().astype(np.uint8)),
             "count": len(images_u8),
@@ -182,12 +190,18 @@ def model_data(
 def write_model_data(
     folder: Path, model: nn.Module, images_u8: torch.Tensor, labels: list[int]
 ) -> dict[str, Any]:
-    """Write ``folder/model.js``; return the manifest's part (file name, size, and whether
-    float16 holds every weight exactly: ``exact``, true for the shipped model)."""
+    """Write ``folder/model.js`` and ``folder/model-weights.js``; return the manifest's
+    part (file names, sizes in bytes, and whether float16 holds every weight exactly:
+    ``exact``, true for the shipped model)."""
     payload = model_data(model, images_u8, labels)
+    weights = json.dumps(payload.pop("weights"))
+    payload["weights_bytes"] = len(WEIGHTS_PREFIX) + len(weights) + 2
     text = PREFIX + json.dumps(payload, separators=(",", ":")) + ";\n"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / FILE).write_text(text, encoding="utf-8")
+    (folder / WEIGHTS_FILE).write_text(
+        WEIGHTS_PREFIX + weights + ";\n", encoding="ascii"
+    )
     exact = all(
         torch.equal(t.to(torch.float16).to(t.dtype), t)
         for t in model.state_dict().values()
@@ -196,6 +210,8 @@ def write_model_data(
     return {
         "file": FILE,
         "bytes": len(text.encode()),
+        "weights_file": WEIGHTS_FILE,
+        "weights_bytes": payload["weights_bytes"],
         "n_weights": payload["n_weights"],
         "exact": exact,
     }

@@ -2,9 +2,11 @@
  * on one of the explorers' test images or on an image of the reader's own (dropped or picked,
  * centre-cropped and downscaled to 32x32); the page shows the prediction, the top 3 and every
  * layer's feature maps, computed here and now.
- * Data: ../../_explorers/model.js (vgg_lessons.publishing.site.model_data), a script that sets
- * window.VGGLessons.model: the layer list and the weights (float16, base64; batch norm kept as
- * its own layer). Loaded after explorers.js, in whose registry it puts itself
+ * Data (vgg_lessons.publishing.site.model_data), two scripts in ../../_explorers/: model.js sets
+ * window.VGGLessons.model (the layer list, the test images; loaded when the explorer starts) and
+ * model-weights.js window.VGGLessons.modelWeights (float16, base64, batch norm kept as its own
+ * layer; about 1.5 MB, loaded only when the reader first asks for a prediction: a pick, a drop,
+ * or the Run button). Loaded after explorers.js, in whose registry it puts itself
  * (window.VGGLessons.register); it needs nothing else from the core but its DOM helpers. State lives in data-* attributes of the root (source, predicted, top3,
  * layerName, channel, order, forwardMs, drawn); root.liveModel.forward(pixels, names) runs the
  * model on uint8 (3, 32, 32) pixels and returns the logits and the named layers' outputs (tests
@@ -15,24 +17,25 @@
   var BASE = new URL("../../_explorers/", script ? script.src : location.href).href;
   var TILE = 32; /* smallest side of a channel's tile in the grid, in canvas pixels */
   var GAP = 2, COLS = 16, BIG = 256;
-  var NS = window.VGGLessons, dataPromise = null;
+  var NS = window.VGGLessons, loading = {};
 
   /* ---- the data --------------------------------------------------------------------- */
-  function loadData() {
-    if (!dataPromise) {
-      dataPromise = new Promise(function (resolve, reject) {
-        if (NS.model) { resolve(NS.model); return; }
+  /* A promise of NS[key], set by the script ../../_explorers/<name> (loaded once). */
+  function loadScript(name, key) {
+    if (!loading[key]) {
+      loading[key] = new Promise(function (resolve, reject) {
+        if (NS[key]) { resolve(NS[key]); return; }
         var tag = document.createElement("script");
-        tag.src = BASE + "model.js";
+        tag.src = BASE + name;
         tag.onload = function () {
-          if (NS.model) resolve(NS.model);
-          else reject(new Error(tag.src + " did not define the model"));
+          if (NS[key]) resolve(NS[key]);
+          else reject(new Error(tag.src + " did not define " + key));
         };
         tag.onerror = function () { reject(new Error("could not load " + tag.src)); };
         document.head.appendChild(tag);
       });
     }
-    return dataPromise;
+    return loading[key];
   }
 
   function bytes(b64) {
@@ -54,9 +57,10 @@
   }
 
   /* ---- the model ---------------------------------------------------------------------- */
-  /* d: window.VGGLessons.model -> {layers, forward(pixels) -> {outputs: [Float32Array], logits}} */
-  function buildModel(d) {
-    var w = halves(d.weights);
+  /* d: window.VGGLessons.model, weights: its float16 weights in base64
+   * -> {layers, forward(pixels) -> {outputs: [Float32Array], logits}} */
+  function buildModel(d, weights) {
+    var w = halves(weights);
     function param(layer, key) {
       var at = layer.params[key];
       return at ? w.subarray(at[0], at[0] + at[1]) : null;
@@ -272,16 +276,17 @@
 
   /* ---- the explorer -------------------------------------------------------------------- */
   function liveModel(root, m, h) {
-    return loadData().then(function (d) { return explorer(root, d, buildModel(d), h); });
+    return loadScript("model.js", "model").then(function (d) { return explorer(root, d, h); });
   }
 
-  function explorer(root, d, model, h) {
+  function explorer(root, d, h) {
     var S = d.input_size, lut = bytes(d.viridis), testPixels = bytes(d.images.pixels);
     var shown = [];
     d.layers.forEach(function (l, i) { if (l.name.indexOf("stage") === 0) shown.push(i); });
     var state = { source: "test:0", pixels: testPixels.subarray(0, 3 * S * S), label: d.images.labels[0],
                   layer: shown[0], channel: 0, order: "index", result: null };
-    var draws = 0;
+    var draws = 0, model = null;
+    var megabytes = (d.weights_bytes / 1e6).toFixed(1) + " MB";
 
     /* controls */
     var fileIn = h.el("input", { type: "file", accept: "image/*", "class": "vgg-file",
@@ -313,13 +318,16 @@
     [input, big, grid].forEach(function (c) { c.setAttribute("role", "img"); });
     var said = h.el("p", { "class": "vgg-info vgg-prediction", "aria-live": "polite" });
     var status = h.el("p", { "class": "vgg-info vgg-live-status", "aria-live": "polite" });
+    var runButton = h.el("button", { type: "button", "class": "vgg-run",
+                                     text: "Run the model (loads its weights, " + megabytes + ")" });
+    runButton.addEventListener("click", function () { run(); });
 
     root.appendChild(drop);
     root.appendChild(h.el("p", { "class": "vgg-strip-caption", text: "or pick one of the test images:" }));
     root.appendChild(thumbs);
     root.appendChild(h.el("div", { "class": "vgg-panels" }, [
       h.el("figure", {}, [input, h.el("figcaption", { text: "what the model sees: 32x32 pixels" })]),
-      h.el("div", { "class": "vgg-live-answer" }, [said, status])]));
+      h.el("div", { "class": "vgg-live-answer" }, [said, runButton, status])]));
     root.appendChild(h.el("div", { "class": "vgg-controls" },
       [h.field("Layer", layerSel), h.field("Channel", channelIn), h.field("Order", orderSel)]));
     root.appendChild(h.el("div", { "class": "vgg-panels" }, [
@@ -364,7 +372,24 @@
       state.source = "test:" + i;
       state.label = d.images.labels[i];
       state.pixels = testPixels.subarray(i * 3 * S * S, (i + 1) * 3 * S * S);
-      return compute();
+      return run();
+    }
+
+    /* A promise of the model: its weights are loaded the first time a prediction is asked for. */
+    function ensureModel() {
+      if (model) return Promise.resolve(model);
+      status.textContent = "Loading the model's weights (" + megabytes + ")...";
+      return loadScript(d.weights_file, "modelWeights").then(function (weights) {
+        model = model || buildModel(d, weights);
+        return model;
+      });
+    }
+
+    function run() {
+      return ensureModel().then(compute, function (err) {
+        status.textContent = "The model's weights could not be loaded: " + err.message;
+        root.dataset.error = "weights";
+      });
     }
 
     function useFile(file) {
@@ -373,7 +398,7 @@
         state.source = "upload:" + file.name;
         state.label = null;
         state.pixels = pixels;
-        return compute();
+        return run();
       }, function () {
         status.textContent = "Could not read " + file.name + " as an image; try a PNG or JPEG.";
         root.dataset.error = "unreadable:" + file.name;
@@ -381,6 +406,7 @@
     }
 
     function compute() {
+      runButton.hidden = true;
       var t0 = performance.now();
       state.result = model.forward(state.pixels);
       root.dataset.forwardMs = (performance.now() - t0).toFixed(2);
@@ -422,6 +448,7 @@
     }
 
     function draw() {
+      if (!state.result) return;
       var l = d.layers[state.layer], C = l.shape[0], n = l.shape[1], map = state.result.outputs[state.layer];
       var lo = Infinity, hi = -Infinity;
       for (var i = 0; i < map.length; i++) { if (map[i] < lo) lo = map[i]; if (map[i] > hi) hi = map[i]; }
@@ -489,10 +516,18 @@
         return times;
       },
       pixels: function () { return Array.from(state.pixels); },
+      ready: ensureModel,
       testImage: pickTest,
       useFile: useFile
     };
-    return compute();
+    /* before the first prediction: the input as the model would see it, and what to do */
+    drawPixels(input, state.pixels, S);
+    buttons[0].setAttribute("aria-pressed", "true");
+    said.textContent = "Pick a test image, drop or choose an image of your own, or press Run: " +
+      "the page loads the model's weights (" + megabytes + ", once) and runs it here.";
+    root.dataset.source = state.source;
+    root.dataset.drawn = "0|waiting";
+    return Promise.resolve();
   }
 
   /* it loads its own data (model.js), not the manifest */
