@@ -17,7 +17,8 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``), it
 - writes the explorers' data (``explorer_data``) into ``_explorers/`` of the built
   HTML, computed from the shipped model at the first build and cached by the
   model's and the generator's content (nothing generated is committed); the live
-  model's weights and layer list (``model_data``) are part of it, in ``model.js``.
+  model's layer list and weights (``model_data``) are part of it, in ``model.js`` and
+  ``model-weights.js`` (loaded by the page only when the reader asks for a prediction).
 
 Usage in a notebook's markdown cell::
 
