@@ -11,7 +11,8 @@ book takes minutes; the last one opens chapter 6 of the built book.
   centre-cropped and downscaled;
 - the forward pass takes at most 100 ms (median of 25); the weights load only when a
   prediction is first asked for (Run, from the keyboard);
-- the channel grid works from the keyboard; nothing is logged to the console as an error;
+- every canvas and control is labelled and in the tab order; the channel grid works from
+  the keyboard; nothing is logged to the console as an error;
 - in the built chapter 6, the page's prediction and top 3 for each test image are the
   ones PyTorch computed when the book was built (the feature-map explorer's data).
 """
@@ -331,6 +332,17 @@ def test_forward_pass_is_fast_and_the_grid_works_from_the_keyboard(
     # the weights (1.5 MB) load only when a prediction is asked for
     waiting = open_live(browser, page_url, run=False)
     assert waiting["drawn"] == "0|waiting" and not weights_requested(browser)
+    unlabelled = browser.evaluate(f"""(() => {{
+      const root = {ROOT_JS};
+      return [...root.querySelectorAll('canvas')].filter(c => !(
+          (c.getAttribute('role') === 'img' && c.getAttribute('aria-label')) ||
+          (c.getAttribute('aria-hidden') === 'true' && c.closest('button[aria-label]'))))
+        .map(c => c.className || 'canvas')
+        .concat([...root.querySelectorAll('button, select, input')].filter(e =>
+          !(e.getAttribute('aria-label') || e.closest('label')) || e.tabIndex < 0)
+          .map(e => e.outerHTML.slice(0, 60)));
+    }})()""")
+    assert not unlabelled, f"unlabelled or out of the tab order: {unlabelled}"
     browser.evaluate(f"{ROOT_JS}.querySelector('button.vgg-run').focus()")
     for kind in (
         "keyDown",

@@ -297,9 +297,11 @@
     var buttons = [];
     for (var i = 0; i < d.images.count; i++) {
       var tc = h.canvas(S, S);
+      tc.setAttribute("aria-hidden", "true");
       drawPixels(tc, testPixels.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S);
+      var name = "test image " + i + ": " + d.classes[d.images.labels[i]];
       var b = h.el("button", { type: "button", "data-index": i, "aria-pressed": "false",
-                               title: "test image: " + d.classes[d.images.labels[i]] }, [tc]);
+                               title: name, "aria-label": name }, [tc]);
       b.addEventListener("click", pickTest.bind(null, i));
       buttons.push(b);
       thumbs.appendChild(b);
@@ -318,8 +320,8 @@
     [input, big, grid].forEach(function (c) { c.setAttribute("role", "img"); });
     var said = h.el("p", { "class": "vgg-info vgg-prediction", "aria-live": "polite" });
     var status = h.el("p", { "class": "vgg-info vgg-live-status", "aria-live": "polite" });
-    var runButton = h.el("button", { type: "button", "class": "vgg-run",
-                                     text: "Run the model (loads its weights, " + megabytes + ")" });
+    var runText = "Run the model (loads its weights, " + megabytes + ")";
+    var runButton = h.el("button", { type: "button", "class": "vgg-run", text: runText, "aria-label": runText });
     runButton.addEventListener("click", function () { run(); });
 
     root.appendChild(drop);
