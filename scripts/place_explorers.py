@@ -38,6 +38,15 @@ TEXT = {
         "The maps were computed from the shipped model when this book was built. The "
         "`FeatureMapExplorer` above does the same for any image, but needs a running Python "
         "kernel (Jupyter or Colab)."),
+    "live-model": (
+        "**Explorer in the page (no kernel needed): the model itself.** Drop an image of "
+        "your own here or choose a file (it is centre-cropped to a square and downscaled "
+        "to 32x32 pixels, shown as the model sees it), or pick one of the 16 test images: "
+        "the shipped model runs in this page, in plain JavaScript, and shows its "
+        "prediction, its top 3 and the feature maps of every layer (pick a layer; click a "
+        "channel or use the arrow keys; order the channels by number or strongest first). "
+        "Its weights were exported from the shipped model when this book was built; the "
+        "page computes the same logits as PyTorch."),
     "receptive-field": (
         "**Explorer in the page (no kernel needed): receptive fields.** Click a unit on a "
         "layer's map: its theoretical field is drawn on the input, at the place "
@@ -64,7 +73,7 @@ TEXT = {
 PLACES = {
     "book/01_receptive_fields.ipynb": [("## Explore: how the field grows", ["field-arithmetic"])],
     "book/06_what_vgg_sees.ipynb": [
-        ("## Feature maps, stage by stage", ["feature-maps", "receptive-field"]),
+        ("## Feature maps, stage by stage", ["live-model", "feature-maps", "receptive-field"]),
         ("## What a deeper channel responds to", ["filters"]),
     ],
     "book/07_the_paper.ipynb": [("## What the trained model looks at", ["attribution"])],

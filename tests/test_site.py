@@ -73,8 +73,13 @@ def test_placement_script_is_idempotent(tmp_path):
     assert result.returncode == 0, f"the notebooks lack the explorer cells: {result.stdout}"
     nb = nbformat.read(ROOT / "book" / "06_what_vgg_sees.ipynb", as_version=4)
     ids = [c.get("id") for c in nb.cells if str(c.get("id", "")).startswith("vgg-explorer")]
-    assert ids == ["vgg-explorer-feature-maps", "vgg-explorer-receptive-field",
-                   "vgg-explorer-filters"]
+    assert ids == ["vgg-explorer-live-model", "vgg-explorer-feature-maps",
+                   "vgg-explorer-receptive-field", "vgg-explorer-filters"]
+    # the live model comes right after the text that promises "an image of your own"
+    live = [i for i, c in enumerate(nb.cells) if c.get("id") == "vgg-explorer-live-model"][0]
+    promise = [i for i, c in enumerate(nb.cells[:live]) if "of your own" in c.source]
+    assert promise and not any(c.cell_type == "markdown" and c.source.startswith("#")
+                               for c in nb.cells[promise[-1]:live])
     nb = nbformat.read(ROOT / "book" / "07_the_paper.ipynb", as_version=4)
     at = [i for i, c in enumerate(nb.cells) if c.get("id") == "vgg-explorer-attribution"]
     heading = [i for i, c in enumerate(nb.cells)

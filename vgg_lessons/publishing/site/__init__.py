@@ -12,10 +12,14 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``), it
   Sphinx 7, its settings script twice in every page;
 - adds the ``vgg-explorer`` directive: an explorer that runs in the page
   (``feature-maps``, ``filters``, ``receptive-field``, ``attribution``: saliency and
-  Grad-CAM, ``field-arithmetic``). Its scripts and style go only into pages that have one;
+  Grad-CAM, ``field-arithmetic``, ``live-model``: the shipped model's forward pass
+  in the page, on a test image or the reader's own). Its scripts and style go only
+  into pages that have one;
 - writes the explorers' data (``explorer_data``) into ``_explorers/`` of the built
   HTML, computed from the shipped model at the first build and cached by the
-  model's and the generator's content (nothing generated is committed).
+  model's and the generator's content (nothing generated is committed); the live
+  model's layer list and weights (``model_data``) are part of it, in ``model.js`` and
+  ``model-weights.js`` (loaded by the page only when the reader asks for a prediction).
 
 Usage in a notebook's markdown cell::
 
@@ -41,14 +45,16 @@ KINDS = (
     "receptive-field",
     "attribution",
     "field-arithmetic",
+    "live-model",
 )
 #: Kinds that need the data computed from the model (field-arithmetic is pure JavaScript).
-DATA_KINDS = KINDS[:4]
+DATA_KINDS = (*KINDS[:4], "live-model")
 #: Scripts a page loads for its explorers: the core for all, then one more for some kinds
 #: (each registers itself with ``window.VGGLessons.register(kind, init)``).
 EXTRA_SCRIPTS = {
     "attribution": "vgg-lessons/explorers-attribution.js",
     "field-arithmetic": "vgg-lessons/explorers-arithmetic.js",
+    "live-model": "vgg-lessons/explorers-model.js",
 }
 #: Sphinx's MathJax script: never loaded, :mod:`.maths` drops it from every page.
 MATHJAX = "vgg-lessons/mathjax-is-typeset-at-build-time.js"

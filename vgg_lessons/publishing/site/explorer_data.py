@@ -31,6 +31,7 @@ from vgg_lessons.probes import fields as probes_fields
 from vgg_lessons.train import checkpoints, data
 
 from .attribution_data import attribution_data
+from .model_data import write_model_data
 
 #: Map kinds the feature-map explorer offers (batch norm is left out: it is the conv, rescaled).
 MAP_KINDS = ("conv", "relu", "pool")
@@ -324,6 +325,9 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
         ),
         "filters": filter_data(folder, model, searched),
         "attribution": attribution_data(folder, both, shown_u8, _save),
+        "live_model": write_model_data(
+            folder, model, shown_u8, searched_labels[shown].tolist()
+        ),
     }
     manifest["filters"]["deep"]["top_labels"] = [
         searched_labels[row].tolist()
