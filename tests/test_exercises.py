@@ -138,10 +138,15 @@ CH345_ANSWERS = {
     "check_bn_param_count": (8448, [4224, 16896, 8448 * 2 + 1], ["8448", "8,448"]),
     # (6 - 3) / sqrt(3.5 + 1e-5), variance (4 + 1 + 0 + 9) / 4
     "check_bn_by_hand": (3 / math.sqrt(3.5 + 1e-5), [3 / math.sqrt(14 / 3), 3, 0.5], ["1.60"]),
-    # 0.9 * (0.9 * 0 + 0.1 * 4) + 0.1 * 2
-    "check_running_mean": (0.56, [3, 0.6, 0.4, 2.2], ["0.56"]),
-    # one bias per output channel of VGG-16's 13 convolutions
-    "check_bias_saved": (4224, [13, 8448, 4096], ["4224", "4,224"]),
+    # 0.9 * (0.9 * (0.9 * 0 + 0.1 * 4) + 0.1 * 2) + 0.1 * 1
+    "check_running_mean": (0.604, [7 / 3, 0.56, 0.4, 1], ["0.604"]),
+    # He fan-in for 256 -> 512 channels, 3x3: sqrt(2 / (9 * 256))
+    "check_fan_in_std": (math.sqrt(2 / 2304), [math.sqrt(2 / 4608), 2 / 2304, 0.1, 0.01],
+                         ["0.029", "0.0295"]),
+    # an estimate by hand: the std grows by sqrt(0.045 * C_in) at each later conv
+    "check_paper_init_growth": (math.prod(math.sqrt(0.045 * c)
+                                          for c in (64, 128, 256, 256, 512, 512, 512)),
+                                [500, 50_000, 1.0, -5000], ["7056", "7,056", "7057"]),
     # chapter 4: 195 full batches of 256 in 50,000 (80 images left over)
     "check_steps_per_epoch": (195, [196, 195.3, 390], ["195"]),
     # 9 x 9 crop positions, each mirrored or not
@@ -279,3 +284,14 @@ def test_estimate_checks_say_how_far_off_never_the_value(capsys):
     assert how_far_off(-1.0, 1.0) == "of the wrong sign or zero"
     assert not chapter2.check_cifar_macs_64(313_200_000)  # forgot to scale with pixels
     assert "between 2 and 10 times too low" in capsys.readouterr().out
+    assert not chapter3.check_paper_init_growth(500)
+    assert "times too low" in capsys.readouterr().out
+    assert chapter3.check_paper_init_growth(10_000)  # within a factor of 3
+    assert "within a factor of 3" in capsys.readouterr().out
+
+
+def test_fan_in_check_points_at_fan_out_and_variance(capsys):
+    assert not chapter3.check_fan_in_std(math.sqrt(2 / 4608))
+    assert "fan-out" in capsys.readouterr().out
+    assert not chapter3.check_fan_in_std(2 / 2304)
+    assert "variance" in capsys.readouterr().out
