@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from vgg_lessons.exercises._checking import (
+    EstimateCheck,
     NumberCheck,
     Solution,
-    meta_parameter_count,
 )
 from vgg_lessons.models import build_vgg
 
@@ -59,26 +59,63 @@ def solve_bn_output(values: list[float], index: int):
     return solve
 
 
+#: The channel means of the batches in the running-mean exercise, in order.
+RUNNING_MEANS = (4.0, 2.0, 1.0)
+
+
 def _solve_running_mean() -> Solution:
     bn = nn.BatchNorm2d(1).train()
     with torch.no_grad():
-        for channel_mean in (4.0, 2.0):
+        for channel_mean in RUNNING_MEANS:
             bn(torch.full((2, 1, 2, 2), channel_mean))
     return bn.running_mean.item(), [
         (
-            3.0,
-            "that is the plain average of the two batches; the running mean starts at 0 and "
+            sum(RUNNING_MEANS) / len(RUNNING_MEANS),
+            "that is the plain average of the batches; the running mean starts at 0 and "
             "moves only a fraction (the momentum) of the way each step",
         )
     ]
 
 
-def _solve_bias_saved() -> Solution:
-    with_bias, without = (
-        meta_parameter_count(lambda: build_vgg("D", bn="before_relu", conv_bias=keep))
-        for keep in (True, False)
-    )
-    return with_bias - without, ()
+def _solve_fan_in_std() -> Solution:
+    from vgg_lessons.initialisation import conv_std
+
+    with torch.device("meta"):
+        conv = build_vgg("D", bn=None).layer("stage4.conv1")  # 256 -> 512 channels
+    return conv_std(conv, "he_fan_in"), [
+        (
+            conv_std(conv, "he_fan_out"),
+            "that is the fan-out value (torchvision's default), or the fan-in one "
+            "without He's factor 2 for the ReLU: the fan-in counts the inputs of one "
+            "output value, 3 * 3 * input channels",
+        ),
+        (
+            conv_std(conv, "he_fan_in") ** 2,
+            "that is the variance; the answer is its square root, the standard "
+            "deviation",
+        ),
+    ]
+
+
+#: The open experiment: images and seed of the measurement the check compares with.
+PAPER_INIT_IMAGES = 16
+
+
+def _solve_paper_init_growth() -> Solution:
+    from vgg_lessons.initialisation import initialise
+    from vgg_lessons.probes.hooks import feature_maps
+
+    generator_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(0)
+        model = initialise(build_vgg("A", bn=None, head="cifar"), "paper")
+        images = torch.randn(PAPER_INIT_IMAGES, 3, 32, 32)
+        layers = [n.replace("conv", "relu") for n in model.layer_names if ".conv" in n]
+        with torch.no_grad():
+            maps = feature_maps(model.train(), images, layers)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return maps[layers[-1]].std().item() / maps[layers[0]].std().item(), ()
 
 
 BN_HINT = (
@@ -104,17 +141,27 @@ check_bn_by_hand = NumberCheck(
 ).function("check_bn_by_hand")
 
 check_running_mean = NumberCheck(
-    "Exercise ex-bn-running: running mean after batches with channel means 4 then 2.",
+    "Exercise ex-bn-running: running mean after batches with channel means 4, 2, then 1.",
     "the running mean",
     _solve_running_mean,
     hint="each step: new = (1 - momentum) * old + momentum * batch mean, starting from 0",
 ).function("check_running_mean")
 
-check_bias_saved = NumberCheck(
-    "Exercise ex-bn-bias: parameters saved by dropping the conv biases before BN in VGG-16.",
-    "the number of parameters",
-    _solve_bias_saved,
-    whole=True,
-    hint="a convolution has one bias per output channel; add the output channels of all 13 "
-    "convolutions",
-).function("check_bias_saved")
+check_fan_in_std = NumberCheck(
+    "Exercise ex-init-fan-in: He fan-in standard deviation of VGG-16's ``stage4.conv1``.",
+    "the standard deviation",
+    _solve_fan_in_std,
+    rel_tol=0.01,
+    hint="He's rule keeps the forward signal's variance through a ReLU: "
+    "variance = 2 / fan-in, with fan-in = kernel height * width * input channels",
+).function("check_fan_in_std")
+
+check_paper_init_growth = EstimateCheck(
+    "Exercise ex-init-paper: growth of the spread over VGG-11 with the paper's init.",
+    "the factor",
+    _solve_paper_init_growth,
+    factor=3,
+    hint="each 3x3 convolution multiplies the variance by 9 * C_in * 0.01 and each "
+    "ReLU halves it; multiply the standard-deviation factors of the layers after the "
+    "first",
+).function("check_paper_init_growth")
