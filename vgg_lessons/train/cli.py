@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from vgg_lessons.models import VGG, build_vgg
+from vgg_lessons.train import distributed
 from vgg_lessons.train._files import atomic_write
 from vgg_lessons.train.checkpoints import (
     CHECKPOINT,
@@ -211,12 +212,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     try:
         config = TrainConfig(**vars(parser.parse_args(argv)))
         device = check_before_data(config)
+        ctx = distributed.setup(device)  # under torchrun: join the other processes
     except ValueError as err:
         parser.error(str(err))
+    if ctx is not None:
+        device = ctx.device
+        distributed.on_termination(config.out_dir, ctx)
     try:
         train_data, test_data = (
             load_cifar10(split, config.data_root) for split in ("train", "test")
@@ -243,11 +248,25 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ) as err:  # keep what was learnt about the run: it is a result too
         diverged, history = str(err), err.history
         print(f"stopped: {diverged}", file=sys.stderr)
+    except RuntimeError as err:  # a partner process died (gloo/NCCL errors are RuntimeErrors)
+        if ctx is None:
+            raise
+        print(f"rank {ctx.rank}: {err}\n{distributed.stop_message(config.out_dir, argv)}",
+              file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    if ctx is not None and not ctx.is_main:  # rank 0 tests, writes and reports
+        distributed.teardown()
+        if diverged is not None:
+            raise SystemExit(1)
+        return history
     # A resumed run's wall time counts the earlier command's epochs too (by their epoch
     # times; its data loading is not known), so the record stays the cost of the whole run.
     earlier = history[: len(history) - len(this_run)]
     wall = time.perf_counter() - t_start + sum(r["seconds"] for r in earlier)
     info = _record(config, model, history, earlier, argv, wall, device, diverged)
+    info["cpu_seconds"] = time.process_time() - cpu_start  # this command's, all threads
+    if ctx is not None:
+        info["processes"] = ctx.world_size
     if diverged is None:
         info.update(_test_results(model, test_data))
         resumed = (
@@ -268,6 +287,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if config.export and diverged is None:
         export(Path(config.export), model, info)
         print(f"exported {Path(config.export).with_suffix('.pt')} and .json")
+    distributed.teardown()
     if diverged is not None:
         raise SystemExit(1)
     return history
