@@ -190,6 +190,20 @@ def _record(
     )
 
 
+def _cpu_features() -> str:
+    """The CPU's matrix features that decide fp32 and bf16 speed, in words (Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        flags = set(text.split("flags", 1)[1].split("\n", 1)[0].split())
+    except (OSError, IndexError):
+        return "features unknown"
+    named = [name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512"),
+                                     ("avx512_bf16", "AVX-512 BF16"), ("amx_tile", "AMX"))
+             if flag in flags]
+    missing = "no AVX-512" if "avx512f" not in flags else "no AMX" if "amx_tile" not in flags else ""
+    return ", ".join(named + ([missing] if missing else [])) or "no AVX2"
+
+
 def _test_results(
     model: VGG, test_data: tuple[torch.Tensor, torch.Tensor]
 ) -> dict[str, Any]:
@@ -265,6 +279,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     wall = time.perf_counter() - t_start + sum(r["seconds"] for r in earlier)
     info = _record(config, model, history, earlier, argv, wall, device, diverged)
     info["cpu_seconds"] = time.process_time() - cpu_start  # this command's, all threads
+    info["cpu_features"] = _cpu_features()
     if ctx is not None:
         info["processes"] = ctx.world_size
     if diverged is None:
