@@ -15,6 +15,9 @@
 # Settings: EPOCHS_11, EPOCHS_16, BATCH, LR override the defaults below; RUNS is the
 # folder of the run folders (default /root/vgg-runs/gpu; each run resumes with --resume
 # if it is there, so a cut-short script continues).
+# Status: written and checked with --tiny on a CPU (tests/test_gpu_assets.py); not yet run on
+# a GPU, because none was available to the session that wrote it (2026-12-06). Its epochs,
+# batch and learning rate are therefore first guesses, to be checked on the first GPU run.
 # The data must be on the GPU machine: $VGG_LESSONS_DATA (ImageFolder or the tensor cache
 # in $VGG_LESSONS_CACHE); the machine has no network.
 set -euo pipefail
