@@ -14,6 +14,18 @@ Two grids, one record per run in ``vgg_lessons/assets/depth/<run>.json``:
   on a subset. Which ones learn at all: the step losses, and each stage's output spread
   (standard deviation of its ReLU output) and weight-gradient spread at initialisation.
 
+Sizing (about 90 minutes of 2 idle cores for 4 depths x 3 seeds with bf16 autocast, which
+benchmarks/train_speed_options.py measures): width 0.25 (the shipped model's; VGG-19 then
+costs 2.6x VGG-11's multiply-accumulates per image), all 50,000 training images, 8 epochs.
+Why these should not decide the answer: the width is the same at every depth, so each
+added layer is a layer of the same kind the paper added; all the data is used, so the
+deeper nets are not starved of images (a subset would favour the shallow ones); the
+one-cycle schedule ends every run at lr 0. Where they might: 8 epochs is short, and
+deeper nets may need more of them, so a fixed number of epochs can understate depth's
+gain (accuracy per unit of compute is the other way to read the grid); and at width 0.25
+each stage is narrow, so depth may buy capacity that a wider net would get from width.
+On a shared machine the wall times count the neighbours: the records keep CPU seconds too.
+
 Resumable run by run: a run whose record exists is skipped; an unfinished run continues
 from the checkpoint in its run folder (``--runs-dir``, default ``/root/vgg-runs/depth``)
 after every finished epoch. A record is written atomically when its run finishes, with
