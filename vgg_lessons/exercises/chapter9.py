@@ -24,14 +24,22 @@ def _macs(arch: str, width: float) -> int:
     def count(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
         nonlocal total
         if isinstance(module, nn.Conv2d):
-            total += output.numel() * module.in_channels * module.kernel_size[0] * module.kernel_size[1]
+            total += (
+                output.numel()
+                * module.in_channels
+                * module.kernel_size[0]
+                * module.kernel_size[1]
+            )
         else:
             total += output.numel() * module.in_features
 
     with torch.device("meta"):
         model = build_vgg(arch, bn="before_relu", width=width, head="cifar").eval()
-        hooks = [m.register_forward_hook(count) for m in model.modules()
-                 if isinstance(m, (nn.Conv2d, nn.Linear))]
+        hooks = [
+            m.register_forward_hook(count)
+            for m in model.modules()
+            if isinstance(m, (nn.Conv2d, nn.Linear))
+        ]
         model(torch.empty(1, 3, 32, 32))
     for h in hooks:
         h.remove()
@@ -41,15 +49,21 @@ def _macs(arch: str, width: float) -> int:
 def _solve_macs_ratio() -> Solution:
     e, a = _macs("E", 0.25), _macs("A", 0.25)
     return e / a, [
-        (19 / 11, "that is the ratio of the layer counts; the added layers are not "
-         "average ones: count where they sit (stage and map size)"),
+        (
+            19 / 11,
+            "that is the ratio of the layer counts; the added layers are not "
+            "average ones: count where they sit (stage and map size)",
+        ),
     ]
 
 
 def _solve_depth_gain(records: Sequence[dict] | None = None) -> Solution:
     from vgg_lessons.train.grid_records import depth_summary, load_records
 
-    rows = {r["depth"]: r for r in depth_summary(load_records() if records is None else records)}
+    rows = {
+        r["depth"]: r
+        for r in depth_summary(load_records() if records is None else records)
+    }
     if 11 not in rows or 16 not in rows:
         raise ValueError(
             "the depth grid's records hold no finished VGG-11 and VGG-16 runs yet "
@@ -57,7 +71,10 @@ def _solve_depth_gain(records: Sequence[dict] | None = None) -> Solution:
         )
     gain = 100 * (rows[16]["acc_mean"] - rows[11]["acc_mean"])
     return gain, [
-        (gain / 100, "give it in percentage points (85.1% - 84.0% is 1.1), not as a fraction"),
+        (
+            gain / 100,
+            "give it in percentage points (85.1% - 84.0% is 1.1), not as a fraction",
+        ),
         (-gain, "VGG-16 minus VGG-11, not the other way round"),
     ]
 

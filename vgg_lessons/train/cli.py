@@ -197,10 +197,23 @@ def _cpu_features() -> str:
         flags = set(text.split("flags", 1)[1].split("\n", 1)[0].split())
     except (OSError, IndexError):
         return "features unknown"
-    named = [name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512"),
-                                     ("avx512_bf16", "AVX-512 BF16"), ("amx_tile", "AMX"))
-             if flag in flags]
-    missing = "no AVX-512" if "avx512f" not in flags else "no AMX" if "amx_tile" not in flags else ""
+    named = [
+        name
+        for flag, name in (
+            ("avx2", "AVX2"),
+            ("avx512f", "AVX-512"),
+            ("avx512_bf16", "AVX-512 BF16"),
+            ("amx_tile", "AMX"),
+        )
+        if flag in flags
+    ]
+    missing = (
+        "no AVX-512"
+        if "avx512f" not in flags
+        else "no AMX"
+        if "amx_tile" not in flags
+        else ""
+    )
     return ", ".join(named + ([missing] if missing else [])) or "no AVX2"
 
 
@@ -262,11 +275,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ) as err:  # keep what was learnt about the run: it is a result too
         diverged, history = str(err), err.history
         print(f"stopped: {diverged}", file=sys.stderr)
-    except RuntimeError as err:  # a partner process died (gloo/NCCL errors are RuntimeErrors)
+    # a partner process died (gloo and NCCL errors are RuntimeErrors)
+    except RuntimeError as err:
         if ctx is None:
             raise
-        print(f"rank {ctx.rank}: {err}\n{distributed.stop_message(config.out_dir, argv)}",
-              file=sys.stderr, flush=True)
+        print(
+            f"rank {ctx.rank}: {err}\n{distributed.stop_message(config.out_dir, argv)}",
+            file=sys.stderr,
+            flush=True,
+        )
         raise SystemExit(1) from None
     if ctx is not None and not ctx.is_main:  # rank 0 tests, writes and reports
         distributed.teardown()

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from torch import distributed as dist
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -123,25 +123,37 @@ class CrossRankBatchNorm2d(nn.BatchNorm2d):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
-        if not (self.training and dist.is_available() and dist.is_initialized()
-                and dist.get_world_size() > 1):
+        if not (
+            self.training
+            and dist.is_available()
+            and dist.is_initialized()
+            and dist.get_world_size() > 1
+        ):
             return super().forward(x)
         from torch.distributed.nn.functional import all_reduce
 
         xf = x.float()
-        count = torch.full((1,), xf.numel() / xf.shape[1], dtype=torch.float32, device=x.device)
-        packed = all_reduce(torch.cat([xf.sum((0, 2, 3)), (xf * xf).sum((0, 2, 3)), count]))
+        count = torch.full(
+            (1,), xf.numel() / xf.shape[1], dtype=torch.float32, device=x.device
+        )
+        packed = all_reduce(
+            torch.cat([xf.sum((0, 2, 3)), (xf * xf).sum((0, 2, 3)), count])
+        )
         c = x.shape[1]
         n = packed[-1]
         mean = packed[:c] / n
-        var = (packed[c : 2 * c] / n - mean * mean).clamp_min(0)  # biased, as BN normalises
+        var = (packed[c : 2 * c] / n - mean * mean).clamp_min(
+            0
+        )  # biased, as BN normalises
         if self.track_running_stats:
             with torch.no_grad():
                 m = self.momentum if self.momentum is not None else 0.1
                 self.num_batches_tracked += 1
                 self.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
                 self.running_var.mul_(1 - m).add_(var.detach() * n / (n - 1), alpha=m)
-        y = (xf - mean[None, :, None, None]) * torch.rsqrt(var + self.eps)[None, :, None, None]
+        y = (xf - mean[None, :, None, None]) * torch.rsqrt(var + self.eps)[
+            None, :, None, None
+        ]
         if self.affine:
             y = y * self.weight[None, :, None, None] + self.bias[None, :, None, None]
         return y.to(x.dtype)
@@ -193,7 +205,9 @@ def wrap(model: nn.Module, ctx: Context | None) -> nn.Module:
     return DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
 
 
-def shard(x: torch.Tensor, y: torch.Tensor, ctx: Context | None) -> tuple[torch.Tensor, torch.Tensor]:
+def shard(
+    x: torch.Tensor, y: torch.Tensor, ctx: Context | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """This rank's contiguous share of a global batch ``(B, ...)``: rows ``r*B/N .. (r+1)*B/N``."""
     if ctx is None:
         return x, y
@@ -211,8 +225,9 @@ def sum_over_ranks(values: torch.Tensor, ctx: Context | None) -> torch.Tensor:
     return values
 
 
-def evaluate_split(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                   ctx: Context) -> dict[str, Any]:
+def evaluate_split(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, ctx: Context
+) -> dict[str, Any]:
     """Test on all ranks together: each takes every N-th image; loss and accuracy over all."""
     from vgg_lessons.train.metrics import evaluate
 
@@ -229,7 +244,9 @@ def barrier(ctx: Context | None) -> None:
         dist.barrier()
 
 
-def stop_message(out_dir: str | os.PathLike | None, argv: list[str] | None = None) -> str:
+def stop_message(
+    out_dir: str | os.PathLike | None, argv: list[str] | None = None
+) -> str:
     """What a rank says when the run stops before its end: where the checkpoint is and
     how to continue."""
     from vgg_lessons.train.checkpoints import CHECKPOINT
@@ -246,7 +263,9 @@ def stop_message(out_dir: str | os.PathLike | None, argv: list[str] | None = Non
         else:
             where = f"no epoch finished, so {path} was not written"
     args = list(sys.argv[1:] if argv is None else argv)
-    again = " ".join(a for a in args if a not in ("--resume", "--overwrite")) + " --resume"
+    again = (
+        " ".join(a for a in args if a not in ("--resume", "--overwrite")) + " --resume"
+    )
     return (
         f"the distributed run stopped before its end (a process failed or was killed); "
         f"{where}; continue with: torchrun --nproc_per_node N -m vgg_lessons.train {again}"

@@ -25,10 +25,16 @@ DEPTH_RECORDS = Path(__file__).resolve().parent.parent / "assets" / "depth"
 LEARNS_MARGIN = 0.1
 
 
-def load_records(folder: str | Path = DEPTH_RECORDS, grid: str | None = None) -> list[dict[str, Any]]:
+def load_records(
+    folder: str | Path = DEPTH_RECORDS, grid: str | None = None
+) -> list[dict[str, Any]]:
     """Every record in ``folder`` (of ``grid`` only, if given), sorted by depth, init, seed."""
     folder = Path(folder)
-    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    records = (
+        [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+        if folder.is_dir()
+        else []
+    )
     if grid is not None:
         records = [r for r in records if r["grid"] == grid]
     return sorted(records, key=lambda r: (r["depth"], r.get("init") or "", r["seed"]))
@@ -54,26 +60,33 @@ def depth_summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     rows = []
     for depth in sorted({r["depth"] for r in records if r["grid"] == "depth"}):
-        runs = [r for r in records if r["grid"] == "depth" and r["depth"] == depth
-                and r.get("test_acc") is not None]
+        runs = [
+            r
+            for r in records
+            if r["grid"] == "depth"
+            and r["depth"] == depth
+            and r.get("test_acc") is not None
+        ]
         if not runs:
             continue
         accs = [r["test_acc"] for r in runs]
         tmacs = statistics.fmean(training_macs(r) for r in runs) / 1e12
-        rows.append(dict(
-            depth=depth,
-            arch=runs[0]["arch"],
-            seeds=len(runs),
-            acc_mean=statistics.fmean(accs),
-            acc_std=statistics.stdev(accs) if len(accs) > 1 else None,
-            acc_min=min(accs),
-            acc_max=max(accs),
-            seconds_mean=statistics.fmean(r["train_seconds"] for r in runs),
-            cpu_seconds_mean=statistics.fmean(r["cpu_seconds"] for r in runs),
-            macs_per_image=runs[0]["macs_per_image"],
-            training_tmacs=tmacs,
-            acc_per_tmac=statistics.fmean(accs) / tmacs,
-        ))
+        rows.append(
+            dict(
+                depth=depth,
+                arch=runs[0]["arch"],
+                seeds=len(runs),
+                acc_mean=statistics.fmean(accs),
+                acc_std=statistics.stdev(accs) if len(accs) > 1 else None,
+                acc_min=min(accs),
+                acc_max=max(accs),
+                seconds_mean=statistics.fmean(r["train_seconds"] for r in runs),
+                cpu_seconds_mean=statistics.fmean(r["cpu_seconds"] for r in runs),
+                macs_per_image=runs[0]["macs_per_image"],
+                training_tmacs=tmacs,
+                acc_per_tmac=statistics.fmean(accs) / tmacs,
+            )
+        )
     return rows
 
 
@@ -96,12 +109,17 @@ def start_summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         spread = r["signal_at_init"]["activation_std"]
         first = r["metrics"][0]["step_losses"][0] if r["metrics"] else None
-        rows.append(dict(
-            depth=r["depth"], init=r["init"], seed=r["seed"], learns=learns(r),
-            first_loss=first,
-            last_loss=r["metrics"][-1]["train_loss"] if r["metrics"] else None,
-            test_acc=r.get("test_acc"),
-            stage_std_at_init=spread,
-            spread_ratio=spread[-1] / spread[0] if spread[0] else float("nan"),
-        ))
+        rows.append(
+            dict(
+                depth=r["depth"],
+                init=r["init"],
+                seed=r["seed"],
+                learns=learns(r),
+                first_loss=first,
+                last_loss=r["metrics"][-1]["train_loss"] if r["metrics"] else None,
+                test_acc=r.get("test_acc"),
+                stage_std_at_init=spread,
+                spread_ratio=spread[-1] / spread[0] if spread[0] else float("nan"),
+            )
+        )
     return rows

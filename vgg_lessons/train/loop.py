@@ -211,7 +211,9 @@ def training_autocast(device: torch.device, precision: str = "auto"):
     """The autocast context of a training step: bf16 for ``precision="bf16"`` (on any
     device) and for ``"auto"`` on CUDA; nothing (fp32) otherwise."""
     if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"unknown precision {precision!r}; use 'auto', 'fp32' or 'bf16'")
+        raise ValueError(
+            f"unknown precision {precision!r}; use 'auto', 'fp32' or 'bf16'"
+        )
     if precision == "auto":
         return _autocast(device)
     kind = device.type if device.type in ("cuda", "cpu", "xpu", "mps") else "cpu"
@@ -475,7 +477,8 @@ def fit(
     if isinstance(settings.get("device"), torch.device):
         settings["device"] = str(settings["device"])
     config = configure(config, **settings)
-    ctx = distributed.context()  # set under torchrun (see vgg_lessons.train.distributed)
+    # set under torchrun (see vgg_lessons.train.distributed)
+    ctx = distributed.context()
     device = ctx.device if ctx is not None else resolve_device(config.device)
     distributed.check_batch(config.batch_size, ctx)
     images, labels = _training_data(train_data, config)
@@ -489,19 +492,30 @@ def fit(
     optimizer = make_optimizer(model, config)
     if ctx is None or ctx.is_main:
         start, history = start_or_resume(
-            out, record, model, optimizer, resume=config.resume, overwrite=config.overwrite
+            out,
+            record,
+            model,
+            optimizer,
+            resume=config.resume,
+            overwrite=config.overwrite,
         )
     distributed.barrier(ctx)
     if ctx is not None and not ctx.is_main:  # the others only read rank 0's checkpoint
         start, history = start_or_resume(
-            out if config.resume else None, record, model, optimizer,
-            resume=config.resume, overwrite=False,
+            out if config.resume else None,
+            record,
+            model,
+            optimizer,
+            resume=config.resume,
+            overwrite=False,
         )
     if start == 0 and config.whiten_first_conv:
         init_first_conv_from_patches(model, images)
     trained_model = model
     if ctx is not None:  # batch norm over the global batch; gradients averaged
-        trained_model = distributed.wrap(distributed.sync_batch_norm(model, device), ctx)
+        trained_model = distributed.wrap(
+            distributed.sync_batch_norm(model, device), ctx
+        )
     images, labels = images.to(device), labels.to(device)
     for epoch in range(start, config.epochs):
         t0, cpu0 = time.perf_counter(), time.process_time()
