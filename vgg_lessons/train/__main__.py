@@ -3,4 +3,4 @@
 from vgg_lessons.train.cli import main
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    main()  # exits 0; main() itself exits 1 or 2 on failure (SystemExit(history) would exit 1)

@@ -8,6 +8,7 @@ Files are written all or nothing (:func:`atomic_write`), and only with finite we
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import zlib
@@ -20,6 +21,7 @@ from torch import nn
 
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import atomic_write, first_line
+from vgg_lessons.train.config import TrainConfig
 from vgg_lessons.train.weights import DEFAULT, Weights, get_weights
 
 CHECKPOINT = "checkpoint.pt"
@@ -297,10 +299,16 @@ def start_or_resume(
 def settings_differences(
     saved: dict[str, Any], now: dict[str, Any]
 ) -> dict[str, tuple]:
-    """``{name: (saved, now)}`` for every setting that differs (compared as JSON values)."""
+    """``{name: (saved, now)}`` for every setting that differs (compared as JSON values).
+
+    A setting the checkpoint does not name (one added to TrainConfig after it was
+    written) does not differ when it is now at its default: the old run had that
+    behaviour."""
     saved, now = json.loads(json.dumps(saved)), json.loads(json.dumps(now))
+    defaults = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))
     return {
         k: (saved.get(k), now.get(k))
         for k in sorted(set(saved) | set(now))
         if saved.get(k) != now.get(k)
+        and not (k not in saved and k in defaults and now.get(k) == defaults[k])
     }

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from vgg_lessons.models import VGG, build_vgg
+from vgg_lessons.train import distributed
 from vgg_lessons.train._files import atomic_write
 from vgg_lessons.train.checkpoints import (
     CHECKPOINT,
@@ -189,6 +190,33 @@ def _record(
     )
 
 
+def _cpu_features() -> str:
+    """The CPU's matrix features that decide fp32 and bf16 speed, in words (Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        flags = set(text.split("flags", 1)[1].split("\n", 1)[0].split())
+    except (OSError, IndexError):
+        return "features unknown"
+    named = [
+        name
+        for flag, name in (
+            ("avx2", "AVX2"),
+            ("avx512f", "AVX-512"),
+            ("avx512_bf16", "AVX-512 BF16"),
+            ("amx_tile", "AMX"),
+        )
+        if flag in flags
+    ]
+    missing = (
+        "no AVX-512"
+        if "avx512f" not in flags
+        else "no AMX"
+        if "amx_tile" not in flags
+        else ""
+    )
+    return ", ".join(named + ([missing] if missing else [])) or "no AVX2"
+
+
 def _test_results(
     model: VGG, test_data: tuple[torch.Tensor, torch.Tensor]
 ) -> dict[str, Any]:
@@ -211,12 +239,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     try:
         config = TrainConfig(**vars(parser.parse_args(argv)))
         device = check_before_data(config)
+        ctx = distributed.setup(device)  # under torchrun: join the other processes
     except ValueError as err:
         parser.error(str(err))
+    if ctx is not None:
+        device = ctx.device
+        distributed.on_termination(config.out_dir, ctx)
     try:
         train_data, test_data = (
             load_cifar10(split, config.data_root) for split in ("train", "test")
@@ -243,11 +275,30 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ) as err:  # keep what was learnt about the run: it is a result too
         diverged, history = str(err), err.history
         print(f"stopped: {diverged}", file=sys.stderr)
+    # a partner process died (gloo and NCCL errors are RuntimeErrors)
+    except RuntimeError as err:
+        if ctx is None:
+            raise
+        print(
+            f"rank {ctx.rank}: {err}\n{distributed.stop_message(config.out_dir, argv)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(1) from None
+    if ctx is not None and not ctx.is_main:  # rank 0 tests, writes and reports
+        distributed.teardown()
+        if diverged is not None:
+            raise SystemExit(1)
+        return history
     # A resumed run's wall time counts the earlier command's epochs too (by their epoch
     # times; its data loading is not known), so the record stays the cost of the whole run.
     earlier = history[: len(history) - len(this_run)]
     wall = time.perf_counter() - t_start + sum(r["seconds"] for r in earlier)
     info = _record(config, model, history, earlier, argv, wall, device, diverged)
+    info["cpu_seconds"] = time.process_time() - cpu_start  # this command's, all threads
+    info["cpu_features"] = _cpu_features()
+    if ctx is not None:
+        info["processes"] = ctx.world_size
     if diverged is None:
         info.update(_test_results(model, test_data))
         resumed = (
@@ -268,6 +319,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if config.export and diverged is None:
         export(Path(config.export), model, info)
         print(f"exported {Path(config.export).with_suffix('.pt')} and .json")
+    distributed.teardown()
     if diverged is not None:
         raise SystemExit(1)
     return history

@@ -95,6 +95,14 @@ class TrainConfig:
     train_size: int | None = _setting(
         None, "use only the first N training images", "training", minimum=1
     )
+    precision: str = _setting(
+        "auto",
+        "training arithmetic: fp32, or bf16 autocast (convolutions in bfloat16; "
+        "pays on CPUs with AVX-512 BF16 or AMX, and on GPUs); auto: bf16 on CUDA, "
+        "fp32 elsewhere. Testing runs in fp32 on CPU either way",
+        "training",
+        choices=("auto", "fp32", "bf16"),
+    )
     # run
     data_root: str | None = _setting(
         None, "CIFAR-10 folder (default $VGG_LESSONS_DATA or the user cache)", "run"

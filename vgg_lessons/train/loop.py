@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from vgg_lessons.models import VGG
+from vgg_lessons.train import distributed
 from vgg_lessons.train._files import atomic_write
 from vgg_lessons.train.augmentation import augment as augment_batch
 from vgg_lessons.train.checkpoints import (
@@ -206,6 +207,19 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
     )
 
 
+def training_autocast(device: torch.device, precision: str = "auto"):
+    """The autocast context of a training step: bf16 for ``precision="bf16"`` (on any
+    device) and for ``"auto"`` on CUDA; nothing (fp32) otherwise."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(
+            f"unknown precision {precision!r}; use 'auto', 'fp32' or 'bf16'"
+        )
+    if precision == "auto":
+        return _autocast(device)
+    kind = device.type if device.type in ("cuda", "cpu", "xpu", "mps") else "cpu"
+    return torch.autocast(kind, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 @contextlib.contextmanager
 def _epoch_random_state(seed: int, device: torch.device) -> Iterator[None]:
     """Seed the global generators (dropout draws from them) for one epoch, then restore them."""
@@ -250,6 +264,7 @@ def train_one_epoch(
     from tqdm.auto import tqdm
 
     n, size, device = len(images), config.batch_size, images.device
+    ctx = distributed.context()
     steps, total = n // size, config.epochs * (n // size)
     gen = torch.Generator().manual_seed(config.seed * 1000 + epoch)
     order_cpu = torch.randperm(n, generator=gen)
@@ -269,7 +284,7 @@ def train_one_epoch(
     bar = tqdm(
         range(steps),
         desc=f"epoch {epoch + 1}/{config.epochs}",
-        disable=not config.progress,
+        disable=not config.progress or (ctx is not None and not ctx.is_main),
         leave=True,
         dynamic_ncols=True,
     )
@@ -281,10 +296,11 @@ def train_one_epoch(
             mirror = None if mirrored is None else mirrored[order_cpu[batch]]
             x = augment_batch(x, gen, padding=config.crop_padding, mirror=mirror)
         x = normalize(x).contiguous(memory_format=torch.channels_last)
+        x, y = distributed.shard(x, y, ctx)  # this process's share (all of it in one)
         # forward, backward, step
         for group in optimizer.param_groups:
             group["lr"] = lr_at(epoch * steps + step, total, config.lr, config.schedule)
-        with _autocast(device):
+        with training_autocast(device, config.precision):
             logits = model(x)
             loss = loss_fn(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
@@ -301,7 +317,7 @@ def train_one_epoch(
                     f"the training loss {problem} at epoch {epoch + 1}, step "
                     f"{step + 1} (lr {optimizer.param_groups[0]['lr']:.3g})"
                 )
-            seen = (step + 1) * size
+            seen = (step + 1) * len(y)  # by this process
             bar.set_postfix(
                 loss=f"{value:.3f}",
                 acc=f"{correct.item() / seen:.3f}",
@@ -309,7 +325,11 @@ def train_one_epoch(
                 refresh=False,
             )
     bar.close()
-    losses = torch.stack(step_losses).float().cpu()
+    losses = torch.stack(step_losses).float()
+    if ctx is not None:  # every step's loss and the correct count over all processes
+        losses = distributed.sum_over_ranks(losses, ctx) / ctx.world_size
+        correct = distributed.sum_over_ranks(correct, ctx)
+    losses = losses.cpu()
     return dict(
         epoch=epoch + 1,
         train_loss=losses.mean().item(),
@@ -370,7 +390,11 @@ def _test_metrics(
     """``test_loss`` and ``test_acc`` (None without test data); the model stays in training mode."""
     if test_data is None:
         return dict(test_loss=None, test_acc=None)
-    result = evaluate(model, *test_data)
+    ctx = distributed.context()
+    if ctx is not None:  # each process tests every N-th image
+        result = distributed.evaluate_split(model, *test_data, ctx)
+    else:
+        result = evaluate(model, *test_data)
     model.train()
     return dict(test_loss=result["loss"], test_acc=result["acc"])
 
@@ -453,7 +477,10 @@ def fit(
     if isinstance(settings.get("device"), torch.device):
         settings["device"] = str(settings["device"])
     config = configure(config, **settings)
-    device = resolve_device(config.device)
+    # set under torchrun (see vgg_lessons.train.distributed)
+    ctx = distributed.context()
+    device = ctx.device if ctx is not None else resolve_device(config.device)
+    distributed.check_batch(config.batch_size, ctx)
     images, labels = _training_data(train_data, config)
     out = Path(config.out_dir) if config.out_dir is not None else None
     record = dict(
@@ -463,18 +490,39 @@ def fit(
     )
     model.to(device).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config)
-    start, history = start_or_resume(
-        out, record, model, optimizer, resume=config.resume, overwrite=config.overwrite
-    )
+    if ctx is None or ctx.is_main:
+        start, history = start_or_resume(
+            out,
+            record,
+            model,
+            optimizer,
+            resume=config.resume,
+            overwrite=config.overwrite,
+        )
+    distributed.barrier(ctx)
+    if ctx is not None and not ctx.is_main:  # the others only read rank 0's checkpoint
+        start, history = start_or_resume(
+            out if config.resume else None,
+            record,
+            model,
+            optimizer,
+            resume=config.resume,
+            overwrite=False,
+        )
     if start == 0 and config.whiten_first_conv:
         init_first_conv_from_patches(model, images)
+    trained_model = model
+    if ctx is not None:  # batch norm over the global batch; gradients averaged
+        trained_model = distributed.wrap(
+            distributed.sync_batch_norm(model, device), ctx
+        )
     images, labels = images.to(device), labels.to(device)
     for epoch in range(start, config.epochs):
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         try:
             with _epoch_random_state(config.seed * 1000 + epoch, device):
                 trained = train_one_epoch(
-                    model, optimizer, images, labels, epoch, config
+                    trained_model, optimizer, images, labels, epoch, config
                 )
             row = _epoch_row(
                 trained,
@@ -482,12 +530,17 @@ def fit(
                 time.perf_counter() - t0,
                 len(images) // config.batch_size * config.batch_size,
             )
-            if out is not None:  # checkpoint
+            # CPU time of this process (all its threads): on a shared machine the
+            # honest cost, where wall time also counts the neighbours
+            row["cpu_seconds"] = time.process_time() - cpu0
+            if out is not None and (ctx is None or ctx.is_main):  # checkpoint
                 _save_epoch(out, model, optimizer, record, history + [row])
         except TrainingDiverged as err:
             raise _diverged(err, config, out, history) from None
         history.append(row)
         if callback is not None:
             callback(row)
+    if ctx is not None:
+        distributed.plain_batch_norm(model)
     model.to(memory_format=torch.contiguous_format)
     return history

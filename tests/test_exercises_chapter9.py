@@ -1,0 +1,34 @@
+"""Chapter 9's checks: against answers worked out by hand and hand-made records."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_grid_records import _record
+from vgg_lessons.exercises import chapter9
+
+
+def test_macs_ratio_against_the_layer_arithmetic(capsys) -> None:
+    # width 0.25: stage channels 16, 32, 64, 128, 128 at map sides 32, 16, 8, 4, 2
+    def conv(side, cin, cout):
+        return side * side * cin * cout * 9
+    a = (conv(32, 3, 16) + conv(16, 16, 32) + conv(8, 32, 64) + conv(8, 64, 64)
+         + conv(4, 64, 128) + conv(4, 128, 128) + 2 * conv(2, 128, 128) + 128 * 10)
+    e = a + conv(32, 16, 16) + conv(16, 32, 32) + 2 * (conv(8, 64, 64) + conv(4, 128, 128)
+                                                      + conv(2, 128, 128))
+    assert chapter9.check_depth_macs_ratio(e / a)
+    assert not chapter9.check_depth_macs_ratio(19 / 11)
+    assert "ratio of the layer counts" in capsys.readouterr().out
+    assert not chapter9.check_depth_macs_ratio(1.0)
+    assert str(round(e / a, 2)) not in capsys.readouterr().out  # no leak
+
+
+def test_depth_gain_from_records(capsys) -> None:
+    records = [_record(11, 0, 0.80), _record(11, 1, 0.82), _record(16, 0, 0.84)]
+    assert chapter9.check_depth_gain(3.0, records)
+    assert not chapter9.check_depth_gain(0.03, records)
+    assert "percentage points" in capsys.readouterr().out
+    assert not chapter9.check_depth_gain(-3.0, records)
+    assert "not the other way round" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="no finished VGG-11 and VGG-16 runs yet"):
+        chapter9.check_depth_gain(1.0, records[:2])
