@@ -30,8 +30,9 @@ TEXT = {
         "**Explorer in the page (no kernel needed).** Change the kernel, stride, padding, "
         "dilation, depth and input size: the table (output size, jump, field and start of "
         "each layer) and the middle unit's field are recomputed in the page with the "
-        "formulas above, as `rf_table` computes them. In Jupyter or Colab, the widget of the "
-        "code cell above does the same with a figure."),
+        "formulas above, as `rf_table` computes them. In Jupyter or Colab, "
+        "`receptive_field_explorer()` (the code cell above) draws the same with a figure "
+        "and sliders."),
     "feature-maps": (
         "**Explorer in the page (no kernel needed).** Pick one of 16 test images (a red "
         "underline marks one the model gets wrong), a layer (every stage's convolution, "

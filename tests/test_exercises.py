@@ -50,21 +50,26 @@ from vgg_lessons.exercises import chapter6
 HAND_ANSWERS = {
     # floor((32 + 2*1 - 5) / 2) + 1
     "check_output_size": (15, [14, 16, 16.5]),
-    # conv3 conv3 pool2 conv3 pool2 conv3: 3, 5, 6, 10, 12, 20
-    "check_small_stack_rf": (20, [12, 18, 16]),
+    # conv 7x7 stride 2, conv3, pool2, conv3: 7 (jump 2), 11, 13 (jump 4), 21
+    "check_small_stack_rf": (21, [14, 13, 20]),
     # (49 - 27) * 256**2
     "check_weights_saved": (1_441_792, [49 * 256**2, 27 * 256**2, -1_441_792]),
     # VGG-19 stage5.conv4: 6, 16, 52, 124, then 4 convs adding 32 each
     "check_vgg19_rf": (252, [212, 196, 268]),
-    # 3*3*128*256 + 256
-    "check_conv_params": (295_168, [294_912, 295_040]),
-    "check_stage4_shape": ((512, 14, 14), [(512, 28, 28), (256, 14, 14), (2, 512, 14, 14),
-                                           (14, 14, 512)]),
-    # 512*7*7*4096 + 4096
-    "check_fc1_params": (102_764_544, [102_760_448, 4096]),
-    # VGG-13 = configuration B
-    "check_vgg13_counts": ([2, 2, 2, 2, 2], [[1, 1, 2, 2, 2], [2, 2, 3, 3, 3], [1, 1, 2, 3, 3],
-                                             [2, 2, 2, 2]]),
+    # dilations (1, 2, 4): offsets -1..1, then -3..3, then -7..7: 15 pixels, no holes
+    "check_dilated_stack": ([1, 2, 4], [[2, 2, 2], [1, 1, 6], [1, 2, 3], [1, 2, 4, 8],
+                                        [0, 2, 4]]),
+    # B adds stage1.conv2 and stage2.conv2: 9*64*64*224*224 + 9*128*128*112*112
+    "check_b_extra_macs": (9 * 64 * 64 * 224 * 224 + 9 * 128 * 128 * 112 * 112,
+                           [9 * 64 * 64 * 224 * 224, 0, 15_470_264_320]),
+    # 200 x 100 through five floor-halvings: 6 x 3, with stage 5's 512 channels
+    "check_stage5_shape": ((512, 6, 3), [(512, 3, 6), (512, 7, 4), (256, 6, 3),
+                                         (2, 512, 6, 3), (6, 3, 512)]),
+    # four 3x3 convs 512 -> 512: 4 * (9*512*512 + 512)
+    "check_vgg19_stage5_params": (4 * (9 * 512 * 512 + 512),
+                                  [4 * 9 * 512 * 512, 3 * (9 * 512 * 512 + 512), 512]),
+    # an estimate: 4 times VGG-16's 313.2 M MACs at 32x32 (the chapter's number)
+    "check_cifar_macs_64": (4 * 313_200_000, [313_200_000, 1_000_000_000, 2_500_000_000]),
 }
 
 
@@ -96,8 +101,8 @@ def test_check_explains_a_placeholder(check_name, capsys):
 def test_shape_check_accepts_a_batch_of_one_and_torch_size(capsys):
     import torch
 
-    assert chapter2.check_stage4_shape((1, 512, 14, 14))
-    assert chapter2.check_stage4_shape(torch.Size([512, 14, 14]))
+    assert chapter2.check_stage5_shape((1, 512, 6, 3))
+    assert chapter2.check_stage5_shape(torch.Size([512, 6, 3]))
 
 
 def test_weights_check_points_out_a_wrong_sign(capsys):
@@ -203,7 +208,7 @@ ALL_CHECKS = sorted({n for m in CHAPTERS for n in dir(m) if n.startswith("check_
 
 
 def test_every_check_has_its_name_and_docstring():
-    assert len(ALL_CHECKS) == 34  # 26 for chapters 1-6, 5 for chapter 7, 3 for chapter 8
+    assert len(ALL_CHECKS) >= 3 * len(CHAPTERS)  # three or more exercises a chapter
     for name in ALL_CHECKS:
         check = check_named(name)
         assert check.__name__ == name and check.__doc__.startswith("Exercise ex-")
@@ -221,7 +226,7 @@ def test_right_answer_as_numpy_or_torch_value_passes(check_name, capsys):
 
 
 def test_text_and_fractions_do_not_pass_whole_number_checks(capsys):
-    assert not chapter2.check_stage4_shape(("512", 14, 14))
+    assert not chapter2.check_stage5_shape(("512", 6, 3))
     assert not chapter1.check_output_size(torch.tensor(15.4))
     assert "whole number" in capsys.readouterr().out
     assert not chapter1.check_output_size(np.array([15, 15]))
@@ -337,3 +342,25 @@ def test_prediction_checks_measure_on_the_given_model(tiny_model_and_images, cap
     assert chapter5.check_train_mode_accuracy(train_acc + 1.5, model, images, labels)
     assert not chapter5.check_train_mode_accuracy(train_acc + 10, model, images, labels)
     assert not model.training  # the check worked on a copy
+
+# ---- Issue 21: open exercises (designs, estimates) -------------------------------------
+
+
+def test_dilated_design_check_describes_the_students_own_stack(capsys):
+    assert not chapter1.check_dilated_stack([2, 2, 2])
+    out = capsys.readouterr().out
+    assert "spans 13 pixels but never reads 6" in out  # the student's stack, not an answer
+    assert chapter1.check_dilated_stack((1, 3, 3))  # another right design
+    assert chapter1.check_dilated_stack(np.array([4, 2, 1]))
+    capsys.readouterr()
+
+
+def test_estimate_checks_say_how_far_off_never_the_value(capsys):
+    from vgg_lessons.exercises._checking import how_far_off
+
+    assert how_far_off(1.3, 1.0) == "between 20% and 50% too high"
+    assert how_far_off(0.2, 1.0) == "between 2 and 10 times too low"
+    assert how_far_off(1 / 7000, 1.0) == "more than 10 times too low"
+    assert how_far_off(-1.0, 1.0) == "of the wrong sign or zero"
+    assert not chapter2.check_cifar_macs_64(313_200_000)  # forgot to scale with pixels
+    assert "between 2 and 10 times too low" in capsys.readouterr().out

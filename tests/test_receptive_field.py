@@ -244,3 +244,16 @@ def test_size_hint_holds_for_layers_given_as_a_generator():
     with pytest.raises(ValueError, match="use an input of at least 8 pixels$"):
         receptive_field.rf_table(specs, input_size=4)
 
+
+
+def test_field_pixels_finds_the_holes_of_dilated_stacks():
+    from vgg_lessons.receptive_field import LayerSpec, field_pixels, rf_table
+
+    dilated = [LayerSpec(f"c{i}", kernel=3, padding=2, dilation=2) for i in range(3)]
+    pixels = field_pixels(dilated)
+    assert pixels == list(range(-6, 7, 2))  # 7 of a 13-pixel span: every second one
+    assert pixels[-1] - pixels[0] + 1 == rf_table(dilated)[-1].rf
+    mixed = [LayerSpec(f"c{d}", kernel=3, padding=d, dilation=d) for d in (1, 2, 4)]
+    assert field_pixels(mixed) == list(range(-7, 8))  # 15 pixels, no hole
+    pooled = [LayerSpec("conv", kernel=3, padding=1), LayerSpec("pool", kernel=2, stride=2)]
+    assert field_pixels(pooled, unit=0) == [-1, 0, 1, 2]  # reaches one padding pixel

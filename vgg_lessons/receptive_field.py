@@ -279,3 +279,28 @@ def min_input_size(specs: Iterable[LayerSpec]) -> int:
     raise ValueError(
         "these layers leave an empty output for every input up to 65536 pixels"
     )
+
+
+def field_pixels(specs: Iterable[LayerSpec], unit: int = 0) -> list[int]:
+    """The input pixels that unit ``unit`` of the last layer reads, sorted (no repeats).
+
+    Indices are input pixel indices; negative ones (and ones past the input's end) lie
+    in the padding. The span ``max - min + 1`` is the receptive field ``rf``; with
+    dilation the unit may not read every pixel of that span: identical dilation-2
+    layers, for example, reach only every second pixel (the field has holes).
+
+    Args:
+        specs: the layers, input side first.
+        unit: index of the unit of the last layer.
+
+    Returns:
+        The sorted input indices the unit depends on.
+    """
+    reached = {unit}
+    for spec in reversed(list(specs)):
+        reached = {
+            i * spec.stride - spec.padding + t * spec.dilation
+            for i in reached
+            for t in range(spec.kernel)
+        }
+    return sorted(reached)

@@ -169,9 +169,14 @@ class NumberCheck:
         def check(answer: Any, *context: Any) -> bool:
             return self(answer, *context)
 
+        def solution(*context: Any) -> float:
+            """The right value (for tests: it must not be printed before the exercise)."""
+            return self.solve(*context)[0]
+
         check.__name__ = check.__qualname__ = name
         check.__doc__ = self.doc
         check.__module__ = "vgg_lessons.exercises"
+        check.solution = solution
         return check
 
 
@@ -179,3 +184,67 @@ def meta_parameter_count(build: Callable[[], nn.Module]) -> int:
     """Parameters of the module ``build()`` makes, built on the meta device (shapes only)."""
     with torch.device("meta"):
         return sum(p.numel() for p in build().parameters())
+
+
+#: The bands :func:`how_far_off` names: (upper bound of value / right value, words).
+OFF_BANDS = (
+    (1.2, "less than 20%"),
+    (1.5, "between 20% and 50%"),
+    (2.0, "between 50% and 2 times"),
+    (10.0, "between 2 and 10 times"),
+    (math.inf, "more than 10 times"),
+)
+
+
+def how_far_off(value: float, expected: float) -> str:
+    """Words for how far an estimate is from the right value, never the value itself.
+
+    Names a band wide enough that the right value cannot be worked back from it
+    ("between 20% and 50% too high", "more than 10 times too low"), or says that the
+    estimate has the wrong sign.
+    """
+    if expected == 0 or value == 0 or (value > 0) != (expected > 0):
+        return "of the wrong sign or zero"
+    ratio = value / expected
+    direction = "high" if ratio > 1 else "low"
+    factor = ratio if ratio > 1 else 1 / ratio
+    words = next(words for bound, words in OFF_BANDS if factor <= bound)
+    return f"{words} too {direction}"
+
+
+@dataclass(frozen=True)
+class EstimateCheck(NumberCheck):
+    """An open exercise whose answer is an estimate: right within ``rel_tol``, and a wrong
+    answer is told how far off it is (``how_far_off``), never the right value.
+
+    ``rel_tol`` is the share of the right value an estimate may miss by (0.1: 10%);
+    with ``factor`` set instead, an estimate within that factor of the right value
+    passes (for quantities that span orders of magnitude).
+    """
+
+    factor: float | None = None
+
+    def __call__(self, answer: Any, *context: Any) -> bool:
+        value = as_number(answer, self.what, whole=self.whole)
+        if value is None:
+            return False
+        expected, slips = self.solve(*context)
+        if self.factor is not None:
+            ok = (
+                value * expected > 0
+                and 1 / self.factor <= value / expected <= self.factor
+            )
+            within = f"a factor of {self.factor:g}"
+        else:
+            ok = math.isclose(value, expected, rel_tol=self.rel_tol)
+            within = f"{100 * self.rel_tol:g}%"
+        if ok:
+            return report(True, self.hint, praise=f"Correct: within {within}.")
+        for slip, slip_hint in slips:
+            if same_number(value, slip, 1e-3):
+                return report(False, slip_hint)
+        return report(
+            False,
+            f"your estimate is {how_far_off(value, expected)} (within {within} counts); "
+            f"{self.hint}",
+        )

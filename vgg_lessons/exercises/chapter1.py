@@ -9,12 +9,17 @@ a :class:`~vgg_lessons.exercises._checking.NumberCheck` row: what is asked, a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from torch import nn
 
 from vgg_lessons.exercises._checking import (
     NumberCheck,
     Solution,
+    as_whole_numbers,
     meta_parameter_count,
+    report,
 )
 from vgg_lessons.models import build_vgg
 
@@ -28,20 +33,21 @@ def _solve_output_size() -> Solution:
 def _solve_small_stack_rf() -> Solution:
     from vgg_lessons.receptive_field import LayerSpec, rf_table
 
-    conv = dict(kernel=3, stride=1, padding=1)
-    pool = dict(kernel=2, stride=2, padding=0)
     specs = [
-        LayerSpec(name, **kind)
-        for name, kind in [
-            ("conv1", conv),
-            ("conv2", conv),
-            ("pool1", pool),
-            ("conv3", conv),
-            ("pool2", pool),
-            ("conv4", conv),
-        ]
+        LayerSpec("conv1", kernel=7, stride=2, padding=3),  # ZFNet's first layer
+        LayerSpec("conv2", kernel=3, padding=1),
+        LayerSpec("pool", kernel=2, stride=2, kind="pool"),
+        LayerSpec("conv3", kernel=3, padding=1),
     ]
-    return rf_table(specs).row("conv4").rf, ()
+    table = rf_table(specs)
+    no_stride = rf_table([LayerSpec("conv1", kernel=7, padding=3), *specs[1:]])
+    return table.row("conv3").rf, [
+        (
+            no_stride.row("conv3").rf,
+            "that would be right with stride 1 in the first layer: its stride 2 "
+            "doubles the jump for every layer after it",
+        )
+    ]
 
 
 def _solve_weights_saved() -> Solution:
@@ -81,12 +87,12 @@ check_output_size = NumberCheck(
 ).function("check_output_size")
 
 check_small_stack_rf = NumberCheck(
-    "Exercise ex-rf-stack: receptive field of conv-conv-pool-conv-pool-conv (3x3, 2x2).",
+    "Exercise ex-rf-stack: receptive field of conv 7x7 stride 2, conv 3x3, pool 2x2, conv 3x3.",
     "the receptive field",
     _solve_small_stack_rf,
     whole=True,
-    hint="each layer adds (k - 1) times the jump *before* it, and each pool doubles the jump "
-    "for the layers after it; pools add to the field too",
+    hint="each layer adds (k - 1) times the jump *before* it, and each stride (of a "
+    "convolution or a pool) multiplies the jump for the layers after it",
 ).function("check_small_stack_rf")
 
 check_weights_saved = NumberCheck(
@@ -106,3 +112,58 @@ check_vgg19_rf = NumberCheck(
     hint="in stage t the jump is 2**(t - 1): each 3x3 conv adds 2 * 2**(t - 1), each pool "
     "2**(t - 1); stage 3 to 5 have four convs each in VGG-19",
 ).function("check_vgg19_rf")
+
+
+#: The design exercise's target: a field at least this wide, with no holes ...
+DILATED_FIELD = 15
+#: ... from at most this many 3x3 convolutions of stride 1.
+DILATED_LAYERS = 3
+
+
+def _dilated_stack(dilations: Sequence[int]) -> list:
+    from vgg_lessons.receptive_field import LayerSpec
+
+    return [
+        LayerSpec(f"conv{i}", kernel=3, padding=d, dilation=d)
+        for i, d in enumerate(dilations, start=1)
+    ]
+
+
+def check_dilated_stack(answer: Any) -> bool:
+    """Exercise ex-rf-dilated: dilations of at most three 3x3 convs, field >= 15, no holes.
+
+    An open design: many answers are right. The message describes the student's own
+    stack (its span and how many pixels of it are never read), never a right design.
+    """
+    from vgg_lessons.receptive_field import field_pixels
+
+    dilations = as_whole_numbers(answer, "a list of dilations, one per 3x3 convolution")
+    if dilations is None:
+        return False
+    if not 1 <= len(dilations) <= DILATED_LAYERS:
+        return report(
+            False,
+            f"use one to {DILATED_LAYERS} convolutions (you gave {len(dilations)} "
+            "dilations)",
+        )
+    if min(dilations) < 1:
+        return report(False, "a dilation is a whole number of pixels, 1 or more")
+    pixels = field_pixels(_dilated_stack(dilations))
+    span = pixels[-1] - pixels[0] + 1
+    holes = span - len(pixels)
+    if holes:
+        return report(
+            False,
+            f"your stack's field spans {span} pixels but never reads {holes} of them: "
+            "list the offsets each layer adds (-d, 0, +d) and look for sums you "
+            "cannot make",
+        )
+    return report(
+        span >= DILATED_FIELD,
+        f"no holes, but your field spans only {span} pixels: each layer adds 2 * d to "
+        "the span, so the dilations must add up to enough",
+        praise=f"Correct! No holes, and a field of {span} pixels.",
+    )
+
+
+check_dilated_stack.solution = lambda: (1, 2, 4)  # one right design among several
