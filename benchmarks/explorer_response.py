@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.html / "book").is_dir():
         parser.error(f"no built book in {args.html}: run `jupyter-book build .` first")
     pages = {"feature-maps": "06_what_vgg_sees", "receptive-field": "06_what_vgg_sees",
-             "filters": "06_what_vgg_sees", "attribution": "07_the_paper",
+             "filters": "06_what_vgg_sees", "attribution": "08_what_the_model_looks_at",
              "field-arithmetic": "01_receptive_fields"}
     failed = False
     with serve(args.html) as origin, chromium() as browser:

@@ -1,4 +1,4 @@
-"""Put the in-page explorers into chapters 1, 6 and 7: one markdown cell each, idempotent.
+"""Put the in-page explorers into chapters 1, 6 and 8: one markdown cell each, idempotent.
 
 Each explorer is a markdown cell holding a ``{vgg-explorer}`` directive (rendered by
 ``vgg_lessons.publishing.site`` in the web book) and a sentence saying what needs a kernel. It goes
@@ -20,8 +20,10 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-WEB_ONLY = ("*(This explorer is part of the web page: the Jupyter, Colab and student "
-            "editions leave it out.)*")
+#: The directive's content: the web book's extension ignores it (the explorer is drawn in
+#: its place), while Jupyter and Colab show it, as a code block, where the explorer would be.
+JUPYTER_NOTE = ("The explorer is drawn here in the web book; Jupyter and Colab show this "
+                "note instead.")
 
 TEXT = {
     "field-arithmetic": (
@@ -36,9 +38,9 @@ TEXT = {
         "underline marks one the model gets wrong), a layer (every stage's convolution, "
         "ReLU and pooling output) and a channel (or click one in the grid), and switch "
         "between the trained and random weights; below it, the model's prediction and top 3. "
-        "The maps were computed from the shipped model when this book was built. The "
-        "`FeatureMapExplorer` above does the same for any image, but needs a running Python "
-        "kernel (Jupyter or Colab)."),
+        "The maps were computed from the shipped model when this book was built. In "
+        "Jupyter or Colab, the `FeatureMapExplorer` widget of the code cell above does the "
+        "same for any test image or an image of your own."),
     "live-model": (
         "**Explorer in the page (no kernel needed): the model itself.** Drop an image of "
         "your own here or choose a file (it is centre-cropped to a square and downscaled "
@@ -56,9 +58,9 @@ TEXT = {
     "filters": (
         "**Explorer in the page (no kernel needed).** The first layer's kernels, and for "
         "every channel of `stage4.bn2` an image painted to excite it and its top 8 of the "
-        "first 1,000 test images, all computed when this book was built. The "
-        "`FilterViewer` above shows any layer and channel, but needs a running Python "
-        "kernel (Jupyter or Colab)."),
+        "first 1,000 test images, all computed when this book was built. In Jupyter or "
+        "Colab, the `FilterViewer` widget of the code cell above shows any layer and "
+        "channel."),
     "attribution": (
         "**Explorer in the page (no kernel needed): saliency and Grad-CAM.** Pick one of "
         "16 test images (a red underline marks one the model gets wrong), a map (saliency, "
@@ -77,7 +79,7 @@ PLACES = {
         ("## Feature maps, stage by stage", ["live-model", "feature-maps", "receptive-field"]),
         ("## What a deeper channel responds to", ["filters"]),
     ],
-    "book/07_the_paper.ipynb": [("## What the trained model looks at", ["attribution"])],
+    "book/08_what_the_model_looks_at.ipynb": [("## Saliency and Grad-CAM", ["attribution"])],
 }
 
 
@@ -86,7 +88,7 @@ def cell_id(kind: str) -> str:
 
 
 def explorer_cell(kind: str) -> nbformat.NotebookNode:
-    source = f"{TEXT[kind]}\n\n```{{vgg-explorer}} {kind}\n```\n\n{WEB_ONLY}"
+    source = f"{TEXT[kind]}\n\n```{{vgg-explorer}} {kind}\n{JUPYTER_NOTE}\n```"
     cell = nbformat.v4.new_markdown_cell(source)
     cell.id = cell_id(kind)
     return cell

@@ -5,7 +5,7 @@ import importlib
 from vgg_lessons.exercises._checking import as_number as checked_number
 from vgg_lessons.exercises._checking import report, same_number
 
-CHAPTERS = [importlib.import_module(f"vgg_lessons.exercises.chapter{n}") for n in range(1, 8)]
+CHAPTERS = [importlib.import_module(f"vgg_lessons.exercises.chapter{n}") for n in range(1, 9)]
 
 
 def check_named(name):
@@ -129,8 +129,8 @@ CH345_ANSWERS = {
     "check_missing_conv_weights": (9 * 64 * 64 + 9 * 128 * 128,
                                    [9 * 64 * 64 + 9 * 128 * 128 + 64 + 128, -184_320, 147_456],
                                    ["184320", "184,320"]),
-    # 9,999 = 3 * 3 * 11 * 101: divisors up to 256 are 3, 9, 11, 33, 99, 101
-    "check_last_batch_of_one": (101, [99, 100, 256, 1], ["101"]),
+    # 46,000 - 1 = 45,999 = 3 * 3 * 19 * 269: divisors up to 256 are 3, 9, 19, 57, 171
+    "check_last_batch_of_one": (171, [57, 17, 101, 256, 1], ["171"]),
     # (5 - 3.5) / sqrt(1.5**2 + 1e-5): the biased variance
     "check_bn_pair_output": (1.5 / math.sqrt(2.25 + 1e-5), [1.5 / math.sqrt(4.5), -1, 0, 3.5],
                              ["1.0", "0.99"]),
@@ -153,6 +153,21 @@ CH345_ANSWERS = {
     "check_augment_variants": (162, [81, 128, 324], ["162"]),
     # 0.1 * (0.1 + 0.9 * 100 / 200)
     "check_warmup_lr": (0.055, [0.05, 0.1, 0.01], ["0.055"]),
+    # chapters 7 and 8
+    # 640 / 32 = 20 columns of pool5; a 7x7 convolution without padding: 20 - 7 + 1
+    "check_dense_map_side": (14, [20, 9, 6], ["14"]),
+    # C's stage3.pool: field 36, jump 8; two 3x3 (+16 each), one 1x1 (+0), pool (+8)
+    "check_c_field": (76, [100, 84, 156], ["76"]),
+    # E: 19,632,062,464 MACs x 2 FLOPs x 3 passes x 1.3 million images
+    "check_epoch_flops": (
+        2 * 3 * 1.3e6 * 19_632_062_464,
+        [1.21e17, 7.66e16, 5.1e16],
+        ["1.53"],
+    ),
+    # E's pool5: field 268, jump 32; fc1 as a 7x7 convolution adds 6 x 32
+    "check_dense_cell_field": (460, [268, 224, 492, 404], ["460"]),
+    # 96 / 2**4: four pools before stage 5
+    "check_cam_side": (6, [3, 12, 96], ["6"]),
 }
 
 
@@ -173,7 +188,7 @@ def test_check_accepts_right_rejects_wrong_never_tells(check_name, capsys):
 def test_checks_point_at_the_likely_slip(capsys):
     assert not chapter5.check_missing_conv_weights(184_320 + 64 + 128)
     assert "biases" in capsys.readouterr().out
-    assert not chapter5.check_last_batch_of_one(99)
+    assert not chapter5.check_last_batch_of_one(57)
     assert "larger one" in capsys.readouterr().out
     assert not chapter5.check_bn_pair_output(1.5 / math.sqrt(4.5))  # unbiased variance
     assert "biased" in capsys.readouterr().out
@@ -246,7 +261,11 @@ def test_chapter6_checks_take_numpy_and_torch_answers(tiny_model_and_images, cap
     assert chapter6.check_top_image(torch.tensor(best), model, inputs)
     assert not chapter6.check_top_image(torch.tensor(best + 0.7), model, inputs)
     assert "whole number" in capsys.readouterr().out.splitlines()[-1]
-    assert chapter6.check_map_side(np.int64(4)) and chapter6.check_kernel_numbers(torch.tensor(27))
+    assert chapter6.check_map_side(np.int64(9))
+    # width 1/16: stage 2 has 128 / 16 = 8 channels, so a stage3.conv1 kernel is 3 * 3 * 8
+    assert chapter6.check_kernel_numbers(torch.tensor(72), model)
+    assert not chapter6.check_kernel_numbers(27, model)
+    assert "first-layer" in capsys.readouterr().out.splitlines()[-1]
 
 
 @pytest.mark.parametrize("n_images", [1, 2, 3])
@@ -280,13 +299,18 @@ def context_for(row, tiny_model_and_images):
     model, images = tiny_model_and_images
     if params == ["model", "inputs"]:
         return model, images
+    if params == ["model"]:
+        return (model,)
     if params == ["model", "scene", "target", "layer"]:
         return model, images[:1], 3, "stage4.relu2"
     pytest.fail(f"no test context for a check that takes {params}")
 
 
 def test_every_check_is_a_number_check_or_listed_here():
-    assert set(ALL_CHECKS) - set(NUMBER_CHECKS) == {"check_stage5_shape", "check_dilated_stack"}
+    predictions = {n for n, c in ALL_CHECKS.items()
+                   if isinstance(getattr(c, "prediction_check", None), PredictionCheck)}
+    assert set(ALL_CHECKS) - set(NUMBER_CHECKS) - predictions == {
+        "check_stage5_shape", "check_dilated_stack"}
 
 
 @pytest.mark.parametrize("check_name", sorted(NUMBER_CHECKS))
@@ -365,6 +389,73 @@ def test_a_missing_or_wrong_model_gets_one_line(tiny_model_and_images, capsys):
     assert chapter6.check_zero_fraction(0.5, model, "images.png") is False
     assert capsys.readouterr().out.count("\n") == 1
 
+
+
+# ---- Chapters 7 and 8: hand-worked answers; the open-ended (estimate) checks ------------
+
+from vgg_lessons.exercises import chapter7, chapter8  # noqa: E402
+from vgg_lessons.exercises._predictions import PredictionCheck  # noqa: E402
+
+
+
+def test_chapter7_checks_point_at_the_likely_slip(capsys):
+    assert not chapter7.check_dense_cell_field(268)
+    assert "pool5" in capsys.readouterr().out
+    assert not chapter7.check_c_field(100)
+    assert "D's field" in capsys.readouterr().out
+    assert not chapter7.check_epoch_flops(3 * 1.3e6 * 19_632_062_464)  # MACs, not FLOPs
+    assert "multiply-accumulates" in capsys.readouterr().out
+    assert not chapter8.check_cam_side(3)
+    assert "pool5" in capsys.readouterr().out
+
+
+def test_prediction_check_accepts_within_tolerance_and_says_how_far_off(capsys):
+    check = PredictionCheck(
+        "Exercise ex-x: a prediction.",
+        "the accuracy",
+        lambda: 83.7,
+        tolerance=1.0,
+        unit=" points",
+        hint="think again",
+    )
+    assert check(83.0) and check(84.7)
+    assert "Within 1 point of" in capsys.readouterr().out
+    assert not check(80.0)
+    out = capsys.readouterr().out
+    assert "about 4 points too low" in out and "83.7" not in out
+    assert not check(85.0)
+    assert (
+        "about 1 point too high" in capsys.readouterr().out
+    )  # 1.3 off: rounded, >= 1
+    assert not check(...)
+    assert "Not answered yet" in capsys.readouterr().out
+
+
+def test_prediction_checks_measure_on_the_given_model(tiny_model_and_images, capsys):
+    from vgg_lessons.probes.hooks import feature_maps
+    from vgg_lessons.train.data import normalize
+
+    model, images = tiny_model_and_images
+    inputs = normalize(images)
+    zeros = (
+        (feature_maps(model, inputs, "stage2.relu1")["stage2.relu1"] == 0)
+        .float()
+        .mean()
+    )
+    assert chapter6.check_random_zero_fraction(float(zeros) + 0.04, model, inputs)
+    assert not chapter6.check_random_zero_fraction(float(zeros) + 0.2, model, inputs)
+    assert "too high" in capsys.readouterr().out
+    labels = torch.arange(12) % 10
+    logits = model(
+        inputs
+    )  # eval mode; train-mode batches of 100 hold all 12 images here
+    copy_ = __import__("copy").deepcopy(model).train()
+    with torch.no_grad():
+        train_acc = 100 * (copy_(inputs).argmax(1) == labels).float().mean().item()
+    assert logits.shape == (12, 10)
+    assert chapter5.check_train_mode_accuracy(train_acc + 1.5, model, images, labels)
+    assert not chapter5.check_train_mode_accuracy(train_acc + 10, model, images, labels)
+    assert not model.training  # the check worked on a copy
 
 # ---- Issue 21: open exercises (designs, estimates) -------------------------------------
 

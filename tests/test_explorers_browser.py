@@ -28,7 +28,7 @@ from vgg_lessons.receptive_field import LayerSpec, rf_table
 from vgg_lessons.publishing.site import explorer_data
 
 CHAPTER6, CHAPTER1 = "book/06_what_vgg_sees.html", "book/01_receptive_fields.html"
-CHAPTER7 = "book/07_the_paper.html"
+CHAPTER7 = "book/08_what_the_model_looks_at.html"  # the attribution explorer
 @pytest.fixture(scope="module", params=["http", "file"])
 def origin(request: pytest.FixtureRequest, book_html: Path) -> Iterator[str]:
     if request.param == "file":

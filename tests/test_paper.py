@@ -253,23 +253,24 @@ def test_scale_jitter_is_reproducible_and_checks_its_arguments():
         scale_jitter(images, sides=(16, 64), crop=16)
 
 
-# ---- Chapter 7 ---------------------------------------------------------------------------
-def test_chapter7_checks_accept_the_answer_and_explain_wrong_ones(capsys):
+# ---- Chapters 7 and 8 --------------------------------------------------------------------
+def test_chapter7_and_8_checks_accept_the_answer_and_explain_wrong_ones(capsys):
     import torch
 
     from vgg_lessons.exercises import chapter7 as exercises
-    from vgg_lessons.probes.dense import mosaic
+    from vgg_lessons.exercises import chapter8
     from vgg_lessons.models import build_vgg
     from vgg_lessons.probes.attribution import grad_cam
+    from vgg_lessons.probes.dense import mosaic
 
-    assert exercises.check_dense_map_side(6)
-    assert not exercises.check_dense_map_side(12)
+    assert exercises.check_dense_map_side(14)
+    assert not exercises.check_dense_map_side(20)
     assert "pool5" in capsys.readouterr().out
-    assert exercises.check_c_field(156)
-    assert not exercises.check_c_field(212)
+    assert exercises.check_c_field(76)
+    assert not exercises.check_c_field(100)
     assert "D's field" in capsys.readouterr().out
-    assert exercises.check_epoch_flops(1.2e17)
-    assert not exercises.check_epoch_flops(6.0e16)
+    assert exercises.check_epoch_flops(1.5e17)
+    assert not exercises.check_epoch_flops(7.7e16)
     assert "multiply-accumulates" in capsys.readouterr().out
     assert not exercises.check_epoch_flops(...)
     torch.manual_seed(0)
@@ -277,6 +278,16 @@ def test_chapter7_checks_accept_the_answer_and_explain_wrong_ones(capsys):
     scene = mosaic(torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8), 2, 2)
     cam = grad_cam(model, scene, "stage3.relu2", target=1)[0]
     tile = int(cam.reshape(2, 32, 2, 32).sum((1, 3)).flatten().argmax())
-    assert exercises.check_gradcam_tile(tile, model, scene, 1, "stage3.relu2")
-    assert not exercises.check_gradcam_tile((tile + 1) % 4, model, scene, 1, "stage3.relu2")
-    assert not exercises.check_gradcam_tile(4, model, scene, 1, "stage3.relu2")
+    assert chapter8.check_gradcam_tile(tile, model, scene, 1, "stage3.relu2")
+    assert not chapter8.check_gradcam_tile(
+        (tile + 1) % 4, model, scene, 1, "stage3.relu2"
+    )
+    assert not chapter8.check_gradcam_tile(4, model, scene, 1, "stage3.relu2")
+    # the open-ended tile count: a mosaic of 16 tiles, its count measured by hand
+    tiles = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    labels = torch.arange(16) % 10
+    scenes = mosaic(tiles, 4, 4)
+    right = exercises._measure_tiles_right(model, scenes, labels, 256)
+    assert 0 <= right <= 16 and right == int(right)
+    assert exercises.check_tiles_at_384(right + 10, model, scenes, labels, 256)
+    assert not exercises.check_tiles_at_384(right + 40, model, scenes, labels, 256)

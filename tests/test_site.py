@@ -80,11 +80,12 @@ def test_placement_script_is_idempotent(tmp_path):
     promise = [i for i, c in enumerate(nb.cells[:live]) if "of your own" in c.source]
     assert promise and not any(c.cell_type == "markdown" and c.source.startswith("#")
                                for c in nb.cells[promise[-1]:live])
-    nb = nbformat.read(ROOT / "book" / "07_the_paper.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "book" / "08_what_the_model_looks_at.ipynb", as_version=4)
     at = [i for i, c in enumerate(nb.cells) if c.get("id") == "vgg-explorer-attribution"]
     heading = [i for i, c in enumerate(nb.cells)
-               if "## What the trained model looks at" in c.source.splitlines()]
-    following = [i for i, c in enumerate(nb.cells) if "## Features reused" in c.source.splitlines()]
+               if "## Saliency and Grad-CAM" in c.source.splitlines()]
+    following = [i for i, c in enumerate(nb.cells)
+                 if "## What came after, and why VGG is still everywhere" in c.source.splitlines()]
     assert len(at) == 1 and heading[0] < at[0] == following[0] - 1  # the end of its section
 
 

@@ -10,8 +10,10 @@ a :class:`~vgg_lessons.exercises._checking.NumberCheck` row: what is asked, a
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 from vgg_lessons.exercises._checking import NumberCheck, Solution
+from vgg_lessons.exercises._predictions import PredictionCheck
 
 
 def _solve_steps_per_epoch() -> Solution:
@@ -72,3 +74,24 @@ check_warmup_lr = NumberCheck(
     hint="the warm-up is the first 20% of the steps; interpolate linearly from peak / 10 at "
     "step 0 to the peak at its end",
 ).function("check_warmup_lr")
+
+
+def _measure_flip_tta(model: Any, images: Any, labels: Any) -> float:
+    from vgg_lessons.train.metrics import evaluate
+
+    return 100 * evaluate(model, images, labels, flip_tta=True)["acc"]
+
+
+check_flip_tta = PredictionCheck(
+    "Exercise ex-train-tta: predict the shipped model's test accuracy (in percent) when "
+    "each image's logits are averaged with those of its mirror image.\n\n"
+    "Called as ``check_flip_tta(answer, model, test_images, test_labels)``; right within "
+    "1 point.",
+    "the accuracy in percent",
+    _measure_flip_tta,
+    tolerance=1.0,
+    unit=" points",
+    hint="the model saw every training image both ways, so a mirror image is as familiar "
+    "as the original; averaging two views cancels some of each one's mistakes, but it "
+    "cannot fix what both views get wrong",
+).function("check_flip_tta")

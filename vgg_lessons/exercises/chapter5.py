@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vgg_lessons.exercises._checking import NumberCheck, Solution
+from vgg_lessons.exercises._predictions import PredictionCheck
 from vgg_lessons.exercises.chapter3 import BN_HINT, solve_bn_output
 from vgg_lessons.models import build_vgg
 
@@ -59,12 +60,25 @@ def _solve_missing_conv_weights() -> Solution:
 
 
 def _solve_last_batch_of_one() -> Solution:
-    n_images, largest = 10_000, 256
+    n_images, largest = 50_000 - 4_000, 256  # the training set less 4,000 held out
     valid = [b for b in range(2, largest + 1) if n_images % b == 1]
     return max(valid), [
         (b, "that one does leave a batch of one, but there is a larger one up to 256")
         for b in valid[:-1]
-    ]
+    ] + [(17, "that is the size for 5,000 held out; here 4,000 are")]
+
+
+def _measure_train_mode_accuracy(model: nn.Module, images: Any, labels: Any) -> float:
+    import copy
+
+    from vgg_lessons.train.data import normalize
+
+    net = copy.deepcopy(model).train()  # a copy: the passes change running statistics
+    with torch.no_grad():
+        logits = torch.cat(
+            [net(normalize(images[i : i + 100])) for i in range(0, len(images), 100)]
+        )
+    return 100 * (logits.argmax(1) == labels).float().mean().item()
 
 
 check_softmax_floor = NumberCheck(
@@ -86,12 +100,13 @@ check_missing_conv_weights = NumberCheck(
 ).function("check_missing_conv_weights")
 
 check_last_batch_of_one = NumberCheck(
-    "Exercise ex-pit-batch: largest batch size <= 256 leaving one of 10,000 images at the end.",
+    "Exercise ex-pit-batch: largest batch size <= 256 leaving one image at the end of the "
+    "50,000 training images less 4,000 held out.",
     "the batch size",
     _solve_last_batch_of_one,
     whole=True,
-    hint="the last batch holds 10000 % b images; you want a remainder of exactly 1, so b "
-    "divides 9,999",
+    hint="the last batch holds n % b images of n training images; you want a remainder of "
+    "exactly 1, so b divides n - 1: factor it",
 ).function("check_last_batch_of_one")
 
 check_bn_pair_output = NumberCheck(
@@ -101,3 +116,16 @@ check_bn_pair_output = NumberCheck(
     rel_tol=1e-3,
     hint=BN_HINT,
 ).function("check_bn_pair_output")
+
+check_train_mode_accuracy = PredictionCheck(
+    "Exercise ex-pit-shuffled-100: predict the accuracy (in percent) in training mode on "
+    "shuffled batches of 100.\n\n"
+    "Called as ``check_train_mode_accuracy(answer, model, images, labels)`` with the "
+    "chapter's model and its 1,000 shuffled test images; right within 2 points.",
+    "the accuracy in percent",
+    _measure_train_mode_accuracy,
+    tolerance=2.0,
+    unit=" points",
+    hint="a shuffled batch is a random sample of the classes; how close are the mean and "
+    "variance of 100 random images to the running statistics, compared with 10 or 1,000?",
+).function("check_train_mode_accuracy")

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from vgg_lessons.exercises._checking import NumberCheck, Solution
+from vgg_lessons.exercises._predictions import PredictionCheck
 from vgg_lessons.models import build_vgg
 
 
@@ -20,21 +21,27 @@ def _solve_map_side() -> Solution:
     from vgg_lessons.probes.hooks import feature_maps
 
     model = build_vgg("A", bn=None, head="cifar", width=1 / 16).eval()  # sizes only
-    maps = feature_maps(model, torch.zeros(1, 3, 32, 32), "stage4.conv1")
-    return maps["stage4.conv1"].shape[-1], ()
+    maps = feature_maps(model, torch.zeros(1, 3, 72, 72), "stage4.conv1")
+    return maps["stage4.conv1"].shape[-1], [
+        (4, "that is the side for a 32x32 input; this image is 72 pixels wide"),
+        (18, "that is after two pools; stage 4 comes after three"),
+        (4.5, "a pool of stride 2 rounds down: 9 // 2 = 4, not 4.5"),
+    ]
 
 
-def _solve_kernel_numbers() -> Solution:
+def _solve_kernel_numbers(model: nn.Module) -> Solution:
     from vgg_lessons.probes.hooks import filters
 
-    expected = filters(
-        build_vgg("A", bn=None, head="cifar", width=1 / 16), "stage1.conv1"
-    )[0].numel()
+    kernel = filters(model, "stage3.conv1")[0]  # (C_in, k, k): one output channel's
+    expected = kernel.numel()
     return expected, [
+        (kernel[0].numel(), "that is one input channel; a kernel spans all of them"),
         (
-            expected // 3,
-            "that is one colour plane; the kernel has one for each input channel",
-        )
+            2 * expected,
+            "that counts the layer's output channels; a kernel reads the "
+            "input channels",
+        ),
+        (27, "that is a first-layer kernel, which reads 3 colour channels"),
     ]
 
 
@@ -62,7 +69,7 @@ def _solve_top_image(model: nn.Module, inputs: torch.Tensor) -> Solution:
 
 
 check_map_side = NumberCheck(
-    "Exercise ex-see-map-side: side of ``stage4.conv1``'s feature map for a 32x32 input.",
+    "Exercise ex-see-map-side: side of ``stage4.conv1``'s feature map for a 72x72 input.",
     "the side of the map",
     _solve_map_side,
     whole=True,
@@ -71,11 +78,13 @@ check_map_side = NumberCheck(
 ).function("check_map_side")
 
 check_kernel_numbers = NumberCheck(
-    "Exercise ex-see-kernel: how many weights one first-layer kernel of VGG holds.",
+    "Exercise ex-see-kernel: how many weights one kernel of ``stage3.conv1`` holds.\n\n"
+    "Called as ``check_kernel_numbers(answer, model)`` with the chapter's model.",
     "the number of weights",
     _solve_kernel_numbers,
     whole=True,
-    hint="a kernel spans all input channels (R, G, B) over a k x k window; no bias",
+    hint="a kernel spans all input channels of its layer (the channels of stage 2's "
+    "output) over a k x k window; no bias",
 ).function("check_kernel_numbers")
 
 check_zero_fraction = NumberCheck(
@@ -98,3 +107,22 @@ check_top_image = NumberCheck(
     hint="a channel's response is the mean of its map over positions; take the image with the "
     "largest mean for channel 3 of stage4.bn1",
 ).function("check_top_image")
+
+
+def _measure_random_zero_fraction(model: nn.Module, inputs: torch.Tensor) -> float:
+    return _solve_zero_fraction(model, inputs)[0]
+
+
+check_random_zero_fraction = PredictionCheck(
+    "Exercise ex-see-random-sparsity: predict the fraction of ``stage2.relu1`` outputs "
+    "that are exactly 0 in the random network.\n\n"
+    "Called as ``check_random_zero_fraction(answer, random_model, inputs)``; right within "
+    "0.05.",
+    "the fraction",
+    _measure_random_zero_fraction,
+    tolerance=0.05,
+    unit="",
+    hint="in eval mode an untrained batch norm divides by 1 and subtracts 0; is a random "
+    "convolution's output more often positive or negative, and what does the ReLU do "
+    "with each?",
+).function("check_random_zero_fraction")

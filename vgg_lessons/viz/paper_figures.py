@@ -1,4 +1,4 @@
-"""Chapter 7's figures: the paper's tables, score maps, saliency and Grad-CAM, features reused.
+"""Chapters 7 and 8: the paper's tables, score maps, features reused; saliency, Grad-CAM.
 
 Like :mod:`vgg_lessons.viz.plots`, every function returns a ``matplotlib.figure.Figure``
 (sized for a 7-inch text column) and never calls ``show``.
@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib
 import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from vgg_lessons.paper_results import ResultRow
 
@@ -21,10 +23,10 @@ def plot_paper_errors(
     single: Sequence[ResultRow], multi: Sequence[ResultRow]
 ) -> Figure:
     """Top-1 and top-5 validation error of every row of Tables 3 and 4, single against multi-scale."""
-    fig = Figure(figsize=(COLUMN_INCHES, 3.4), layout="constrained")
+    fig = Figure(figsize=(COLUMN_INCHES, 6.4), layout="constrained")
     labels = [f"{r.config}\n{'jit.' if r.jittered else r.train_scale}" for r in single]
     multi_by_key = {(r.config, r.train_scale): r for r in multi}
-    for ax, metric in zip(fig.subplots(1, 2, sharey=False), ("top1", "top5")):
+    for ax, metric in zip(fig.subplots(2, 1, sharey=False), ("top1", "top5")):
         xs = range(len(single))
         ax.plot(
             xs,
@@ -47,16 +49,16 @@ def plot_paper_errors(
         for i, r in enumerate(single):
             if r.jittered:
                 ax.axvspan(i - 0.4, i + 0.4, color="0.9", zorder=0)
-        ax.set_xticks(list(xs), labels, fontsize=7)
+        ax.set_xticks(list(xs), labels, fontsize=10)
         ax.set_xlabel(
-            "configuration and training scale S (jit.: S in [256; 512])", fontsize=7
+            "configuration and training scale S (jit.: S in [256; 512])", fontsize=10
         )
         ax.set_ylabel(f"{'top-1' if metric == 'top1' else 'top-5'} val. error (%)")
         ax.grid(axis="y", alpha=0.3)
-    fig.axes[0].legend(fontsize=7, loc="upper right")
+    fig.axes[0].legend(fontsize=10, loc="upper right")
     fig.suptitle(
-        "ImageNet validation error of the paper's networks (grey: trained with jittered S)",
-        fontsize=9,
+        "ImageNet validation error of the paper's networks (grey: jittered S)",
+        fontsize=11,
     )
     return fig
 
@@ -68,7 +70,7 @@ def _show(ax: Any, image: torch.Tensor, title: str = "") -> None:
         else image.cpu().numpy(),
         **({} if image.dim() == 3 else dict(cmap="inferno")),
     )
-    ax.set_title(title, fontsize=7)
+    ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -87,28 +89,19 @@ def plot_score_maps(
         figsize=(COLUMN_INCHES, 3.6 * len(scenes) / 2 + 0.4), layout="constrained"
     )
     axes = fig.subplots(len(scenes), 2, squeeze=False)
+    present: set[int] = set()
     for (title, scene), row in zip(scenes.items(), axes):
         _show(row[0], scene, f"{title}: {scene.shape[-1]}x{scene.shape[-2]} pixels")
-        scores = maps[title]
-        winner = scores.argmax(0)
-        conf = scores.softmax(0).amax(0)
-        row[1].imshow(conf.numpy(), cmap="Greens", vmin=0, vmax=1)
+        winner = maps[title].argmax(0)  # (h, w): the winning class of each cell
+        present.update(winner.unique().tolist())
+        row[1].imshow(winner.numpy(), cmap="tab10", vmin=-0.5, vmax=9.5)
         h, w = winner.shape
-        for i in range(h):
-            for j in range(w):
-                row[1].text(
-                    j,
-                    i,
-                    classes[int(winner[i, j])][:5],
-                    ha="center",
-                    va="center",
-                    fontsize=max(4, 9 - w // 2),
-                )
-        row[1].set_title(
-            f"class-score map, {h}x{w} cells (shade: softmax of the winner)", fontsize=7
-        )
+        row[1].set_title(f"winning class of each cell, {h}x{w} cells", fontsize=10)
         row[1].set_xticks([])
         row[1].set_yticks([])
+    cmap = matplotlib.colormaps["tab10"]
+    handles = [Patch(color=cmap(c), label=classes[c]) for c in sorted(present)]
+    fig.legend(handles=handles, loc="outside lower center", ncols=5, fontsize=10)
     return fig
 
 
@@ -162,5 +155,5 @@ def plot_transfer(results: Mapping[str, Any]) -> Figure:
     ax.set_ylabel("test accuracy on the 5 new classes (%)")
     ax.set_ylim(0, 100)
     ax.axhline(20, color="0.5", lw=0.8, ls=":")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")
     return fig

@@ -166,17 +166,18 @@ def plot_confusion_matrix(
         classes: the class names, in label order.
 
     Returns:
-        Left: a heat map, row = true class, column = predicted class, each cell the
+        Above: a heat map, row = true class, column = predicted class, each cell the
         percentage of that row's images (rows sum to 100), numbers written in the cells,
         with a colour bar.
-        Right: per-class accuracy (the diagonal) as horizontal bars, in percent.
+        Below: per-class accuracy (the diagonal) as horizontal bars, in percent.
     """
     from matplotlib.figure import Figure
 
     counts = confusion_matrix(labels, predictions, len(classes)).float()
     percent = 100 * counts / counts.sum(1, keepdim=True).clamp(min=1)
-    fig = Figure(figsize=(10, 4.6), layout="constrained")
-    ax, ax_bar = fig.subplots(1, 2, width_ratios=[1.6, 1])
+    # one column, matrix above bars: side by side, both would shrink below readable
+    fig = Figure(figsize=(7, 10), layout="constrained")
+    ax, ax_bar = fig.subplots(2, 1, height_ratios=[1.7, 1])
     image = ax.imshow(percent.numpy(), cmap="Blues", vmin=0, vmax=100)
     fig.colorbar(image, ax=ax, shrink=0.8, label="% of the true class (row)")
     ax.set_title("predictions, % of each true class")
@@ -195,7 +196,7 @@ def plot_confusion_matrix(
                     f"{value:.0f}",
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize=11,
                     color="white" if value > 50 else "black",
                 )
     diagonal = percent.diagonal().numpy()

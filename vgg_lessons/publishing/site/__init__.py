@@ -68,10 +68,14 @@ class explorer(nodes.General, nodes.Element):
 
 
 class ExplorerDirective(Directive):
-    """``{vgg-explorer} KIND``: a placeholder the page's script fills in."""
+    """``{vgg-explorer} KIND``: a placeholder the page's script fills in.
+
+    Its content, if any, is a note for readers of the notebook in Jupyter or Colab,
+    where the directive shows as a code block; the web page leaves it out.
+    """
 
     required_arguments = 1
-    has_content = False
+    has_content = True
 
     def run(self) -> list[nodes.Node]:
         kind = self.arguments[0]
