@@ -139,7 +139,8 @@ def test_a_diverged_run_records_its_own_epochs(tmp_path: Path, monkeypatch: pyte
     root = _image_folder(tmp_path, monkeypatch)
     out = tmp_path / "run"
     out.mkdir()
-    (out / "metrics.json").write_text(json.dumps([dict(epoch=e, seconds=1.0) for e in (1, 2, 3)]))
+    earlier = json.dumps([dict(epoch=e, seconds=1.0) for e in (1, 2, 3)])
+    (out / "metrics.json").write_text(earlier)
     real_fit = loop.fit
 
     def poisoned_fit(model, *args, **kwargs):  # NaN logits from the first training step on
@@ -153,4 +154,5 @@ def test_a_diverged_run_records_its_own_epochs(tmp_path: Path, monkeypatch: pyte
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["epochs"] == 0 and record["resumed_after_epoch"] == 0 and record["metrics"] == []
     assert "no checkpoint was written" in record["diverged"]
-    assert not (tmp_path / "m.pt").exists() and not (out / "metrics.json").exists()
+    # --overwrite replaces the earlier run only once the new one has saved a checkpoint
+    assert not (tmp_path / "m.pt").exists() and (out / "metrics.json").read_text() == earlier

@@ -5,10 +5,12 @@ On the bottom floor with ``models`` and ``data``: it imports nothing from the pa
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -77,3 +79,74 @@ def atomic_write(path: Path, write: Callable[[IO], None], mode: str = "wb") -> N
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# ---- a run folder's lock ---------------------------------------------------------------
+#: The lock file in a run folder: it holds the process id of the run that writes there.
+LOCK = ".lock"
+_HELD: dict[Path, int] = {}  # run folders this process has locked: how many times
+
+
+def _lock_owner(lock: Path) -> str:
+    try:
+        return lock.read_text().strip() or "an unknown process"
+    except OSError:
+        return "an unknown process"
+
+
+@contextlib.contextmanager
+def run_folder_lock(folder: Path) -> Iterator[Path]:
+    """Hold the lock of run folder ``folder`` (made if missing) while the block runs.
+
+    The lock is ``folder/.lock``, holding this process's id, with an exclusive
+    ``flock`` on it: the kernel lets go when the process ends however it ends, so a
+    lock left by a killed run is stale and taken over. The same process may take it
+    again inside the block (the command line holds it around :func:`fit`).
+
+    Raises:
+        ValueError: another live process holds the lock (the message names it).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = folder.resolve()
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield folder / LOCK
+        finally:
+            _HELD[key] -= 1
+        return
+    fh = _take_lock(folder / LOCK)
+    _HELD[key] = 1
+    try:
+        yield folder / LOCK
+    finally:
+        del _HELD[key]
+        (folder / LOCK).unlink(missing_ok=True)
+        fh.close()
+
+
+def _take_lock(lock: Path) -> IO:
+    """The open, ``flock``-ed lock file, holding this process's id."""
+    while True:
+        fh = open(lock, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise ValueError(
+                f"{lock.parent} is in use by another run (process "
+                f"{_lock_owner(lock)}, lock {lock}); wait for it to end or choose "
+                "another output folder"
+            ) from None
+        try:  # the file may have been removed by its last owner before we locked it
+            if os.fstat(fh.fileno()).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        fh.close()
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+    return fh

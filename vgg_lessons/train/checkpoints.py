@@ -271,7 +271,9 @@ def start_or_resume(
     """``(epochs done, their metrics)``: restored from ``out``'s checkpoint when resuming
     (weights and optimizer state loaded in place), else ``(0, [])``.
 
-    An earlier run in ``out`` is replaced (its files removed) only with ``overwrite``.
+    An earlier run in ``out`` is replaced only with ``overwrite``, and only when the new
+    run writes its first checkpoint (its files are kept until then: a new run that
+    diverges or is stopped in its first epoch leaves the earlier one as it was).
 
     Raises:
         ValueError: see :func:`check_run_folder`; or the checkpoint's settings differ.
@@ -280,8 +282,6 @@ def start_or_resume(
         return 0, []
     blob = check_run_folder(out, resume=resume, overwrite=overwrite)
     if blob is None:
-        for name in (CHECKPOINT, METRICS):
-            (out / name).unlink(missing_ok=True)
         return 0, []
     differ = settings_differences(json.loads(blob["config"]), settings)
     if differ:

@@ -11,8 +11,10 @@ metrics record (``--save-metrics``) and an exported model (``--export``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import platform
 import shlex
 import sys
@@ -24,9 +26,10 @@ from typing import Any
 import torch
 
 from vgg_lessons.models import VGG, build_vgg
-from vgg_lessons.train._files import atomic_write
+from vgg_lessons.train._files import LOCK, atomic_write, run_folder_lock
 from vgg_lessons.train.checkpoints import (
     CHECKPOINT,
+    METRICS,
     check_run_folder,
     check_writable,
     export,
@@ -202,8 +205,59 @@ def _test_results(
     )
 
 
+def check_output_paths(config: TrainConfig) -> None:
+    """Refuse empty paths and any two of the run's files that are one file.
+
+    The run writes ``checkpoint.pt``, ``metrics.json`` and ``.lock`` in ``--out-dir``,
+    ``STEM.pt`` and ``STEM.json`` for ``--export STEM`` and the ``--save-metrics``
+    file: one of them pointed at another would replace it.
+
+    Raises:
+        ValueError: an empty path, a folder where a file is asked for, or a clash.
+    """
+    written: dict[Path, str] = {}
+    if config.out_dir is not None:
+        if not config.out_dir.strip():
+            raise ValueError("--out-dir '' is empty; give a folder such as runs/vgg11")
+        for name in (CHECKPOINT, METRICS, LOCK):
+            written[Path(config.out_dir, name)] = f"the run's {name} in --out-dir"
+    files = []
+    if config.export is not None:
+        stem = Path(config.export)
+        if (
+            not config.export.strip()
+            or stem.name in ("", ".", "..")
+            or (config.export.endswith(("/", os.sep)))
+        ):
+            raise ValueError(
+                f"--export {config.export!r} names no file; give a file stem such as "
+                "runs/vgg11_bn (it writes STEM.pt and STEM.json)"
+            )
+        files += [(stem.with_suffix(s), "--export") for s in (".pt", ".json")]
+    if config.save_metrics is not None:
+        files.append((Path(config.save_metrics), "--save-metrics"))
+        if not config.save_metrics.strip() or Path(config.save_metrics).is_dir():
+            raise ValueError(
+                f"--save-metrics {config.save_metrics!r} is not a file path; give one "
+                "such as runs/vgg11_bn.json"
+            )
+    for path, option in files:
+        key = path.resolve()
+        same = [what for p, what in written.items() if p.resolve() == key]
+        if same:
+            raise ValueError(
+                f"{option} {path} is {same[0]}: the run would replace it; choose "
+                "another path"
+            )
+        written[path] = f"the file {option} writes"
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """``python -m vgg_lessons.train``: train a VGG on CIFAR-10 from the command line.
+
+    The run folder is locked (``.lock``, with this process's id) from the checks to
+    the end: a second run into it is refused. Ctrl-C ends the command with status 130
+    and a line saying where the last good checkpoint is and how to resume.
 
     Returns:
         The run's per-epoch metrics. Exits with status 2 (and one line) for a bad option
@@ -212,11 +266,41 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     t_start = time.perf_counter()
-    try:
-        config = TrainConfig(**vars(parser.parse_args(argv)))
-        device = check_before_data(config)
-    except ValueError as err:
-        parser.error(str(err))
+    with contextlib.ExitStack() as held:
+        try:
+            config = TrainConfig(**vars(parser.parse_args(argv)))
+            check_output_paths(config)
+            device = check_before_data(config)
+            if config.out_dir is not None:
+                held.enter_context(run_folder_lock(Path(config.out_dir)))
+        except ValueError as err:
+            parser.error(str(err))
+        return _train(parser, config, device, argv, t_start)
+
+
+def _interrupted(config: TrainConfig, argv: list[str], done: list[dict]) -> str:
+    """The line Ctrl-C prints: where the last good checkpoint is, how to go on."""
+    if config.out_dir is None:
+        return "interrupted: nothing was saved (no --out-dir)"
+    if not done and not config.resume:
+        return "interrupted before the first checkpoint; nothing of this run was saved"
+    again = [a for a in argv if a != "--overwrite"]
+    again += [] if "--resume" in again else ["--resume"]
+    epoch = f"epoch {done[-1]['epoch']}" if done else "the one resumed from"
+    return (
+        f"interrupted: the last good checkpoint ({epoch}) is "
+        f"{Path(config.out_dir) / CHECKPOINT}; continue with: {PROG} {shlex.join(again)}"
+    )
+
+
+def _train(
+    parser: argparse.ArgumentParser,
+    config: TrainConfig,
+    device: torch.device,
+    argv: list[str],
+    t_start: float,
+) -> list[dict[str, Any]]:
+    """Load the data, train, report and write the record and export (see :func:`main`)."""
     try:
         train_data, test_data = (
             load_cifar10(split, config.data_root) for split in ("train", "test")
@@ -243,6 +327,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ) as err:  # keep what was learnt about the run: it is a result too
         diverged, history = str(err), err.history
         print(f"stopped: {diverged}", file=sys.stderr)
+    except KeyboardInterrupt:
+        parser.exit(130, _interrupted(config, argv, this_run) + "\n")
     # A resumed run's wall time counts the earlier command's epochs too (by their epoch
     # times; its data loading is not known), so the record stays the cost of the whole run.
     earlier = history[: len(history) - len(this_run)]

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from vgg_lessons.models import VGG
-from vgg_lessons.train._files import atomic_write
+from vgg_lessons.train._files import atomic_write, run_folder_lock
 from vgg_lessons.train.augmentation import augment as augment_batch
 from vgg_lessons.train.checkpoints import (
     CHECKPOINT,
@@ -407,11 +407,33 @@ def _diverged(
             f"{out / CHECKPOINT}"
             if history
             else "; no checkpoint was written (no epoch finished with finite weights)"
+            + ("; the earlier run there is kept" if (out / CHECKPOINT).exists() else "")
         )
     return TrainingDiverged(
         f"{err}; lower the learning rate (now {config.lr}) or check the data "
         f"for NaNs{where}",
         history=list(history),
+    )
+
+
+def _one_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor] | None,
+    epoch: int,
+    config: TrainConfig,
+) -> dict[str, Any]:
+    """Train epoch ``epoch`` (0-based) from its own seeded random state; its metrics row."""
+    t0 = time.perf_counter()
+    images, labels = train
+    with _epoch_random_state(config.seed * 1000 + epoch, images.device):
+        trained = train_one_epoch(model, optimizer, images, labels, epoch, config)
+    return _epoch_row(
+        trained,
+        _test_metrics(model, test_data),
+        time.perf_counter() - t0,
+        len(images) // config.batch_size * config.batch_size,
     )
 
 
@@ -463,31 +485,30 @@ def fit(
     )
     model.to(device).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config)
-    start, history = start_or_resume(
-        out, record, model, optimizer, resume=config.resume, overwrite=config.overwrite
-    )
-    if start == 0 and config.whiten_first_conv:
-        init_first_conv_from_patches(model, images)
-    images, labels = images.to(device), labels.to(device)
-    for epoch in range(start, config.epochs):
-        t0 = time.perf_counter()
-        try:
-            with _epoch_random_state(config.seed * 1000 + epoch, device):
-                trained = train_one_epoch(
-                    model, optimizer, images, labels, epoch, config
+    lock = run_folder_lock(out) if out is not None else contextlib.nullcontext()
+    with lock:  # one run at a time in an output folder
+        start, history = start_or_resume(
+            out,
+            record,
+            model,
+            optimizer,
+            resume=config.resume,
+            overwrite=config.overwrite,
+        )
+        if start == 0 and config.whiten_first_conv:
+            init_first_conv_from_patches(model, images)
+        images, labels = images.to(device), labels.to(device)
+        for epoch in range(start, config.epochs):
+            try:
+                row = _one_epoch(
+                    model, optimizer, (images, labels), test_data, epoch, config
                 )
-            row = _epoch_row(
-                trained,
-                _test_metrics(model, test_data),
-                time.perf_counter() - t0,
-                len(images) // config.batch_size * config.batch_size,
-            )
-            if out is not None:  # checkpoint
-                _save_epoch(out, model, optimizer, record, history + [row])
-        except TrainingDiverged as err:
-            raise _diverged(err, config, out, history) from None
-        history.append(row)
-        if callback is not None:
-            callback(row)
+                if out is not None:  # checkpoint
+                    _save_epoch(out, model, optimizer, record, history + [row])
+            except TrainingDiverged as err:
+                raise _diverged(err, config, out, history) from None
+            history.append(row)
+            if callback is not None:
+                callback(row)
     model.to(memory_format=torch.contiguous_format)
     return history
