@@ -27,7 +27,6 @@ import argparse
 import ast
 import copy
 import json
-import os
 import re
 import sys
 import textwrap
@@ -43,6 +42,7 @@ from vgg_lessons.publishing._myst import (
     split_directive,
     to_plain_markdown,
 )
+from vgg_lessons.train.checkpoints import check_writable
 
 EDITIONS = ("jupyter", "student", "teacher")
 UNANSWERED = "answer = ..."
@@ -419,15 +419,7 @@ def check_out_folder(out: Path) -> None:
         raise ValueError(
             f"--out {str(out)!r} names no folder of its own; give one such as editions"
         )
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ValueError(f"--out {out}: {existing} is a file; choose another folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(
-            f"--out {out}: {existing} is not writable; choose another folder"
-        )
+    check_writable(out, "--out")
 
 
 def _manifest(out: Path) -> set[Path]:
