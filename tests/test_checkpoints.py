@@ -45,7 +45,7 @@ def test_a_checkpoint_with_damaged_bytes_is_refused(checkpoint: Path) -> None:
 
 def test_a_checkpoint_is_intact_after_a_round_trip(checkpoint: Path) -> None:
     blob = read_checkpoint(checkpoint)
-    assert blob["checksum"].startswith("crc32:") and blob["epoch"] == 1
+    assert blob["checksum"].startswith("file-crc32:") and blob["epoch"] == 1
 
 
 def test_killed_writes_leave_no_temporaries_for_good(tmp_path: Path) -> None:

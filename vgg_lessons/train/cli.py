@@ -329,6 +329,8 @@ def _train(
         print(f"stopped: {diverged}", file=sys.stderr)
     except KeyboardInterrupt:
         parser.exit(130, _interrupted(config, argv, this_run) + "\n")
+    except ValueError as err:  # what only the data shows (its size, a changed set)
+        parser.error(str(err))
     # A resumed run's wall time counts the earlier command's epochs too (by their epoch
     # times; its data loading is not known), so the record stays the cost of the whole run.
     earlier = history[: len(history) - len(this_run)]

@@ -39,7 +39,11 @@ from torch import nn
 
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import atomic_write
-from vgg_lessons.train.checkpoints import check_writable, load_checkpoint
+from vgg_lessons.train.checkpoints import (
+    check_writable,
+    file_checksum,
+    load_checkpoint,
+)
 from vgg_lessons.train.data import balanced_subset, load_cifar10
 from vgg_lessons.train.loop import fit, init_first_conv_from_patches, seed_everything
 from vgg_lessons.train.metrics import evaluate
@@ -255,6 +259,7 @@ def save_source(model: VGG, path: Path = SOURCE_MODEL) -> None:
         for k, v in model.state_dict().items()
     }
     blob = dict(model=state, config=json.dumps(dict(model=model.config)))
+    blob["checksum"] = file_checksum(blob)
     atomic_write(Path(path), lambda fh: torch.save(blob, fh))
 
 
