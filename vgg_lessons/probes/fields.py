@@ -89,25 +89,24 @@ def layer_spec(
 
     name = name or path
     if isinstance(module, nn.Conv2d):
-        pad = module.padding
+        kernel = _square(module.kernel_size, "kernel", path)
+        dilation = _square(module.dilation, "dilation", path)
+        pad, right = module.padding, None
         if isinstance(pad, str):
             if pad == "valid":
                 pad = 0
-            else:  # "same" (stride 1): PyTorch pads (span - 1) / 2 on the left
-                pad = (
-                    effective_kernel(
-                        _square(module.kernel_size, "kernel", path),
-                        _square(module.dilation, "dilation", path),
-                    )
-                    - 1
-                ) // 2
+            else:  # "same" (stride 1): PyTorch pads (span - 1) // 2 on the left and
+                # the rest on the right, one more there for an even span
+                span = effective_kernel(kernel, dilation)
+                pad, right = (span - 1) // 2, span - 1 - (span - 1) // 2
         return LayerSpec(
             name,
-            _square(module.kernel_size, "kernel", path),
+            kernel,
             _square(module.stride, "stride", path),
             _square(pad, "padding", path),
-            _square(module.dilation, "dilation", path),
+            dilation,
             "conv",
+            padding_right=right if right != pad else None,
         )
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         dilation = getattr(module, "dilation", 1)
