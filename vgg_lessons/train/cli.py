@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from vgg_lessons.inputs import CLASSES
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import atomic_write
 from vgg_lessons.train.checkpoints import (
@@ -38,7 +39,7 @@ from vgg_lessons.train.config import (
     setting_problem,
     shipped_recipe,
 )
-from vgg_lessons.train.data import CLASSES, load_cifar10
+from vgg_lessons.train.data import load_cifar10
 from vgg_lessons.train.loop import (
     TrainingDiverged,
     fit,
