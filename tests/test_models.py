@@ -251,7 +251,7 @@ def test_bad_arguments_raise_clear_errors(kwargs, message):
     ((1, 3, 16, 16), f"at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}"),
     ((1, 3, 31, 64), "31x64 pixels is too small"),
     ((3, 32, 32), "add a batch dimension"),
-    ((1, 1, 32, 32), "takes 3-channel images, got 1 channels .*in_channels=1"),
+    ((1, 1, 32, 32), r"expected 3-channel images .*got shape \(1, 1, 32, 32\)"),
     ((2, 32, 32, 3), r"channels go second: x.permute\(0, 3, 1, 2\)$"),
 ])
 def test_bad_inputs_raise_clear_errors(shape, message):
@@ -265,7 +265,7 @@ def test_uint8_images_get_a_one_line_error_that_names_the_transform():
 
     model = build_vgg("A", head="cifar", width=0.25).eval()
     images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
-    with pytest.raises(ValueError, match=r"takes float input, got torch.uint8 .*transforms\(\)"):
+    with pytest.raises(ValueError, match=r"expected float model input, got torch.uint8 .*inputs.normalize\(images\)"):
         model(images)
     assert model(get_weights().transforms()(images)).shape == (2, 10)
 

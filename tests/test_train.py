@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from vgg_lessons.train.config import TrainConfig
-from vgg_lessons.train.data import CLASSES, normalize
+from vgg_lessons.inputs import CLASSES, normalize
 from vgg_lessons.models import build_vgg
 from vgg_lessons.train import cli
 from vgg_lessons.train import loop

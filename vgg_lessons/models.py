@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from vgg_lessons._layers import readable_name, resolve_layer
+from vgg_lessons.inputs import check_images
 from vgg_lessons.vgg_configs import (
     FROM_ARCH,
     LETTER_DEFAULTS,
@@ -124,36 +125,12 @@ class VGG(nn.Module):
 
     # ---- forward ----------------------------------------------------------------
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise ValueError if ``x`` is not a ``(B, C, H, W)`` batch this model accepts."""
-        c = self.config["in_channels"]
-        if not isinstance(x, torch.Tensor):
-            raise ValueError(
-                f"expected a torch.Tensor of shape (B, {c}, H, W), got {type(x).__name__}"
-            )
-        if x.dim() != 4:
-            hint = (
-                " (add a batch dimension with x.unsqueeze(0))" if x.dim() == 3 else ""
-            )
-            raise ValueError(
-                f"expected a batch of shape (B, {c}, H, W), got shape "
-                f"{tuple(x.shape)}{hint}"
-            )
-        if not x.is_floating_point():
-            raise ValueError(
-                f"this model takes float input, got {x.dtype} images; turn images as "
-                "data.load_cifar10 returns them into model input with "
-                "weights.get_weights().transforms()(images)"
-            )
-        if x.shape[1] != c:
-            hint = (
-                "channels go second: x.permute(0, 3, 1, 2)"
-                if x.shape[-1] == c
-                else f"or build the model with in_channels={x.shape[1]}"
-            )
-            raise ValueError(
-                f"this model takes {c}-channel images, got {x.shape[1]} channels "
-                f"(shape {tuple(x.shape)}); {hint}"
-            )
+        """Raise ValueError if ``x`` is not a float ``(B, C, H, W)`` batch this model accepts.
+
+        The batch itself is checked by :func:`vgg_lessons.inputs.check_images` (float
+        model input, ``config["in_channels"]`` channels); the size is checked here.
+        """
+        check_images(x, dtype="float", channels=self.config["in_channels"])
         h, w = x.shape[-2:]
         if min(h, w) < MIN_INPUT_SIZE:
             raise ValueError(

@@ -22,7 +22,7 @@ from torch import nn
 
 from vgg_lessons._layers import model_device as _device
 from vgg_lessons._layers import resolve_layer
-from vgg_lessons.viz._images import as_model_input
+from vgg_lessons.inputs import as_model_input
 
 
 def _input_and_target(

@@ -23,24 +23,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from vgg_lessons.inputs import as_model_input, check_images
 from vgg_lessons.models import VGG, fully_convolutional
-from vgg_lessons.viz._images import as_model_input
-
-
-def _check_images(images: torch.Tensor) -> None:
-    if (
-        not isinstance(images, torch.Tensor)
-        or images.dim() != 4
-        or images.shape[1] != 3
-    ):
-        got = (
-            tuple(images.shape)
-            if isinstance(images, torch.Tensor)
-            else type(images).__name__
-        )
-        raise ValueError(
-            f"expected uint8 images (B, 3, H, W) as load_cifar10 returns them, got {got}"
-        )
 
 
 @torch.no_grad()
@@ -53,7 +37,6 @@ def score_map(model: VGG, images: torch.Tensor) -> torch.Tensor:
             or float images that are already model input. CIFAR head: ``H, W >= 32``, map side ``H/32``;
             ImageNet head: ``H, W >= 224``, map side ``H/32 - 6``.
     """
-    _check_images(images)
     model.eval()
     x = as_model_input(images)
     if model.config["head"] == "imagenet":
@@ -79,7 +62,7 @@ def dense_scores(model: VGG, images: torch.Tensor) -> torch.Tensor:
 
 def rescale(images: torch.Tensor, side: int) -> torch.Tensor:
     """uint8 ``(B, 3, H, W)`` resized (bilinear, antialiased) so that the shorter side is ``side``."""
-    _check_images(images)
+    check_images(images)
     h, w = images.shape[-2:]
     size = (side, round(w * side / h)) if h <= w else (round(h * side / w), side)
     out = nn.functional.interpolate(

@@ -33,7 +33,7 @@ from torch import nn
 
 from vgg_lessons._layers import forward_until, readable_name, resolve_layer
 from vgg_lessons._layers import model_device as _device
-from vgg_lessons.viz._images import as_model_input
+from vgg_lessons.inputs import as_model_input, check_images
 
 
 # ---- naming --------------------------------------------------------------------------
@@ -194,11 +194,7 @@ def channel_scores(
     Raises:
         ValueError: not a batch of images, or an empty one.
     """
-    as_model_input(
-        images[:1] if isinstance(images, torch.Tensor) else images
-    )  # checks the shape
-    if len(images) == 0:
-        raise ValueError("no images given (an empty batch); pass at least one image")
+    check_images(images, dtype="any")
     device = _device(model)
     parts = []
     with torch.no_grad():

@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from vgg_lessons.inputs import CLASSES
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import LOCK, atomic_write, run_folder_lock
 from vgg_lessons.train.checkpoints import (
@@ -41,7 +42,7 @@ from vgg_lessons.train.config import (
     setting_problem,
     shipped_recipe,
 )
-from vgg_lessons.train.data import CLASSES, load_cifar10
+from vgg_lessons.train.data import load_cifar10
 from vgg_lessons.train.loop import (
     TrainingDiverged,
     fit,

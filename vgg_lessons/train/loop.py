@@ -34,6 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons.inputs import check_images, normalize
 from vgg_lessons.models import VGG
 from vgg_lessons.train._files import atomic_write, run_folder_lock
 from vgg_lessons.train.augmentation import augment as augment_batch
@@ -44,7 +45,6 @@ from vgg_lessons.train.checkpoints import (
     start_or_resume,
 )
 from vgg_lessons.train.config import TrainConfig, configure
-from vgg_lessons.train.data import normalize
 from vgg_lessons.train.metrics import _autocast, evaluate
 
 #: A loss above this many times that of a uniform guess (ln of the class count) has exploded.
@@ -325,14 +325,11 @@ def _training_data(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The training images and labels, checked and cut to ``config.train_size``."""
     images, labels = train_data
-    if (
-        images.dtype != torch.uint8
-        or images.dim() != 4
-        or labels.shape != (len(images),)
-    ):
+    check_images(images)
+    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),):
         raise ValueError(
-            f"train images must be uint8 (N, 3, H, W) with labels (N,), got "
-            f"{images.dtype} {tuple(images.shape)} and {tuple(labels.shape)}; "
+            f"expected train labels (N,) for the {len(images)} images, got "
+            f"{getattr(labels, 'shape', type(labels).__name__)}; "
             "load them with vgg_lessons.train.data.load_cifar10"
         )
     if config.train_size is not None:

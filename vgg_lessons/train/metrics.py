@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from vgg_lessons.train.data import normalize
+from vgg_lessons.inputs import check_images, normalize
 
 
 def _autocast(device: torch.device):
@@ -62,14 +62,11 @@ def evaluate(
             f"the model is on {here}, not {device}; move it first "
             f"(model.to({str(device)!r})) or leave out device"
         )
-    if (
-        images.dtype != torch.uint8
-        or images.dim() != 4
-        or labels.shape != (len(images),)
-    ):
+    check_images(images)
+    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),):
         raise ValueError(
-            f"expected uint8 images (N, C, H, W) and int64 labels (N,), got "
-            f"{images.dtype} {tuple(images.shape)} and {tuple(labels.shape)}; "
+            f"expected labels (N,) for the {len(images)} images, got "
+            f"{getattr(labels, 'shape', type(labels).__name__)}; "
             "load them with vgg_lessons.train.data.load_cifar10"
         )
     model.eval()

@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons.inputs import as_model_input
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import atomic_write
 from vgg_lessons.train.checkpoints import (
@@ -48,7 +49,6 @@ from vgg_lessons.train.data import balanced_subset, load_cifar10
 from vgg_lessons.train.loop import fit, init_first_conv_from_patches, seed_everything
 from vgg_lessons.train.metrics import evaluate
 from vgg_lessons.train.weights import ASSETS
-from vgg_lessons.viz._images import as_model_input
 
 #: CIFAR-10 labels of the classes the source network is trained on, and of the new task.
 SOURCE_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4)

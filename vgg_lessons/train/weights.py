@@ -27,17 +27,27 @@ from typing import Any
 
 import torch
 
+from vgg_lessons.inputs import (
+    CLASSES,
+    IMAGE_SIZE,
+    MEAN,
+    STD,
+    check_images,
+    from_unit,
+    normalize,
+)
 from vgg_lessons.models import build_vgg
-from vgg_lessons.train.data import CLASSES, MEAN, STD, normalize
 
 #: Where the shipped models live: ``<name>.pt`` (weights), ``.json`` (record), ``.md`` (card).
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
+@dataclass(frozen=True)
 class ImageTransform:
     """uint8 images ``(B, 3, H, W)`` in 0..255 -> float32 model input ``(x / 255 - mean) / std``.
 
-    A single image ``(3, H, W)`` is not accepted: add the batch dimension with
+    ``mean`` and ``std`` (per channel, 0..1 scale) are the values it uses. A single
+    image ``(3, H, W)`` is not accepted: add the batch dimension with
     ``x.unsqueeze(0)``. The result stays on the images' device.
     """
 
@@ -45,30 +55,8 @@ class ImageTransform:
     std: tuple[float, float, float] = STD
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        if not isinstance(images, torch.Tensor):
-            raise ValueError(
-                f"expected a uint8 tensor of images (B, 3, H, W), got "
-                f"{type(images).__name__}"
-            )
-        if images.dtype != torch.uint8:
-            raise ValueError(
-                f"expected uint8 images in 0..255 (as data.load_cifar10 returns them), "
-                f"got {images.dtype}; already-normalised floats are model input: "
-                "pass them to the model directly"
-            )
-        if images.dim() != 4 or images.shape[1] != 3:
-            hint = (
-                " (add a batch dimension with x.unsqueeze(0))"
-                if images.dim() == 3
-                else " (channels go second: x.permute(0, 3, 1, 2))"
-                if images.dim() == 4 and images.shape[-1] == 3
-                else ""
-            )
-            raise ValueError(
-                f"expected images of shape (B, 3, H, W), got "
-                f"{tuple(images.shape)}{hint}"
-            )
-        return normalize(images)
+        check_images(images)
+        return normalize(images, self.mean, self.std)
 
     def from_unit(self, images: torch.Tensor) -> torch.Tensor:
         """Float images in 0..1 ``(B, 3, H, W)`` -> model input, differentiably.
@@ -76,10 +64,13 @@ class ImageTransform:
         For images being optimised (activation maximisation); equals ``self(u8)`` for
         ``images = u8 / 255``.
         """
-        return normalize(images * 255.0)
+        return from_unit(images, self.mean, self.std)
 
     def __repr__(self) -> str:
-        return f"ImageTransform(uint8 (B, 3, H, W) -> (x / 255 - mean) / std, mean={self.mean}, std={self.std})"
+        return (
+            "ImageTransform(uint8 (B, 3, H, W) -> (x / 255 - mean) / std, "
+            f"mean={self.mean}, std={self.std})"
+        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +83,7 @@ class Weights:
     """
 
     name: str
-    input_size: int = 32
+    input_size: int = IMAGE_SIZE
     _transform: ImageTransform = field(
         default_factory=ImageTransform, repr=False, compare=False
     )

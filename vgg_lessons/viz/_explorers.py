@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from vgg_lessons._layers import model_device
+from vgg_lessons.inputs import IMAGE_SIZE, Preprocess
 from vgg_lessons.probes import hooks
-from vgg_lessons.viz import _images
 from vgg_lessons.viz._images import (
     enlarge_nearest,
     png_bytes,
@@ -28,9 +28,6 @@ from vgg_lessons.viz._images import (
 )
 from vgg_lessons.viz.feature_plots import tile_channels
 
-#: Side of the square the model sees (CIFAR-10).
-INPUT_SIZE = 32
-
 
 def enlarge(images: torch.Tensor, factor: int) -> np.ndarray:
     """RGB images ``(N, 3, H, W)`` (uint8, or float 0..1) -> one row, uint8 ``(H*f, N*(W*f+2)-2, 3)``."""
@@ -39,7 +36,7 @@ def enlarge(images: torch.Tensor, factor: int) -> np.ndarray:
 
 
 def image_from_upload(
-    content: bytes, size: int = INPUT_SIZE
+    content: bytes, size: int = IMAGE_SIZE
 ) -> tuple[torch.Tensor, str]:
     """Decode an uploaded picture to uint8 RGB ``(3, size, size)`` and a note on what was done.
 
@@ -103,7 +100,7 @@ def feature_layers(model: nn.Module) -> list[str]:
     return [name for name in names if name.startswith("stage")]
 
 
-def _to_input(images_u8: torch.Tensor, preprocess: _images.Preprocess) -> torch.Tensor:
+def _to_input(images_u8: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:
     """uint8 images -> model input through ``preprocess`` (which takes 0..1 images)."""
     return preprocess(to_unit_float(images_u8))
 
@@ -123,9 +120,7 @@ def _layer_choice(layers: str | Sequence[str] | None, offered: list[str]) -> lis
 class _CachedRuns:
     """One model's feature maps of every layer and its probabilities, per image (cached)."""
 
-    def __init__(
-        self, model: nn.Module, layers: Sequence[str], preprocess: _images.Preprocess
-    ):
+    def __init__(self, model: nn.Module, layers: Sequence[str], preprocess: Preprocess):
         self.model, self.layers, self.preprocess = model, list(layers), preprocess
         self._runs: dict[Any, tuple[dict[str, torch.Tensor], torch.Tensor]] = {}
         self._grids: dict[tuple[Any, str], bytes] = {}
@@ -183,25 +178,3 @@ class _Explorer:
 
         for w in widgets:
             w.observe(on_change, names="value")
-
-
-def _check_images(images: torch.Tensor) -> None:
-    if (
-        not isinstance(images, torch.Tensor)
-        or images.dim() != 4
-        or images.dtype != torch.uint8
-    ):
-        shape = (
-            tuple(images.shape)
-            if isinstance(images, torch.Tensor)
-            else type(images).__name__
-        )
-        raise ValueError(
-            f"expected uint8 images (N, 3, H, W) as data.load_cifar10 returns, got "
-            f"{shape}; pass e.g. images[:1000] of the test set"
-        )
-    if len(images) == 0:
-        raise ValueError(
-            "no images to explore (an empty batch); pass e.g. images[:1000] of the "
-            "test set"
-        )

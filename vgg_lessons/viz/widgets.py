@@ -28,11 +28,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons.inputs import CLASSES, Preprocess, check_images
 from vgg_lessons.probes import activation_max, hooks
-from vgg_lessons.viz import _images, feature_plots
+from vgg_lessons.viz import feature_plots
 from vgg_lessons.viz._explorers import (
     _CachedRuns,
-    _check_images,
     _Explorer,
     _layer_choice,
     _to_input,
@@ -69,13 +69,11 @@ class FeatureMapExplorer(_Explorer):
         classes: Sequence[str] | None = None,
         *,
         layers: Sequence[str] | None = None,
-        preprocess: _images.Preprocess | None = None,
+        preprocess: Preprocess | None = None,
     ):
         import ipywidgets as W
 
-        from vgg_lessons.train.data import CLASSES
-
-        _check_images(images)
+        check_images(images)
         self.images, self.labels = images, labels
         self.classes = list(classes or CLASSES)
         layers = _layer_choice(layers, feature_layers(model))
@@ -203,12 +201,12 @@ class FilterViewer(_Explorer):
         *,
         k: int = 8,
         layers: Sequence[str] | None = None,
-        preprocess: _images.Preprocess | None = None,
+        preprocess: Preprocess | None = None,
         act_max: dict[str, Any] | None = None,
     ):
         import ipywidgets as W
 
-        _check_images(images)
+        check_images(images)
         self.model, self.images, self.k = model, images, k
         self.preprocess = preprocess or activation_max.default_preprocess
         self.act_max = dict(act_max or {})
@@ -337,13 +335,11 @@ class TrainedVsRandom(_Explorer):
         classes: Sequence[str] | None = None,
         *,
         layers: Sequence[str] | None = None,
-        preprocess: _images.Preprocess | None = None,
+        preprocess: Preprocess | None = None,
     ):
         import ipywidgets as W
 
-        from vgg_lessons.train.data import CLASSES
-
-        _check_images(images)
+        check_images(images)
         if trained.layer_names != random.layer_names:
             raise ValueError(
                 "the trained and the random model must have the same configuration; "

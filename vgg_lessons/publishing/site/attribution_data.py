@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from vgg_lessons.inputs import normalize
 from vgg_lessons.probes import attribution, hooks
-from vgg_lessons.train import data
 
 #: Where Grad-CAM is taken: the last ReLU of stages 2 to 5 (16, 8, 4 and 2 units a side).
 GRADCAM_LAYERS = ("stage2.relu1", "stage3.relu2", "stage4.relu2", "stage5.relu2")
@@ -40,7 +40,7 @@ def attribution_maps(
     number of classes, ``B, H, W`` those of ``images_u8`` (uint8 ``(B, 3, H, W)``).
     """
     with torch.no_grad():
-        n_classes = model(data.normalize(images_u8[:1])).shape[1]
+        n_classes = model(normalize(images_u8[:1])).shape[1]
     per_method: list[list[torch.Tensor]] = [[] for _ in range(1 + len(layers))]
     for k in range(n_classes):
         target = torch.full((len(images_u8),), k)

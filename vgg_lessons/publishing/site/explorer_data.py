@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from vgg_lessons.inputs import CLASSES, IMAGE_SIZE, normalize
 from vgg_lessons.models import build_vgg
 from vgg_lessons.probes import activation_max, hooks
 from vgg_lessons.probes import fields as probes_fields
@@ -44,7 +45,6 @@ TOP_K, SEARCHED, CHUNK = (
     1000,
     16,
 )  # top images per channel, among the first N test images
-INPUT_SIZE = 32
 VERSION = 2  # bump when the layout of the data changes
 
 
@@ -62,7 +62,7 @@ def geometry_index(model: nn.Module, layers: list[str]) -> list[int]:
     A ReLU keeps the geometry of the convolution before it: its row is that conv's.
     """
     order = [n for n in model.layer_names if n.startswith("stage")]
-    rows = [r.name for r in probes_fields.layer_table(model, INPUT_SIZE)]
+    rows = [r.name for r in probes_fields.layer_table(model, IMAGE_SIZE)]
     index, current = {}, -1
     for name in order:
         if name in rows:
@@ -187,7 +187,7 @@ def feature_map_data(
     """
     trained = models["trained"]
     layers = map_layers(trained)
-    inputs = data.normalize(images_u8)
+    inputs = normalize(images_u8)
     part: dict[str, Any] = {
         "layers": [],
         "sheets": {},
@@ -223,11 +223,11 @@ def effective_field_data(
     """The trained model's effective field of each layer's centre unit (a ``32 x 32`` map
     each, greyscale in 0..1 of its peak), tiled in one row: ``erf.png``."""
     fields = [
-        probes_fields.effective_rf(model, name, INPUT_SIZE).map for name in layers
+        probes_fields.effective_rf(model, name, IMAGE_SIZE).map for name in layers
     ]
     strip = torch.cat(fields, dim=1).clamp(0, 1)  # (32, 32 * L)
     array = (strip.numpy() * 255).round().astype(np.uint8)
-    return {"sprite": _save(folder, "erf.png", array), "size": INPUT_SIZE}
+    return {"sprite": _save(folder, "erf.png", array), "size": IMAGE_SIZE}
 
 
 def filter_data(
@@ -246,7 +246,7 @@ def filter_data(
             "layer": hooks.first_conv_name(model),
         }
     }
-    inputs = data.normalize(searched_u8)
+    inputs = normalize(searched_u8)
     scores = hooks.channel_scores(model, inputs, DEEP_LAYER)  # (N, C)
     n_channels = scores.shape[1]
     painted = activation_max.maximize_activation(
@@ -293,17 +293,17 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
     images, labels = data.load_cifar10("test")
     searched, searched_labels = images[:SEARCHED], labels[:SEARCHED]
     with torch.no_grad():
-        predicted = model(data.normalize(searched)).argmax(1)
+        predicted = model(normalize(searched)).argmax(1)
     shown = pick_images(predicted, searched_labels)
     shown_u8 = searched[shown]
     folder.mkdir(parents=True, exist_ok=True)
     both = {"trained": model, "random": random_model(model)}
     maps = feature_map_data(folder, both, shown_u8)
-    table = probes_fields.layer_table(model, INPUT_SIZE)
+    table = probes_fields.layer_table(model, IMAGE_SIZE)
     manifest = {
         "version": VERSION,
-        "input_size": INPUT_SIZE,
-        "classes": list(data.CLASSES),
+        "input_size": IMAGE_SIZE,
+        "classes": list(CLASSES),
         "images": {
             "sprite": _save(folder, "images.png", tile_rgb(shown_u8, N_IMAGES)),
             "test_index": shown,

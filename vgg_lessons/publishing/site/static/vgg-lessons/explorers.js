@@ -108,8 +108,8 @@
     var n = m.images.test_index.length, buttons = [];
     loadImage(m.images.sprite).then(function (sprite) {
       for (var i = 0; i < n; i++) {
-        var c = canvas(32, 32);
-        c.getContext("2d").drawImage(sprite, 32 * i, 0, 32, 32, 0, 0, 32, 32);
+        var s = m.input_size, c = canvas(s, s);
+        c.getContext("2d").drawImage(sprite, s * i, 0, s, s, 0, 0, s, s);
         var wrong = m.maps.predicted.trained[i] !== m.images.labels[i];
         var b = el("button", { type: "button", "data-index": i, "class": wrong ? "vgg-wrong" : "",
                                title: m.classes[m.images.labels[i]] + (wrong ? " (predicted wrongly)" : "") }, [c]);
@@ -128,7 +128,8 @@
     return loadImage(m.images.sprite).then(function (sprite) {
       var ctx = target.getContext("2d");
       ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(sprite, 32 * i, 0, 32, 32, 0, 0, target.width, target.height);
+      var s = m.input_size;
+      ctx.drawImage(sprite, s * i, 0, s, s, 0, 0, target.width, target.height);
     });
   }
 
@@ -240,7 +241,7 @@
     root.appendChild(el("div", { "class": "vgg-controls" },
       [field("Layer", layerSel), field("Show the effective field (centre unit)", erfBox)]));
     root.appendChild(el("div", { "class": "vgg-panels" }, [
-      el("figure", {}, [input, el("figcaption", { text: "input, 32x32 pixels" })]),
+      el("figure", {}, [input, el("figcaption", { text: "input, " + size + "x" + size + " pixels" })]),
       el("figure", {}, [map, el("figcaption", { "class": "vgg-map-caption" })])]));
     root.appendChild(info);
     layerSel.addEventListener("change", function () {
@@ -345,10 +346,11 @@
       return Promise.all([loadImage(deep.actmax[chunk]), loadImage(deep.top[chunk])]).then(function (r) {
         var ctx = painted.getContext("2d");
         ctx.imageSmoothingEnabled = false;
-        ctx.drawImage(r[0], j * 32, 0, 32, 32, 0, 0, 128, 128);
+        var s = m.input_size;
+        ctx.drawImage(r[0], j * s, 0, s, s, 0, 0, 128, 128);
         var t = tops.getContext("2d");
         t.imageSmoothingEnabled = false;
-        for (var i = 0; i < deep.k; i++) t.drawImage(r[1], i * 32, j * 32, 32, 32, i * 64, 0, 64, 64);
+        for (var i = 0; i < deep.k; i++) t.drawImage(r[1], i * s, j * s, s, s, i * 64, 0, 64, 64);
         root.dataset.drawn = "channel " + c;
       });
     }

@@ -1,0 +1,146 @@
+"""The input conventions: what a CIFAR-10 image is and how it becomes model input.
+
+Every part of the package turns images into model input through this module, so a
+change of the normalisation is one edit here. The conventions:
+
+- *images*: uint8 ``(B, 3, H, W)`` in 0..255, as
+  :func:`vgg_lessons.train.data.load_cifar10` returns them (``H = W = IMAGE_SIZE``);
+- *model input*: float32 ``(B, 3, H, W)``, ``(x / 255 - MEAN) / STD`` per channel;
+- *unit floats*: float ``(B, 3, H, W)`` in 0..1, what matplotlib and activation
+  maximisation work with (:func:`from_unit` turns them into model input).
+
+:func:`check_images` is the one validator of an image batch; the models, the
+transforms, the probes, the explorers and the training loop all call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+
+#: The ten classes in label order (0..9); the folder names sort into this order.
+CLASSES: tuple[str, ...] = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+#: Per-channel mean and standard deviation of the training images (0..1 scale, RGB).
+MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
+STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
+#: Side of a CIFAR-10 image in pixels.
+IMAGE_SIZE = 32
+
+#: A function from images ``(B, 3, H, W)`` to model input (a transform).
+Preprocess = Callable[[torch.Tensor], torch.Tensor]
+
+
+def check_images(
+    images: object,
+    *,
+    dtype: Literal["uint8", "float", "any"] = "uint8",
+    channels: int = 3,
+) -> torch.Tensor:
+    """Raise a one-line ValueError unless ``images`` is a non-empty image batch.
+
+    Args:
+        images: the batch, ``(B, channels, H, W)``.
+        dtype: ``"uint8"``: images as loaded (0..255); ``"float"``: model input
+            (normalised floats); ``"any"``: either, or floats on the 0..255 scale
+            (what :func:`normalize` takes after augmentation).
+        channels: the number of channels expected in dimension 1.
+
+    Returns:
+        ``images``, unchanged (so a caller may write ``x = check_images(x)``).
+    """
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(
+            f"expected a tensor of images (B, {channels}, H, W), got "
+            f"{type(images).__name__}; convert it with torch.as_tensor"
+        )
+    shape = tuple(images.shape)
+    if images.dim() != 4:
+        hint = (
+            "; add a batch dimension with x.unsqueeze(0)" if images.dim() == 3 else ""
+        )
+        raise ValueError(
+            f"expected a batch of images (B, {channels}, H, W), got shape {shape}{hint}"
+        )
+    if images.shape[1] != channels:
+        hint = (
+            "channels go second: x.permute(0, 3, 1, 2)"
+            if images.shape[-1] == channels
+            else f"pass {channels}-channel images"
+        )
+        raise ValueError(
+            f"expected {channels}-channel images (B, {channels}, H, W), got shape {shape}; {hint}"
+        )
+    if dtype == "uint8" and images.dtype != torch.uint8:
+        raise ValueError(
+            f"expected uint8 images in 0..255 (as load_cifar10 returns them), got "
+            f"{images.dtype}; floats that are already normalised are model input: "
+            "pass them to the model directly"
+        )
+    if dtype == "float" and not images.is_floating_point():
+        raise ValueError(
+            f"expected float model input, got {images.dtype} images; turn images as "
+            "load_cifar10 returns them into model input with "
+            "vgg_lessons.inputs.normalize(images)"
+        )
+    if images.shape[0] == 0:
+        raise ValueError(
+            f"no images (an empty batch, shape {shape}); pass at least one"
+        )
+    return images
+
+
+def normalize(
+    images: torch.Tensor,
+    mean: tuple[float, ...] = MEAN,
+    std: tuple[float, ...] = STD,
+) -> torch.Tensor:
+    """uint8 ``(B, 3, H, W)`` in 0..255 -> float32 ``(x / 255 - mean) / std``, same device.
+
+    Float input is taken to be on the 0..255 scale too (e.g. after ``augment``).
+    """
+    check_images(images, dtype="any", channels=len(mean))
+    scale = torch.tensor(mean, device=images.device).view(1, -1, 1, 1) * 255
+    spread = torch.tensor(std, device=images.device).view(1, -1, 1, 1) * 255
+    return (images.float() - scale) / spread
+
+
+def from_unit(
+    images: torch.Tensor,
+    mean: tuple[float, ...] = MEAN,
+    std: tuple[float, ...] = STD,
+) -> torch.Tensor:
+    """Float images in 0..1 ``(B, 3, H, W)`` -> model input, differentiably.
+
+    For images being optimised (activation maximisation); equals ``normalize(u8)`` for
+    ``images = u8 / 255``.
+    """
+    return normalize(images * 255.0, mean, std)
+
+
+def as_model_input(
+    images: torch.Tensor, transform: Preprocess | None = None
+) -> torch.Tensor:
+    """uint8 images -> model input through ``transform`` (default :func:`normalize`);
+    float tensors are taken to be model input already and returned as they are.
+
+    Raises:
+        ValueError: not a non-empty ``(B, 3, H, W)`` tensor (one line; says what to do).
+    """
+    uint8 = isinstance(images, torch.Tensor) and images.dtype == torch.uint8
+    check_images(images, dtype="uint8" if uint8 else "float")
+    if not uint8:
+        return images
+    return (transform or normalize)(images)
