@@ -63,6 +63,17 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype of the model's first floating-point parameter (float32 for a model with none).
+
+    Input is cast to it, so a float64 (or bfloat16) model takes the same images.
+    """
+    for tensor in model.parameters():
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
+
+
 class _Stop(Exception):
     """Raised by a hook to end a forward pass once the wanted layer has run."""
 

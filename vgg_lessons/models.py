@@ -353,6 +353,19 @@ def build_vgg(
 
 
 # ==== Chapter 7: dense evaluation (the paper's Sec. 3.2) =====================================
+class _FullyConvolutional(nn.Sequential):
+    """``Sequential(features, head)`` that names input too small for its 7x7 fc1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(x, torch.Tensor) and x.dim() == 4 and min(x.shape[-2:]) < 224:
+            raise ValueError(
+                f"images of {x.shape[-2]}x{x.shape[-1]} pixels are too small for the "
+                "fully convolutional VGG: its fc1 reads a 7x7 map, which needs "
+                "224x224 pixels or more; upsample them first"
+            )
+        return super().forward(x)
+
+
 def fully_convolutional(model: VGG) -> nn.Sequential:
     """A copy of an ImageNet-head VGG with its fully connected layers turned into convolutions.
 
@@ -391,7 +404,7 @@ def fully_convolutional(model: VGG) -> nn.Sequential:
                 conv.bias.copy_(m.bias)
             m = conv
         head.append(copy.deepcopy(m))
-    dense = nn.Sequential(
+    dense = _FullyConvolutional(
         OrderedDict(features=copy.deepcopy(model.features), head=nn.Sequential(*head))
     )
     return dense.train(model.training)

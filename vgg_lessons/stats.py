@@ -19,6 +19,7 @@ shapes are computed, so even VGG-19 at 224x224 costs no memory and no time.
 from __future__ import annotations
 
 import copy
+import numbers
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from math import prod
@@ -219,8 +220,15 @@ def layer_stats(
     Raises:
         ValueError: bad sizes, or an input the model cannot take (its own message).
     """
-    h, w = (
-        (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+    sizes = [input_size] * 2 if isinstance(input_size, numbers.Integral) else input_size
+    if not isinstance(sizes, (tuple, list)) or len(sizes) != 2:
+        raise ValueError(
+            f"input_size is the image side in pixels (224) or (H, W) such as "
+            f"(224, 224), got {input_size!r}"
+        )
+    h, w = (  # numpy's integers as int; the checks below refuse the rest
+        int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+        for v in sizes
     )
     for label, v in (
         ("input_size", h),

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from vgg_lessons._layers import model_dtype
 from vgg_lessons.inputs import as_model_input, check_images
 from vgg_lessons.models import VGG, fully_convolutional
 
@@ -38,7 +39,7 @@ def score_map(model: VGG, images: torch.Tensor) -> torch.Tensor:
             ImageNet head: ``H, W >= 224``, map side ``H/32 - 6``.
     """
     model.eval()
-    x = as_model_input(images)
+    x = as_model_input(images).to(model_dtype(model))
     if model.config["head"] == "imagenet":
         if min(x.shape[-2:]) < 224:
             raise ValueError(

@@ -10,6 +10,7 @@ to ``nn.Module`` s (:func:`layer_table`) and measures fields with gradients:
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -279,6 +280,14 @@ def empirical_rf(model: nn.Module, layer: str, input_size: int = 64) -> Measured
     import torch
     from torch import nn
 
+    if isinstance(input_size, bool) or not isinstance(input_size, numbers.Integral):
+        raise ValueError(
+            f"input_size is the image side in pixels, a whole number such as 64, got "
+            f"{type(input_size).__name__} {input_size!r}"
+        )
+    if input_size < 1:
+        raise ValueError(f"input_size must be at least 1 pixel, got {input_size}")
+    input_size = int(input_size)
     layers, i, name = _layer_index(model, layer)
     probe = nn.Sequential(*(_probe_copy(p, m) for p, m in layers[: i + 1])).double()
     size = max(

@@ -6,14 +6,18 @@ On the bottom floor with ``models`` and ``data``: it imports nothing from the pa
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+#: A folder with less free space than this (bytes) is full, for a failed write's message.
+FULL_BELOW_BYTES = 1 << 20
 #: A temporary file whose writer cannot be identified is stale after this long (seconds).
 STALE_AFTER_S = 3600
 
@@ -76,9 +80,36 @@ def atomic_write(path: Path, write: Callable[[IO], None], mode: str = "wb") -> N
             write(fh)
         os.chmod(tmp, 0o644)  # mkstemp makes it private
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:
+        failed = _write_error(path, err)  # before the temporary goes: it fills the disk
+        Path(tmp).unlink(missing_ok=True)
+        raise failed from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_error(path: Path, err: BaseException) -> OSError:
+    """A failed write as one OSError naming ``path``; a full disk says so.
+
+    ``torch.save`` reports a full disk as ``RuntimeError: ... unexpected pos ...``; a
+    plain ``write`` as ``OSError(ENOSPC)``. Both become "no space left on <folder>".
+    """
+    try:
+        full = shutil.disk_usage(path.parent).free < FULL_BELOW_BYTES
+    except OSError:
+        full = False
+    if getattr(err, "errno", None) == errno.ENOSPC or (
+        isinstance(err, RuntimeError) and full
+    ):
+        return OSError(
+            errno.ENOSPC,
+            f"cannot write {path}: no space left on {path.parent}; free some space "
+            "or write elsewhere",
+        )
+    if isinstance(err, OSError):
+        return err
+    return OSError(errno.EIO, f"cannot write {path}: {first_line(err)}")
 
 
 # ---- a run folder's lock ---------------------------------------------------------------

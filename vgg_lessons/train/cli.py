@@ -127,10 +127,15 @@ def check_before_data(config: TrainConfig) -> torch.device:
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
+    if config.train_size is not None and config.batch_size > config.train_size:
+        raise ValueError(
+            f"--batch-size {config.batch_size} exceeds --train-size "
+            f"{config.train_size}; lower the batch size or use more images"
+        )
     try:
         with torch.device("meta"):
             planned = build_vgg(**_model_config(config)).config
-    except (ValueError, OverflowError) as err:
+    except (ValueError, OverflowError, RuntimeError) as err:
         raise ValueError(
             f"--arch {config.arch} --bn {config.bn} --width {config.width}: {err}"
         ) from None
@@ -141,7 +146,20 @@ def check_before_data(config: TrainConfig) -> torch.device:
             )
     if config.out_dir is not None:
         out = Path(config.out_dir)
-        blob = check_run_folder(out, resume=config.resume, overwrite=config.overwrite)
+        if out.is_symlink() and not out.exists():
+            raise ValueError(
+                f"--out-dir {out} is a link to {os.readlink(out)}, which does not "
+                "exist; make that folder or choose another --out-dir"
+            )
+        try:
+            blob = check_run_folder(
+                out, resume=config.resume, overwrite=config.overwrite
+            )
+        except OSError as err:  # a name too long, a loop of links ...
+            raise ValueError(
+                f"cannot use --out-dir {out}: {err.strerror or err}; choose "
+                "another folder"
+            ) from None
         if blob is not None:
             saved = {
                 k: v
@@ -276,22 +294,44 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 held.enter_context(run_folder_lock(Path(config.out_dir)))
         except ValueError as err:
             parser.error(str(err))
+        except OSError as err:  # the run folder could not be made or locked
+            parser.error(f"cannot use --out-dir {config.out_dir}: {_os_error(err)}")
         return _train(parser, config, device, argv, t_start)
 
 
-def _interrupted(config: TrainConfig, argv: list[str], done: list[dict]) -> str:
-    """The line Ctrl-C prints: where the last good checkpoint is, how to go on."""
+def _where_saved(config: TrainConfig, argv: list[str], done: list[dict]) -> str:
+    """Where the last good checkpoint is and how to go on (Ctrl-C, a failed write)."""
     if config.out_dir is None:
-        return "interrupted: nothing was saved (no --out-dir)"
+        return "nothing was saved (no --out-dir)"
     if not done and not config.resume:
-        return "interrupted before the first checkpoint; nothing of this run was saved"
+        return "no checkpoint of this run was written yet"
     again = [a for a in argv if a != "--overwrite"]
     again += [] if "--resume" in again else ["--resume"]
     epoch = f"epoch {done[-1]['epoch']}" if done else "the one resumed from"
     return (
-        f"interrupted: the last good checkpoint ({epoch}) is "
+        f"the last good checkpoint ({epoch}) is "
         f"{Path(config.out_dir) / CHECKPOINT}; continue with: {PROG} {shlex.join(again)}"
     )
+
+
+def _os_error(err: OSError) -> str:
+    """A failed write in one line: what it says and the file it names."""
+    where = f" ({err.filename})" if err.filename else ""
+    return f"{err.strerror or err}{where}"
+
+
+def _write_outputs(
+    config: TrainConfig, model: VGG, info: dict[str, Any], finished: bool
+) -> None:
+    """Write the metrics record (``--save-metrics``) and, for a finished run, the export."""
+    if config.save_metrics:
+        atomic_write(
+            Path(config.save_metrics), lambda fh: json.dump(info, fh, indent=1), "w"
+        )
+        print(f"wrote {config.save_metrics}")
+    if config.export and finished:
+        export(Path(config.export), model, info)
+        print(f"exported {Path(config.export).with_suffix('.pt')} and .json")
 
 
 def _train(
@@ -329,9 +369,12 @@ def _train(
         diverged, history = str(err), err.history
         print(f"stopped: {diverged}", file=sys.stderr)
     except KeyboardInterrupt:
-        parser.exit(130, _interrupted(config, argv, this_run) + "\n")
+        parser.exit(130, f"interrupted: {_where_saved(config, argv, this_run)}\n")
     except ValueError as err:  # what only the data shows (its size, a changed set)
         parser.error(str(err))
+    except OSError as err:  # a checkpoint that could not be written: a full disk
+        kept = _where_saved(config, argv, this_run)
+        parser.exit(1, f"{PROG}: error: {_os_error(err)}; {kept}\n")
     # A resumed run's wall time counts the earlier command's epochs too (by their epoch
     # times; its data loading is not known), so the record stays the cost of the whole run.
     earlier = history[: len(history) - len(this_run)]
@@ -349,14 +392,10 @@ def _train(
             f"test accuracy {info['test_acc']:.4f} ({info['test_acc_flip_tta']:.4f} with flip "
             f"averaging) after {len(history)} epochs; {wall:.0f} s wall time on {device}{resumed}"
         )
-    if config.save_metrics:
-        atomic_write(
-            Path(config.save_metrics), lambda fh: json.dump(info, fh, indent=1), "w"
-        )
-        print(f"wrote {config.save_metrics}")
-    if config.export and diverged is None:
-        export(Path(config.export), model, info)
-        print(f"exported {Path(config.export).with_suffix('.pt')} and .json")
+    try:
+        _write_outputs(config, model, info, diverged is None)
+    except OSError as err:
+        parser.exit(1, f"{PROG}: error: {_os_error(err)}\n")
     if diverged is not None:
         raise SystemExit(1)
     return history

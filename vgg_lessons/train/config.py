@@ -68,7 +68,11 @@ class TrainConfig:
         0.9, "SGD (Nesterov) momentum", "training", minimum=0, below=1
     )
     weight_decay: float = _setting(
-        5e-4, "L2 on weights (not on BN parameters or biases)", "training", minimum=0
+        5e-4,
+        "L2 on weights (not on BN parameters or biases)",
+        "training",
+        minimum=0,
+        below=1,
     )
     label_smoothing: float = _setting(
         0.1, "of the cross-entropy targets", "training", minimum=0, below=1
@@ -90,7 +94,11 @@ class TrainConfig:
         choices=("random", "alternate"),
     )
     seed: int = _setting(
-        0, "seeds shuffling, augmentation and dropout, per epoch", "training"
+        0,
+        "seeds shuffling, augmentation and dropout, per epoch",
+        "training",
+        minimum=0,
+        below=10**15,  # seed * 1000 + epoch seeds torch: below 2**63
     )
     train_size: int | None = _setting(
         None, "use only the first N training images", "training", minimum=1
@@ -111,7 +119,9 @@ class TrainConfig:
     device: str | None = _setting(
         None, "cpu, cuda, cuda:1 ... (default: cuda if present)", "run"
     )
-    threads: int | None = _setting(None, "torch CPU threads", "run", minimum=1)
+    threads: int | None = _setting(
+        None, "torch CPU threads", "run", minimum=1, below=1025
+    )
     progress: bool = _setting(True, "show a progress bar", "run")
     export: str | None = _setting(
         None,

@@ -36,7 +36,11 @@ from pathlib import Path
 import torch
 
 from vgg_lessons.inputs import CLASSES, IMAGE_SIZE
-from vgg_lessons.train._files import atomic_write, remove_stale_temporaries
+from vgg_lessons.train._files import (
+    atomic_write,
+    first_line,
+    remove_stale_temporaries,
+)
 
 SPLITS = ("train", "test")
 _SPLIT_SIZES = {"train": 50_000, "test": 10_000}  # in torchvision's batches
@@ -59,6 +63,11 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     """
     if root is None:
         root = os.environ.get(DATA_ENV) or _user_cache() / "data"
+    if not isinstance(root, (str, os.PathLike)) or not str(root).strip():
+        raise ValueError(
+            f"root is the CIFAR-10 folder, a path such as '~/data/cifar10', got "
+            f"{type(root).__name__} {root!r}"
+        )
     return Path(root).expanduser()
 
 
@@ -122,11 +131,23 @@ def _list_image_folder(split_dir: Path) -> list[tuple[Path, int]]:
 
 
 def _fingerprint(files: list[tuple[Path, int]]) -> str:
-    """A cheap identity of a set of files: names, sizes and modification times."""
+    """A cheap identity of a set of files: names, sizes, inodes, modification and
+    change times.
+
+    The rule: a file rewritten in any way is seen, even at the same size with its
+    modification time put back (``os.utime``), because the kernel sets its change time
+    (``st_ctime``), which no user can set back; so is a file replaced by another
+    (a new inode). Contents are not hashed (that would read 60,000 files each time):
+    only a change made below the file system (a disk edited by hand) goes unseen.
+    Copying or unpacking the data again changes these too: one rebuild.
+    """
     h = hashlib.sha256()
     for f, label in files:
         st = f.stat()
-        h.update(f"{f.name}|{label}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        h.update(
+            f"{f.name}|{label}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|"
+            f"{st.st_ino}\n".encode()
+        )
     return h.hexdigest()
 
 
@@ -140,6 +161,11 @@ def _decode_one(path: Path) -> torch.Tensor:
                 bytearray(img.convert("RGB").tobytes()), dtype=torch.uint8
             )
             w, h = img.size
+    except Image.DecompressionBombError as err:
+        raise ValueError(
+            f"{path} is far too large an image for CIFAR-10 ({first_line(err)}); "
+            f"CIFAR-10 images are {IMAGE_SIZE}x{IMAGE_SIZE}: remove it"
+        ) from None
     except PermissionError:
         raise ValueError(
             f"cannot read {path}: permission denied; make it readable "

@@ -45,7 +45,12 @@ from vgg_lessons.train.checkpoints import (
     start_or_resume,
 )
 from vgg_lessons.train.config import TrainConfig, configure
-from vgg_lessons.train.metrics import _autocast, evaluate
+from vgg_lessons.train.metrics import (
+    _autocast,
+    check_labels,
+    evaluate,
+    num_classes_of,
+)
 
 #: A loss above this many times that of a uniform guess (ln of the class count) has exploded.
 EXPLODED_LOSS_FACTOR = 100
@@ -108,7 +113,18 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
             )
     elif device.type not in ("cpu", "mps", "xpu"):
         raise ValueError(f"device {str(name)!r} is not supported; use cpu or cuda")
+    elif device.type != "cpu" and not _backend_available(device.type):
+        raise ValueError(
+            f"device {str(name)!r}: this machine (or this torch) has no "
+            f"{device.type.upper()} device; use cpu or leave the device out"
+        )
     return device
+
+
+def _backend_available(kind: str) -> bool:
+    """Whether torch can use an ``mps`` or ``xpu`` device here."""
+    backend = torch.backends.mps if kind == "mps" else getattr(torch, "xpu", None)
+    return bool(backend is not None and backend.is_available())
 
 
 def lr_at(
@@ -321,7 +337,9 @@ def train_one_epoch(
 
 
 def _training_data(
-    train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    num_classes: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The training images and labels, checked and cut to ``config.train_size``."""
     images, labels = train_data
@@ -332,6 +350,7 @@ def _training_data(
             f"{getattr(labels, 'shape', type(labels).__name__)}; "
             "load them with vgg_lessons.train.data.load_cifar10"
         )
+    labels = check_labels(labels, len(images), num_classes)
     if config.train_size is not None:
         images, labels = images[: config.train_size], labels[: config.train_size]
     if config.batch_size > len(images):
@@ -473,7 +492,7 @@ def fit(
         settings["device"] = str(settings["device"])
     config = configure(config, **settings)
     device = resolve_device(config.device)
-    images, labels = _training_data(train_data, config)
+    images, labels = _training_data(train_data, config, num_classes_of(model))
     out = Path(config.out_dir) if config.out_dir is not None else None
     record = dict(
         model=getattr(model, "config", None),

@@ -63,12 +63,7 @@ def evaluate(
             f"(model.to({str(device)!r})) or leave out device"
         )
     check_images(images)
-    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),):
-        raise ValueError(
-            f"expected labels (N,) for the {len(images)} images, got "
-            f"{getattr(labels, 'shape', type(labels).__name__)}; "
-            "load them with vgg_lessons.train.data.load_cifar10"
-        )
+    labels = check_labels(labels, len(images), num_classes_of(model))
     model.eval()
     total_loss, preds = 0.0, []
     for start in range(0, len(images), batch_size):
@@ -87,6 +82,41 @@ def evaluate(
         acc=(predictions == labels.cpu()).float().mean().item(),
         predictions=predictions,
     )
+
+
+def num_classes_of(model: nn.Module) -> int | None:
+    """The number of classes in a VGG's config (None for a model without one)."""
+    config = getattr(model, "config", None)
+    return config.get("num_classes") if isinstance(config, dict) else None
+
+
+def check_labels(labels: object, n: int, num_classes: int | None = None) -> Tensor:
+    """``labels`` as int64 ``(n,)``, checked: whole numbers in ``0..num_classes - 1``.
+
+    Any integer dtype is taken (int32, uint8 ...); floats, a wrong length or a class
+    the model does not have are refused.
+
+    Raises:
+        ValueError: one line saying what is wrong and what to pass.
+    """
+    if not isinstance(labels, torch.Tensor) or labels.shape != (n,):
+        raise ValueError(
+            f"expected labels (N,) for the {n} images, got "
+            f"{getattr(labels, 'shape', type(labels).__name__)}; "
+            "load them with vgg_lessons.train.data.load_cifar10"
+        )
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise ValueError(
+            f"labels must be whole class indices (an integer tensor), got {labels.dtype}"
+            "; convert them with labels.long()"
+        )
+    top = num_classes
+    if n and (labels.min() < 0 or (top is not None and labels.max() >= top)):
+        raise ValueError(
+            f"labels must be class indices in 0..{'K-1' if top is None else top - 1}, "
+            f"got values {labels.min().item()}..{labels.max().item()}"
+        )
+    return labels.long()
 
 
 def confusion_matrix(labels: Tensor, predictions: Tensor, num_classes: int) -> Tensor:
