@@ -176,8 +176,13 @@ def _take_lock(lock: Path) -> IO:
         except FileNotFoundError:
             pass
         fh.close()
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"{os.getpid()}\n")
-    fh.flush()
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+    except OSError:  # a full disk: leave no lock behind
+        lock.unlink(missing_ok=True)
+        fh.close()
+        raise
     return fh
