@@ -8,6 +8,7 @@ folder a patched ``os.access`` (each test says which ran, in its output).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,35 +36,35 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # subprocesses import this checkout
 
 
-def _mount(folder: Path, options: str) -> bool:
-    """Mount a 1 MiB tmpfs on ``folder`` (root only); whether it worked."""
+@contextlib.contextmanager
+def _tmpfs(folder: Path, options: str) -> Iterator[bool]:
+    """A 1 MiB tmpfs on ``folder`` while the block runs (root only); whether it is one."""
     folder.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        return False
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size=1m,{options}", "tmpfs", str(folder)],
-        capture_output=True,
-    )
-    return result.returncode == 0
+    mounted = os.geteuid() == 0 and shutil.which("mount") is not None
+    if mounted:
+        command = ["mount", "-t", "tmpfs", "-o", f"size=1m,{options}", "tmpfs"]
+        mounted = (
+            subprocess.run([*command, str(folder)], capture_output=True).returncode == 0
+        )
+    try:
+        yield mounted
+    finally:
+        if mounted:
+            subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 @pytest.fixture()
-def full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A folder on a nearly full disk (a 1 MiB tmpfs with 128 KiB free: no checkpoint or
     tensor cache fits), or a patched writer."""
     disk = tmp_path / "full"
-    if _mount(disk, "rw"):
-        print("full disk: a real 1 MiB tmpfs")
-        try:
+    with _tmpfs(disk, "rw") as mounted:
+        if mounted:
+            print("full disk: a real 1 MiB tmpfs")
             with open(disk / "filler", "wb") as fh:  # 128 KiB stay free: a lock fits
                 fh.write(b"\0" * ((1 << 20) - (1 << 17)))
-        except OSError:
-            pass  # it is full now
-        try:
             yield disk
-        finally:
-            subprocess.run(["umount", "--lazy", str(disk)], check=True)
-        return
+            return
     print("full disk: a patched writer (not root: no tmpfs)")
     real_save = torch.save
 
@@ -88,16 +90,14 @@ def full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture()
-def read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A read-only folder: a read-only tmpfs, or a patched ``os.access``."""
     folder = tmp_path / "read-only"
-    if _mount(folder, "ro"):
-        print("read-only: a real read-only tmpfs")
-        try:
+    with _tmpfs(folder, "ro") as mounted:
+        if mounted:
+            print("read-only: a real read-only tmpfs")
             yield folder
-        finally:
-            subprocess.run(["umount", "--lazy", str(folder)], check=True)
-        return
+            return
     print("read-only: a patched os.access (not root)")
     real_access = os.access
     monkeypatch.setattr(
