@@ -12,6 +12,7 @@ from PIL import Image
 from test_data import _make_folder
 from torch import nn
 
+from vgg_lessons.inputs import from_unit, normalize
 from vgg_lessons.models import build_vgg, fully_convolutional
 from vgg_lessons.probes.attribution import grad_cam, saliency
 from vgg_lessons.probes.fields import empirical_rf, layer_spec
@@ -260,3 +261,39 @@ def test_empirical_rf_refuses_sizes_that_are_no_side(model, size) -> None:
     with pytest.raises(ValueError, match="input_size") as err:
         empirical_rf(model, "stage1.conv1", input_size=size)
     _one_line(err)
+
+
+# ---- probe input: model input or uint8 images, nothing in between ------------------------
+@pytest.mark.parametrize(
+    "convert, message",
+    [
+        (lambda u8: u8.float(), "pass them as uint8"),
+        (lambda u8: u8.float() / 255, "look like images / 255"),
+        (lambda u8: torch.full(u8.shape, float("nan")), "NaN or infinite"),
+        (
+            lambda u8: normalize(u8).index_fill(0, torch.tensor([1]), float("inf")),
+            "NaN or infinite",
+        ),
+    ],
+)
+@pytest.mark.parametrize("probe", ["feature_maps", "saliency", "grad_cam"])
+def test_probes_refuse_floats_that_are_not_model_input(
+    model, images, convert, message, probe
+) -> None:
+    x = convert(images)
+    call = dict(
+        feature_maps=lambda: feature_maps(model, x, "stage1.conv1"),
+        saliency=lambda: saliency(model, x),
+        grad_cam=lambda: grad_cam(model, x, "stage5.relu1"),
+    )[probe]
+    with pytest.raises(ValueError, match=message) as err:
+        call()
+    _one_line(err)
+
+
+def test_probes_take_normalised_and_unit_floats_converted(model, images) -> None:
+    expected = saliency(model, images, 3)
+    torch.testing.assert_close(saliency(model, normalize(images), 3), expected)
+    torch.testing.assert_close(
+        saliency(model, from_unit(images / 255), 3), expected, rtol=1e-4, atol=1e-6
+    )

@@ -15,6 +15,7 @@ transforms, the probes, the explorers and the training loop all call it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Literal
 
@@ -48,6 +49,7 @@ def check_images(
     *,
     dtype: Literal["uint8", "float", "any"] = "uint8",
     channels: int = 3,
+    model_input: bool = False,
 ) -> torch.Tensor:
     """Raise a one-line ValueError unless ``images`` is a non-empty image batch.
 
@@ -57,6 +59,9 @@ def check_images(
             (normalised floats); ``"any"``: either, or floats on the 0..255 scale
             (what :func:`normalize` takes after augmentation).
         channels: the number of channels expected in dimension 1.
+        model_input: float images must also look like model input: finite, within
+            the normalised range, not 0..1 images (see :func:`_check_model_input_values`;
+            the probes ask for it, the model's own forward does not).
 
     Returns:
         ``images``, unchanged (so a caller may write ``x = check_images(x)``).
@@ -99,7 +104,45 @@ def check_images(
         raise ValueError(
             f"no images (an empty batch, shape {shape}); pass at least one"
         )
+    if model_input and images.is_floating_point():
+        _check_model_input_values(images)
     return images
+
+
+#: Normalised images lie in about ``-REACH..REACH`` (CIFAR-10: -1.99..2.12); float
+#: input reaching beyond ``OUTSIDE * REACH`` is not model input.
+REACH = max(max(m / s, (1 - m) / s) for m, s in zip(MEAN, STD))
+OUTSIDE = 3
+
+
+def _check_model_input_values(x: torch.Tensor) -> None:
+    """Refuse floats that are no model input: non-finite, 0..255 or 0..1 images.
+
+    The rule: normalised input is finite and lies in about ``-REACH..REACH``; floats
+    beyond ``OUTSIDE * REACH`` are 0..255 images. Floats all in 0..1, not all one
+    value, are ``images / 255``: a normalised batch is negative wherever a pixel is
+    darker than the mean (about 120 of 255), so a real one is almost never all in 0..1.
+    """
+    low, high = torch.aminmax(x.detach())
+    low, high = low.item(), high.item()
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(
+            "the images hold NaN or infinite values; model input must be finite: "
+            "check where they came from (torch.isfinite(x).all())"
+        )
+    if max(-low, high) > OUTSIDE * REACH:
+        raise ValueError(
+            f"float images with values {low:g}..{high:g} are not model input "
+            f"(normalised images lie in about -{REACH:.1f}..{REACH:.1f}); for 0..255 "
+            "images pass them as uint8 (x.round().clamp(0, 255).to(torch.uint8)) or "
+            "as vgg_lessons.inputs.normalize(x)"
+        )
+    if 0 <= low < high <= 1:
+        raise ValueError(
+            f"float images all in 0..1 ({low:g}..{high:g}) look like images / 255, "
+            "not model input (normalised images are negative where a pixel is darker "
+            "than the mean); pass vgg_lessons.inputs.from_unit(x)"
+        )
 
 
 def normalize(
@@ -137,10 +180,12 @@ def as_model_input(
     float tensors are taken to be model input already and returned as they are.
 
     Raises:
-        ValueError: not a non-empty ``(B, 3, H, W)`` tensor (one line; says what to do).
+        ValueError: not a non-empty ``(B, 3, H, W)`` tensor, or floats that are no
+            model input: non-finite, 0..255 or 0..1 images (one line; says which
+            conversion to use).
     """
     uint8 = isinstance(images, torch.Tensor) and images.dtype == torch.uint8
-    check_images(images, dtype="uint8" if uint8 else "float")
+    check_images(images, dtype="uint8" if uint8 else "float", model_input=True)
     if not uint8:
         return images
     return (transform or normalize)(images)
