@@ -114,6 +114,7 @@ def _resume_error(run: Path, capsys) -> str:
         ("no_optimizer", "not a training checkpoint"),
         ("config_list", "config or optimizer state is not a mapping"),
         ("metrics_not_json", "'metrics' entry is not JSON"),
+        ("config_not_json", "'config' entry is not JSON"),
     ],
 )
 def test_resume_from_an_odd_checkpoint_is_one_line(
@@ -141,6 +142,8 @@ def test_resume_from_an_odd_checkpoint_is_one_line(
             blob["config"] = "[]"
         if damage == "metrics_not_json":
             blob["metrics"] = "{not json"
+        if damage == "config_not_json":
+            blob["config"] = "{not json"
         blob["checksum"] = file_checksum(blob)
         torch.save(blob, path)
     line = _resume_error(run, capsys)

@@ -217,3 +217,31 @@ def test_ctrl_c_says_where_the_checkpoint_is_and_how_to_resume(
     monkeypatch.setattr(cli, "fit", real_fit)
     resumed = err.split("continue with: python -m vgg_lessons.train ")[1].split()
     assert [r["epoch"] for r in cli.main(resumed)] == [1, 2, 3]
+
+
+@pytest.mark.usefixtures("no_data")
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--train-size", "5"], "--batch-size 25 exceeds --train-size 5"),
+        (["--seed", str(2**63)], "--seed: 9223372036854775808 is too large"),
+        (["--device", "mps"], "no MPS device"),
+        (["--device", "xpu"], "no XPU device"),
+        (["--width", "1e15"], "--width 1000000000000000.0"),
+        (["--weight-decay", "1e300"], "--weight-decay: 1e300 is too large"),
+        (["--lr=-inf"], "--lr: -inf is not a finite number"),
+        (["--threads", "99999999999"], "--threads: 99999999999 is too large"),
+        (["--out-dir", "LONG"], "cannot use --out-dir"),
+        (["--out-dir", "DANGLING"], "which does not exist"),
+    ],
+)
+def test_bad_options_are_one_line_before_the_data(
+    tmp_path: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "dangling").symlink_to(tmp_path / "missing")
+    names = {
+        "LONG": str(tmp_path / ("x" * 300)),
+        "DANGLING": str(tmp_path / "dangling"),
+    }
+    line = _error(TINY + [names.get(a, a) for a in argv], capsys)
+    assert message in line
