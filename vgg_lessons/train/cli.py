@@ -114,6 +114,23 @@ def _model_config(config: TrainConfig) -> dict[str, Any]:
     )
 
 
+def _run_folder(config: TrainConfig) -> dict[str, Any] | None:
+    """:func:`check_run_folder` of ``--out-dir``, its OS errors as ValueError; a link to
+    nowhere refused (the folder would be made at its target, or fail)."""
+    out = Path(config.out_dir)
+    if out.is_symlink() and not out.exists():
+        raise ValueError(
+            f"--out-dir {out} is a link to {os.readlink(out)}, which does not "
+            "exist; make that folder or choose another --out-dir"
+        )
+    try:
+        return check_run_folder(out, resume=config.resume, overwrite=config.overwrite)
+    except OSError as err:  # a name too long, a loop of links ...
+        raise ValueError(
+            f"cannot use --out-dir {out}: {err.strerror or err}; choose another folder"
+        ) from None
+
+
 def check_before_data(config: TrainConfig) -> torch.device:
     """Check everything that can be checked without the data; return the device.
 
@@ -146,20 +163,7 @@ def check_before_data(config: TrainConfig) -> torch.device:
             )
     if config.out_dir is not None:
         out = Path(config.out_dir)
-        if out.is_symlink() and not out.exists():
-            raise ValueError(
-                f"--out-dir {out} is a link to {os.readlink(out)}, which does not "
-                "exist; make that folder or choose another --out-dir"
-            )
-        try:
-            blob = check_run_folder(
-                out, resume=config.resume, overwrite=config.overwrite
-            )
-        except OSError as err:  # a name too long, a loop of links ...
-            raise ValueError(
-                f"cannot use --out-dir {out}: {err.strerror or err}; choose "
-                "another folder"
-            ) from None
+        blob = _run_folder(config)
         if blob is not None:
             saved = {
                 k: v
