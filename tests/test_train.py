@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -341,6 +342,9 @@ def test_command_line_defaults_are_the_shipped_recipe() -> None:
     assert {k: defaults[k] for k in recipe} == {k: shipped[k] for k in recipe}
     assert defaults["augment"] is not shipped["no_augment"]  # the record predates --augment
     assert not vars(cli.build_parser().parse_args(["--no-whiten-first-conv"]))["whiten_first_conv"]
+    api = dataclasses.asdict(TrainConfig())  # fit's defaults are the same recipe
+    assert {k: api[k] for k in recipe if k not in ("arch", "bn", "width")} == {
+        k: shipped[k] for k in recipe if k not in ("arch", "bn", "width")}
 
 
 def test_load_pretrained_matches_its_model_card(cifar10_test) -> None:

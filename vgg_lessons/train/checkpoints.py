@@ -259,6 +259,42 @@ def check_run_folder(
     return None
 
 
+def checkpoint_to_resume(
+    out: Path,
+    settings: dict[str, Any],
+    *,
+    resume: bool,
+    overwrite: bool,
+    ignore: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """The checkpoint in ``out`` to resume from (None for a new run), its settings checked.
+
+    The one resume check: :func:`start_or_resume` (in ``fit``) and the command line
+    (before it loads any data) both call it.
+
+    Args:
+        settings: the settings of the run about to start (``model`` and the ``training``
+            group of :class:`~vgg_lessons.train.config.TrainConfig`).
+        ignore: saved settings not to compare (the command line does not know
+            ``train_images`` before the data is loaded).
+
+    Raises:
+        ValueError: see :func:`check_run_folder`; or the checkpoint's settings differ
+            from ``settings`` (the message lists them).
+    """
+    blob = check_run_folder(out, resume=resume, overwrite=overwrite)
+    if blob is None:
+        return None
+    saved = {k: v for k, v in json.loads(blob["config"]).items() if k not in ignore}
+    differ = settings_differences(saved, settings)
+    if differ:
+        raise ValueError(
+            f"cannot resume from {out / CHECKPOINT}: its settings differ "
+            f"(saved, now): {differ}; use the same settings or a new output folder"
+        )
+    return blob
+
+
 def start_or_resume(
     out: Path | None,
     settings: dict[str, Any],
@@ -274,21 +310,15 @@ def start_or_resume(
     An earlier run in ``out`` is replaced (its files removed) only with ``overwrite``.
 
     Raises:
-        ValueError: see :func:`check_run_folder`; or the checkpoint's settings differ.
+        ValueError: see :func:`checkpoint_to_resume`.
     """
     if out is None:
         return 0, []
-    blob = check_run_folder(out, resume=resume, overwrite=overwrite)
+    blob = checkpoint_to_resume(out, settings, resume=resume, overwrite=overwrite)
     if blob is None:
         for name in (CHECKPOINT, METRICS):
             (out / name).unlink(missing_ok=True)
         return 0, []
-    differ = settings_differences(json.loads(blob["config"]), settings)
-    if differ:
-        raise ValueError(
-            f"cannot resume from {out / CHECKPOINT}: its settings differ "
-            f"(saved, now): {differ}; use the same settings or a new output folder"
-        )
     model.load_state_dict(blob["model"])
     optimizer.load_state_dict(blob["optimizer"])
     return blob["epoch"], json.loads(blob["metrics"])

@@ -1,9 +1,10 @@
 """The command line, ``python -m vgg_lessons.train``: train a VGG on CIFAR-10.
 
 Its options are generated from :class:`~vgg_lessons.train.config.TrainConfig` (help text
-from the fields' metadata) and its defaults are the shipped model's recipe
-(:func:`~vgg_lessons.train.config.shipped_recipe`), so the command with no options retrains
-it. Everything is checked before any data is loaded: a bad option, device or output
+from the fields' metadata) and its defaults are that config's, the shipped model's
+recipe, so the command with no options retrains it (into ``runs/vgg11_bn``). Three
+options belong to the command alone (:class:`CommandOptions`): ``--threads``,
+``--export`` and ``--save-metrics``. Everything is checked before any data is loaded: a bad option, device or output
 folder costs one line of error, not a trained epoch. A finished run can write a
 metrics record (``--save-metrics``) and an exported model (``--export``).
 """
@@ -27,17 +28,14 @@ from vgg_lessons.inputs import CLASSES
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import atomic_write
 from vgg_lessons.train.checkpoints import (
-    CHECKPOINT,
-    check_run_folder,
     check_writable,
+    checkpoint_to_resume,
     export,
-    settings_differences,
 )
 from vgg_lessons.train.config import (
     TrainConfig,
     setting_kind,
     setting_problem,
-    shipped_recipe,
 )
 from vgg_lessons.train.data import load_cifar10
 from vgg_lessons.train.loop import (
@@ -49,6 +47,32 @@ from vgg_lessons.train.loop import (
 from vgg_lessons.train.metrics import evaluate, per_class_accuracy
 
 PROG = "python -m vgg_lessons.train"
+#: Where the command writes its run when not told (``--out-dir``).
+DEFAULT_OUT_DIR = "runs/vgg11_bn"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandOptions:
+    """The options of the command alone, not settings of the run that ``fit`` takes.
+
+    Attributes:
+        threads: torch CPU threads (None: torch's default).
+        export: write ``STEM.pt`` (fp16 weights) and ``STEM.json`` after a finished run.
+        save_metrics: write the run's record (config, command, metrics) to this JSON file.
+    """
+
+    threads: int | None = None
+    export: str | None = None
+    save_metrics: str | None = None
+
+
+_COMMAND_HELP = {
+    "threads": "torch CPU threads",
+    "export": "write STEM.pt (fp16 weights) and STEM.json (config, metrics, "
+    "per-class accuracy)",
+    "save_metrics": "write the run's config, command, per-epoch metrics and test "
+    "results to this JSON file",
+}
 _GROUPS = {
     "model": "the model",
     "training": "training (a run resumes only with the same)",
@@ -75,8 +99,19 @@ def _parse_setting(name: str) -> Callable[[str], Any]:
     return parse
 
 
+def _positive_threads(text: str) -> int:
+    """The argparse type of ``--threads``: a whole number, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is too small: it must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """One option per :class:`TrainConfig` field; defaults: the shipped model's recipe."""
+    """One option per :class:`TrainConfig` field (its defaults), then :class:`CommandOptions`."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Train a VGG on CIFAR-10 (uint8 tensors on the device, SGD).",
@@ -85,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     groups = {key: parser.add_argument_group(title) for key, title in _GROUPS.items()}
-    defaults = shipped_recipe()
+    defaults = TrainConfig(out_dir=DEFAULT_OUT_DIR)
     for f in dataclasses.fields(TrainConfig):
         options: dict[str, Any] = dict(
             default=getattr(defaults, f.name), help=f.metadata["help"]
@@ -99,7 +134,24 @@ def build_parser() -> argparse.ArgumentParser:
         groups[f.metadata["group"]].add_argument(
             "--" + f.name.replace("_", "-"), **options
         )
+    run = groups["run"]
+    run.add_argument("--threads", type=_positive_threads, help=_COMMAND_HELP["threads"])
+    for name in ("export", "save_metrics"):
+        run.add_argument("--" + name.replace("_", "-"), help=_COMMAND_HELP[name])
     return parser
+
+
+def parse_command(
+    argv: list[str], parser: argparse.ArgumentParser | None = None
+) -> tuple[TrainConfig, CommandOptions]:
+    """The run's settings and the command's own options from the words ``argv``.
+
+    Raises:
+        ValueError: a bad combination of settings (see :class:`TrainConfig`).
+    """
+    args = vars((parser or build_parser()).parse_args(argv))
+    own = {f.name: args.pop(f.name) for f in dataclasses.fields(CommandOptions)}
+    return TrainConfig(**args), CommandOptions(**own)
 
 
 def _model_config(config: TrainConfig) -> dict[str, Any]:
@@ -111,7 +163,9 @@ def _model_config(config: TrainConfig) -> dict[str, Any]:
     )
 
 
-def check_before_data(config: TrainConfig) -> torch.device:
+def check_before_data(
+    config: TrainConfig, options: CommandOptions | None = None
+) -> torch.device:
     """Check everything that can be checked without the data; return the device.
 
     Also sets torch's CPU threads (``--threads``) and says when a run is resumed.
@@ -121,8 +175,9 @@ def check_before_data(config: TrainConfig) -> torch.device:
             that cannot be written, a run folder that holds a run (without ``--resume``
             or ``--overwrite``), or a checkpoint that cannot be resumed.
     """
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    options = options or CommandOptions()
+    if options.threads:
+        torch.set_num_threads(options.threads)
     device = resolve_device(config.device)
     try:
         with torch.device("meta"):
@@ -132,28 +187,21 @@ def check_before_data(config: TrainConfig) -> torch.device:
             f"--arch {config.arch} --bn {config.bn} --width {config.width}: {err}"
         ) from None
     for option in ("export", "save_metrics"):
-        if getattr(config, option):
+        if getattr(options, option):
             check_writable(
-                Path(getattr(config, option)).parent, f"--{option.replace('_', '-')}"
+                Path(getattr(options, option)).parent, f"--{option.replace('_', '-')}"
             )
     if config.out_dir is not None:
         out = Path(config.out_dir)
-        blob = check_run_folder(out, resume=config.resume, overwrite=config.overwrite)
+        settings = dict(model=planned, **config.training_settings())
+        blob = checkpoint_to_resume(
+            out,
+            settings,
+            resume=config.resume,
+            overwrite=config.overwrite,
+            ignore=("train_images",),
+        )
         if blob is not None:
-            saved = {
-                k: v
-                for k, v in json.loads(blob["config"]).items()
-                if k != "train_images"
-            }
-            differ = settings_differences(
-                saved, dict(model=planned, **config.training_settings())
-            )
-            if differ:
-                raise ValueError(
-                    f"cannot resume from {out / CHECKPOINT}: its settings differ "
-                    f"(saved, now): {differ}; use the same options or another "
-                    "--out-dir"
-                )
             print(
                 f"resuming {out}: epochs 1-{blob['epoch']} are done (resumed runs are bit-exact "
                 "on CPU with the same --threads)"
@@ -163,6 +211,7 @@ def check_before_data(config: TrainConfig) -> torch.device:
 
 def _record(
     config: TrainConfig,
+    options: CommandOptions,
     model: VGG,
     history: list[dict],
     earlier: list[dict],
@@ -175,7 +224,13 @@ def _record(
     return dict(
         command=f"{PROG} {shlex.join(argv)}",
         config=json.loads(
-            json.dumps(dict(model=model.config, **dataclasses.asdict(config)))
+            json.dumps(
+                dict(
+                    model=model.config,
+                    **dataclasses.asdict(config),
+                    **dataclasses.asdict(options),
+                )
+            )
         ),
         metrics=history,
         epochs=len(history),
@@ -214,8 +269,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = build_parser()
     t_start = time.perf_counter()
     try:
-        config = TrainConfig(**vars(parser.parse_args(argv)))
-        device = check_before_data(config)
+        config, options = parse_command(argv, parser)
+        device = check_before_data(config, options)
     except ValueError as err:
         parser.error(str(err))
     try:
@@ -248,7 +303,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     # times; its data loading is not known), so the record stays the cost of the whole run.
     earlier = history[: len(history) - len(this_run)]
     wall = time.perf_counter() - t_start + sum(r["seconds"] for r in earlier)
-    info = _record(config, model, history, earlier, argv, wall, device, diverged)
+    info = _record(
+        config, options, model, history, earlier, argv, wall, device, diverged
+    )
     if diverged is None:
         info.update(_test_results(model, test_data))
         resumed = (
@@ -261,14 +318,14 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             f"test accuracy {info['test_acc']:.4f} ({info['test_acc_flip_tta']:.4f} with flip "
             f"averaging) after {len(history)} epochs; {wall:.0f} s wall time on {device}{resumed}"
         )
-    if config.save_metrics:
+    if options.save_metrics:
         atomic_write(
-            Path(config.save_metrics), lambda fh: json.dump(info, fh, indent=1), "w"
+            Path(options.save_metrics), lambda fh: json.dump(info, fh, indent=1), "w"
         )
-        print(f"wrote {config.save_metrics}")
-    if config.export and diverged is None:
-        export(Path(config.export), model, info)
-        print(f"exported {Path(config.export).with_suffix('.pt')} and .json")
+        print(f"wrote {options.save_metrics}")
+    if options.export and diverged is None:
+        export(Path(options.export), model, info)
+        print(f"exported {Path(options.export).with_suffix('.pt')} and .json")
     if diverged is not None:
         raise SystemExit(1)
     return history

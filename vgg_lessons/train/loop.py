@@ -45,7 +45,7 @@ from vgg_lessons.train.checkpoints import (
     start_or_resume,
 )
 from vgg_lessons.train.config import TrainConfig, configure
-from vgg_lessons.train.metrics import _autocast, evaluate
+from vgg_lessons.train.metrics import autocast, evaluate
 
 #: A loss above this many times that of a uniform guess (ln of the class count) has exploded.
 EXPLODED_LOSS_FACTOR = 100
@@ -284,7 +284,7 @@ def train_one_epoch(
         # forward, backward, step
         for group in optimizer.param_groups:
             group["lr"] = lr_at(epoch * steps + step, total, config.lr, config.schedule)
-        with _autocast(device):
+        with autocast(device):
             logits = model(x)
             loss = loss_fn(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
@@ -425,8 +425,8 @@ def fit(
 
     Args:
         train_data, test_data: ``(images uint8 (N, 3, 32, 32), labels int64 (N,))``.
-        config: the settings (default ``TrainConfig()``: the textbook ones, batch 256,
-            crop padding 4, random flips); see :class:`~vgg_lessons.train.config.TrainConfig`.
+        config: the settings (default ``TrainConfig()``: the shipped model's recipe,
+            the command line's defaults too); see :class:`~vgg_lessons.train.config.TrainConfig`.
         settings: fields of the config to override, e.g. ``epochs=4, lr=0.05``. The
             initial weights are the caller's: call :func:`seed_everything` before
             building the model. With ``out_dir``, ``checkpoint.pt`` and ``metrics.json``

@@ -194,6 +194,7 @@ def _train_on_labels(
         lr=lr,
         crop_padding=2,
         flip="random",
+        whiten_first_conv=False,
         seed=seed,
         device="cpu",
         progress=False,
@@ -221,6 +222,7 @@ def pretrain_source(
         lr=0.1,
         crop_padding=2,
         flip="alternate",
+        whiten_first_conv=False,  # done above, before the first step
         seed=seed,
         device="cpu",
         progress=False,
