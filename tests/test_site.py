@@ -90,3 +90,15 @@ def test_config_serves_everything_from_the_book():
     assert config["sphinx"]["config"]["nb_merge_streams"] is True
     assert (ROOT / config["html"]["favicon"]).is_file()
     assert (STATIC / MATHJAX).is_file() and (STATIC / MATHJAX).stat().st_size > 1_000_000
+
+
+def test_random_model_is_seeded_without_touching_the_global_rng(model):
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    first = explorer_data.random_model(model)
+    torch.testing.assert_close(torch.rand(3), expected_next)  # the caller's stream goes on
+    second = explorer_data.random_model(model)
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+    assert not torch.equal(first.features[0].weight, model.features[0].weight)

@@ -32,10 +32,10 @@ from vgg_lessons.inputs import CLASSES, Preprocess, check_images
 from vgg_lessons.probes import activation_max, hooks
 from vgg_lessons.viz import feature_plots
 from vgg_lessons.viz._explorers import (
-    _CachedRuns,
-    _Explorer,
-    _layer_choice,
-    _to_input,
+    CachedRuns,
+    Explorer,
+    layer_choice,
+    to_input,
     enlarge,
     feature_layers,
     image_from_upload,
@@ -45,7 +45,7 @@ from vgg_lessons.viz._images import png_bytes
 
 
 # ---- feature-map explorer ------------------------------------------------------------
-class FeatureMapExplorer(_Explorer):
+class FeatureMapExplorer(Explorer):
     """Choose an image and a layer; see all its channels, one enlarged, and the prediction.
 
     Args:
@@ -76,8 +76,8 @@ class FeatureMapExplorer(_Explorer):
         check_images(images)
         self.images, self.labels = images, labels
         self.classes = list(classes or CLASSES)
-        layers = _layer_choice(layers, feature_layers(model))
-        self.runs = _CachedRuns(
+        layers = layer_choice(layers, feature_layers(model))
+        self.runs = CachedRuns(
             model, layers, preprocess or activation_max.default_preprocess
         )
         self._upload: tuple[torch.Tensor, str] | None = None
@@ -175,7 +175,7 @@ class FeatureMapExplorer(_Explorer):
 
 
 # ---- filter viewer -------------------------------------------------------------------
-class FilterViewer(_Explorer):
+class FilterViewer(Explorer):
     """One channel of a convolution: its kernel (first layer), what maximises it, its top images.
 
     A channel is read before its ReLU (at its batch norm where BN comes before the ReLU): the
@@ -211,7 +211,7 @@ class FilterViewer(_Explorer):
         self.preprocess = preprocess or activation_max.default_preprocess
         self.act_max = dict(act_max or {})
         convs = [n for n in feature_layers(model) if ".conv" in n]
-        self.layers = _layer_choice(layers, convs)
+        self.layers = layer_choice(layers, convs)
         self.first = hooks.first_conv_name(model)
         self._inputs: torch.Tensor | None = None
         self._scores: dict[str, torch.Tensor] = {}
@@ -253,7 +253,7 @@ class FilterViewer(_Explorer):
         """Cached ``(N, C)`` channel responses of the images at ``layer``."""
         if layer not in self._scores:
             if self._inputs is None:
-                self._inputs = _to_input(self.images, self.preprocess)
+                self._inputs = to_input(self.images, self.preprocess)
             self._scores[layer] = hooks.channel_scores(self.model, self._inputs, layer)
         return self._scores[layer]
 
@@ -314,7 +314,7 @@ class FilterViewer(_Explorer):
 
 
 # ---- trained versus random -----------------------------------------------------------
-class TrainedVsRandom(_Explorer):
+class TrainedVsRandom(Explorer):
     """The same layer of a trained and a randomly initialised network, for the same image.
 
     Args:
@@ -347,11 +347,11 @@ class TrainedVsRandom(_Explorer):
             )
         self.images, self.labels = images, labels
         self.classes = list(classes or CLASSES)
-        layers = _layer_choice(layers, feature_layers(trained))
+        layers = layer_choice(layers, feature_layers(trained))
         pre: Callable = preprocess or activation_max.default_preprocess
         self.runs = {
-            "trained": _CachedRuns(trained, layers, pre),
-            "random": _CachedRuns(random, layers, pre),
+            "trained": CachedRuns(trained, layers, pre),
+            "random": CachedRuns(random, layers, pre),
         }
         self.current: dict[str, Any] = {}
         self.index = W.IntSlider(

@@ -171,9 +171,14 @@ def _predictions(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, 
 
 
 def random_model(model: nn.Module) -> nn.Module:
-    """The same architecture with seeded random initial weights (seed 0), in eval mode."""
-    torch.manual_seed(0)
-    return build_vgg(**model.config).eval()
+    """The same architecture with seeded random initial weights (seed 0), in eval mode.
+
+    Seeded inside ``torch.random.fork_rng``: the caller's global RNG state is left as
+    it was (the weights are those ``torch.manual_seed(0); build_vgg(...)`` gives).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build_vgg(**model.config).eval()
 
 
 def feature_map_data(
