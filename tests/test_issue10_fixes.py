@@ -78,9 +78,9 @@ def _pixel_detail(x: torch.Tensor) -> float:
 def test_maximize_activation_paints_smooth_images_that_still_excite_the_channel():
     from vgg_lessons.probes import activation_max
     from vgg_lessons.probes import hooks
-    from vgg_lessons.train import checkpoints
+    from vgg_lessons.train import weights
 
-    model = checkpoints.load_pretrained("vgg11_bn_cifar10")
+    model = weights.load_pretrained("vgg11_bn_cifar10")
     layer, channels = "stage4.bn2", [0, 1, 2]
     painted = activation_max.maximize_activation(model, layer, channels, seed=0)
     unblurred = activation_max.maximize_activation(model, layer, channels, seed=0, blur=0)

@@ -290,3 +290,22 @@ def test_feature_info_follows_timm_the_layer_before_each_pool():
 def test_unknown_layer_name_raises_clear_error():
     with pytest.raises(ValueError, match="no layer named 'stage9.conv1'"):
         build_vgg("A", head="cifar", width=0.25).layer("stage9.conv1")
+
+
+@pytest.mark.parametrize("head", ["cifar", "imagenet"])
+def test_reset_classifier_replaces_only_the_last_linear_layer(head):
+    torch.manual_seed(0)
+    model = build_vgg("A", head=head, width=0.125, num_classes=10).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    last = max(i for i, m in enumerate(model.classifier) if isinstance(m, torch.nn.Linear))
+    model.reset_classifier(3)
+    after = model.state_dict()
+    changed = {k for k in before if k not in after or not torch.equal(before[k], after[k])}
+    assert changed == {f"classifier.{last}.weight", f"classifier.{last}.bias"}
+    assert model.config["num_classes"] == 3 and model.classifier[last].out_features == 3
+    assert torch.count_nonzero(model.classifier[last].bias) == 0
+    assert 0.005 < model.classifier[last].weight.std().item() < 0.02  # N(0, 0.01)
+    size = 32 if head == "cifar" else 224
+    assert model(torch.randn(2, 3, size, size)).shape == (2, 3)
+    with pytest.raises(ValueError, match="num_classes must be a positive whole number, got 0"):
+        model.reset_classifier(0)

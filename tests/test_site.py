@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from vgg_lessons.train import checkpoints
+from vgg_lessons.train import weights
 from vgg_lessons.probes import fields
 from vgg_lessons.publishing.site import MATHJAX, STATIC
 from vgg_lessons.publishing.site import explorer_data
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def model():
-    return checkpoints.load_pretrained()
+    return weights.load_pretrained()
 
 
 def test_map_layers_are_every_conv_relu_and_pool(model):

@@ -22,7 +22,8 @@ from vgg_lessons.train import augmentation
 from vgg_lessons.train.cli import main
 from vgg_lessons.train.loop import TrainingDiverged, alternating_mirrors, fit, init_first_conv_from_patches, lr_at, seed_everything
 from vgg_lessons.train.metrics import evaluate
-from vgg_lessons.train.checkpoints import load_checkpoint, load_pretrained
+from vgg_lessons.train.checkpoints import load_checkpoint
+from vgg_lessons.train.weights import load_pretrained
 
 ASSETS = Path(__file__).resolve().parents[1] / "vgg_lessons" / "assets"
 SMALL = dict(epochs=2, batch_size=32, lr=0.05, progress=False, device="cpu")

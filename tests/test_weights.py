@@ -71,3 +71,23 @@ def test_from_unit_is_the_same_transform_for_images_in_0_to_1():
     x = (u8.float() / 255).requires_grad_(True)
     t.from_unit(x).sum().backward()  # differentiable: activation maximisation climbs through it
     assert x.grad is not None and x.grad.abs().min() > 0
+
+
+def test_get_model_loads_each_registered_model_as_its_meta_describes():
+    from vgg_lessons.train.weights import load_pretrained
+
+    for name, entry in WEIGHTS.items():
+        model = entry.get_model()
+        assert not model.training and entry.path.is_file()
+        assert {k: model.config[k] for k in entry.meta["model"]} == entry.meta["model"]
+        assert model.config["num_classes"] == len(entry.meta["categories"])
+        assert sum(p.numel() for p in model.parameters()) == entry.meta["num_params"]
+    assert list(WEIGHTS["transfer_source_cifar5"].meta["categories"]) == list(CLASSES[:5])
+    a, b = load_pretrained(), get_weights().get_model()
+    for (key, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(x, y, msg=key)
+
+
+def test_every_shipped_weights_file_is_registered():
+    shipped = {p.stem for p in ASSETS.glob("*.pt")}
+    assert shipped == {w.path.stem for w in WEIGHTS.values()}

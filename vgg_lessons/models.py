@@ -144,6 +144,33 @@ class VGG(nn.Module):
         self.check_input(x)
         return self.features(x)
 
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the last linear layer by a new one with ``num_classes`` outputs (timm style).
+
+        The features and the rest of the head keep their weights; the new layer is
+        initialised as :func:`build_vgg` initialises linear layers (N(0, 0.01), zero
+        bias), on the old layer's device and dtype. ``config["num_classes"]`` follows.
+
+        Raises:
+            ValueError: ``num_classes`` is not a positive whole number.
+        """
+        if (
+            isinstance(num_classes, bool)
+            or not isinstance(num_classes, int)
+            or num_classes < 1
+        ):
+            raise ValueError(
+                f"num_classes must be a positive whole number, got {num_classes!r}"
+            )
+        index = max(
+            i for i, m in enumerate(self.classifier) if isinstance(m, nn.Linear)
+        )
+        old = self.classifier[index]
+        new = nn.Linear(old.in_features, num_classes).to(old.weight)
+        _init_weights(new)
+        self.classifier[index] = new
+        self.config = {**self.config, "num_classes": num_classes}
+
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C5, h, w) -> (B, num_classes)`` logits."""
         x = self.avgpool(x)

@@ -1,4 +1,4 @@
-"""Checkpoints: save, check, load and export them; run folders; ``load_pretrained``.
+"""Checkpoints: save, check, load and export them; run folders (shipped models: ``weights``).
 
 A checkpoint holds plain tensors, numbers and strings (settings and metrics as JSON),
 so it loads with ``torch.load(..., weights_only=True)``: no pickled object ever runs.
@@ -20,7 +20,6 @@ from torch import nn
 
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import atomic_write, first_line
-from vgg_lessons.train.weights import DEFAULT, Weights, get_weights
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"
@@ -189,19 +188,6 @@ def export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
     atomic_write(
         path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w"
     )
-
-
-def load_pretrained(name: str | Weights = DEFAULT) -> VGG:
-    """A shipped model (an entry of :data:`vgg_lessons.train.weights.WEIGHTS`), float32, CPU, eval mode.
-
-    Its files are ``vgg_lessons/assets/<name>.pt`` (weights), ``.json`` (record: its
-    ``meta``) and ``.md`` (model card); ``get_weights(name).transforms()`` turns uint8
-    images into its input.
-
-    Raises:
-        ValueError: no shipped model has that name (the message lists them).
-    """
-    return load_checkpoint(get_weights(name).path)[0]
 
 
 # ---- run folders ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ record and reruns one probe live.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -43,7 +44,7 @@ from vgg_lessons.train.checkpoints import load_checkpoint
 from vgg_lessons.train.data import balanced_subset, load_cifar10
 from vgg_lessons.train.loop import fit, init_first_conv_from_patches, seed_everything
 from vgg_lessons.train.metrics import evaluate
-from vgg_lessons.train.weights import ASSETS
+from vgg_lessons.train.weights import ASSETS, get_weights
 
 #: CIFAR-10 labels of the classes the source network is trained on, and of the new task.
 SOURCE_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -51,7 +52,9 @@ TARGET_CLASSES: tuple[int, ...] = (5, 6, 7, 8, 9)
 #: The compact VGG of the book (chapter 4's shipped recipe), with a 5-class head.
 MODEL_ARGS: dict[str, Any] = dict(arch="A", bn="before_relu", head="cifar", width=0.25)
 RECORD = ASSETS / "transfer_cifar5.json"
-SOURCE_MODEL = ASSETS / "transfer_source_cifar5.pt"
+#: The source network's entry in the registry of shipped models.
+SOURCE = "transfer_source_cifar5"
+SOURCE_MODEL = get_weights(SOURCE).path
 
 
 def class_subset(
@@ -253,16 +256,15 @@ def save_source(model: VGG, path: Path = SOURCE_MODEL) -> None:
 
 def load_source(path: Path = SOURCE_MODEL) -> VGG:
     """The recorded source network (5 classes), float32, eval mode."""
+    if Path(path) == SOURCE_MODEL:
+        return get_weights(SOURCE).get_model()
     return load_checkpoint(path)[0]
 
 
 def _with_new_head(source: VGG, num_classes: int) -> VGG:
     """A copy of ``source`` whose features are kept and whose head is new and random."""
-    model = build_vgg(**MODEL_ARGS, num_classes=num_classes)
-    features = {
-        k: v for k, v in source.state_dict().items() if k.startswith("features.")
-    }
-    model.load_state_dict(features, strict=False)
+    model = copy.deepcopy(source)
+    model.reset_classifier(num_classes)
     return model
 
 

@@ -34,12 +34,12 @@ from vgg_lessons.viz import feature_plots
 from vgg_lessons.viz._explorers import (
     CachedRuns,
     Explorer,
-    layer_choice,
-    to_input,
     enlarge,
     feature_layers,
     image_from_upload,
+    layer_choice,
     prediction_html,
+    to_input,
 )
 from vgg_lessons.viz._images import png_bytes
 
@@ -49,7 +49,7 @@ class FeatureMapExplorer(Explorer):
     """Choose an image and a layer; see all its channels, one enlarged, and the prediction.
 
     Args:
-        model: a VGG in eval mode (e.g. ``train.load_pretrained("vgg11_bn_cifar10")``).
+        model: a VGG in eval mode (e.g. ``weights.load_pretrained("vgg11_bn_cifar10")``).
         images: uint8 ``(N, 3, 32, 32)`` test images to choose from (a subset is plenty).
         labels: their int64 ``(N,)`` labels, shown as the true class.
         classes: class names, indexed by label.

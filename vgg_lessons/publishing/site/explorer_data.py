@@ -29,7 +29,7 @@ from vgg_lessons.inputs import CLASSES, IMAGE_SIZE, normalize
 from vgg_lessons.models import build_vgg
 from vgg_lessons.probes import activation_max, hooks
 from vgg_lessons.probes import fields as probes_fields
-from vgg_lessons.train import checkpoints, data
+from vgg_lessons.train import data, weights
 
 from .attribution_data import attribution_data
 
@@ -288,13 +288,13 @@ def filter_data(
 def write_explorer_data(folder: Path) -> dict[str, Any]:
     """Compute every explorer's data from the shipped model and write it into ``folder``.
 
-    Reads the shipped model (:func:`vgg_lessons.train.checkpoints.load_pretrained`) and the
+    Reads the shipped model (:func:`vgg_lessons.train.weights.load_pretrained`) and the
     CIFAR-10 test set with :func:`vgg_lessons.train.data.load_cifar10` (from ``VGG_LESSONS_DATA``
     or the user cache; downloaded there when missing, as for the notebooks). Returns the
     manifest, also written as ``manifest.js``.
     """
     torch.set_grad_enabled(True)
-    model = checkpoints.load_pretrained().eval()
+    model = weights.load_pretrained().eval()
     images, labels = data.load_cifar10("test")
     searched, searched_labels = images[:SEARCHED], labels[:SEARCHED]
     with torch.no_grad():
