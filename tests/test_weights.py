@@ -9,7 +9,7 @@ import torch
 
 from vgg_lessons.models import build_vgg
 from vgg_lessons.inputs import CLASSES
-from vgg_lessons.train.weights import ASSETS, DEFAULT, WEIGHTS, Weights, default_transforms, get_weights
+from vgg_lessons.train.weights import ASSETS, DEFAULT, WEIGHTS, Weights, get_weights
 
 
 def test_every_entry_has_its_three_files():
@@ -41,7 +41,7 @@ def test_transform_matches_the_normalisation_worked_out_by_hand():
     assert out[0, 0, 0, 0].item() == pytest.approx(-0.4914 / 0.2470, rel=1e-5)
     assert out[0, 0, 0, 1].item() == pytest.approx((1 - 0.4914) / 0.2470, rel=1e-5)
     assert out[0, 1, 0, 0].item() == pytest.approx((128 / 255 - 0.4822) / 0.2435, rel=1e-5)
-    assert default_transforms() is get_weights().transforms()
+    assert get_weights().transforms() == get_weights("transfer_source_cifar5").transforms()
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -40,7 +40,9 @@ HEADS: tuple[str, ...] = ("imagenet", "cifar")
 #: leaves a 1x1 map at the end.
 MIN_INPUT_SIZE = 32
 
-_LRN_ARGS = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)  # Krizhevsky et al. (2012)
+_LRN_ARGS: dict[str, Any] = dict(
+    size=5, alpha=1e-4, beta=0.75, k=2.0
+)  # Krizhevsky et al. (2012)
 
 
 class VGG(nn.Module):
@@ -166,6 +168,7 @@ class VGG(nn.Module):
             i for i, m in enumerate(self.classifier) if isinstance(m, nn.Linear)
         )
         old = self.classifier[index]
+        assert isinstance(old, nn.Linear)  # the index of the last linear layer
         new = nn.Linear(old.in_features, num_classes).to(old.weight)
         _init_weights(new)
         self.classifier[index] = new
@@ -408,14 +411,14 @@ def fully_convolutional(model: VGG) -> nn.Sequential:
             "class-score map is that linear layer at every position: use "
             "vgg_lessons.probes.dense.score_map(model, images)"
         )
-    head = []
+    head: list[nn.Module] = []
     for m in model.classifier:
         if isinstance(m, nn.Linear):
             k = 7 if not head else 1  # fc1 reads a 7x7 map; fc2 and fc3 one position
             conv = nn.Conv2d(m.in_features // (k * k), m.out_features, k).to(m.weight)
             with torch.no_grad():
                 conv.weight.copy_(m.weight.reshape(conv.weight.shape))
-                conv.bias.copy_(m.bias)
+                conv.bias.copy_(m.bias)  # type: ignore[union-attr]  # a conv with bias
             m = conv
         head.append(copy.deepcopy(m))
     dense = nn.Sequential(

@@ -68,8 +68,9 @@ def feature_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     are the leaves of ``features``; otherwise every leaf of the model, which must
     then run its layers in registration order (an ``nn.Sequential``).
     """
+    features = getattr(model, "features", None)
     root, prefix = (
-        (model.features, "features.") if hasattr(model, "features") else (model, "")
+        (features, "features.") if isinstance(features, nn.Module) else (model, "")
     )
     return [
         (prefix + p, m) for p, m in root.named_modules() if p and not list(m.children())
@@ -85,11 +86,9 @@ def layer_spec(
         ValueError: the module's type changes geometry in a way this module cannot
             follow (the message names the layer and its type).
     """
-    from torch import nn
-
     name = name or path
     if isinstance(module, nn.Conv2d):
-        pad = module.padding
+        pad: str | int | tuple[int, ...] = module.padding
         if isinstance(pad, str):
             if pad == "valid":
                 pad = 0
@@ -228,8 +227,6 @@ def _layer_index(
 
 def _probe_copy(path: str, module: nn.Module) -> nn.Module:
     """A one-channel module with ``module``'s geometry and positive weights, float64."""
-    import torch
-    from torch import nn
 
     spec = layer_spec(path, module)
     if spec is None:
@@ -277,8 +274,6 @@ def empirical_rf(model: nn.Module, layer: str, input_size: int = 64) -> Measured
     Raises:
         ValueError: unknown layer, unsupported layer type, or a field larger than 4096 pixels.
     """
-    import torch
-    from torch import nn
 
     layers, i, name = _layer_index(model, layer)
     probe = nn.Sequential(*(_probe_copy(p, m) for p, m in layers[: i + 1])).double()
@@ -348,8 +343,6 @@ def effective_rf(
         (maximum 1), the probed unit, the input coordinate of its field's centre
         and the theoretical field ``rf`` in pixels.
     """
-    import torch
-    from torch import nn
 
     layers, i, name = _layer_index(model, layer)
     specs = _named_specs(nn.Sequential(*(m for _, m in layers[: i + 1])))
@@ -363,7 +356,7 @@ def effective_rf(
     unit = (row.out_size - 1) // 2
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    in_ch = next((m.in_channels for _, m in layers if hasattr(m, "in_channels")), 3)
+    in_ch = next((m.in_channels for _, m in layers if isinstance(m, nn.Conv2d)), 3)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(n_inputs, in_ch, input_size, input_size, generator=gen).to(device)
     x.requires_grad_(True)
@@ -405,9 +398,8 @@ def erf_mass_size(erf: EffectiveRF | torch.Tensor, fraction: float = 0.95) -> in
     theoretical ``rf``: for a trained or random VGG the effective field is much
     smaller than the theoretical one.
     """
-    import torch
 
-    erf = getattr(erf, "map", erf)
+    erf = erf.map if isinstance(erf, EffectiveRF) else erf
 
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
@@ -422,10 +414,9 @@ def erf_mass_size(erf: EffectiveRF | torch.Tensor, fraction: float = 0.95) -> in
 
 
 def erf_std(erf: EffectiveRF | torch.Tensor) -> float:
-    """Spread (pixels) of the map seen as a distribution: RMS distance from its centroid per axis."""
-    import torch
+    """Spread (pixels) of the map as a distribution: RMS distance from its centroid per axis."""
 
-    erf = getattr(erf, "map", erf)
+    erf = erf.map if isinstance(erf, EffectiveRF) else erf
 
     h, w = erf.shape
     p = erf.double() / erf.double().sum()

@@ -4,7 +4,8 @@ Its options are generated from :class:`~vgg_lessons.train.config.TrainConfig` (h
 from the fields' metadata) and its defaults are that config's, the shipped model's
 recipe, so the command with no options retrains it (into ``runs/vgg11_bn``). Three
 options belong to the command alone (:class:`CommandOptions`): ``--threads``,
-``--export`` and ``--save-metrics``. Everything is checked before any data is loaded: a bad option, device or output
+``--export`` and ``--save-metrics``. Everything is checked before any data is loaded: a
+bad option, device or output
 folder costs one line of error, not a trained epoch. A finished run can write a
 metrics record (``--save-metrics``) and an exported model (``--export``).
 """
@@ -281,10 +282,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         parser.exit(1, f"{PROG}: error: {err}\n")
     seed_everything(config.seed)
     model = build_vgg(**_model_config(config))
-    diverged, this_run = (
-        None,
-        [],
-    )  # this_run: the epochs this command trains (not resumed ones)
+    diverged: str | None = None
+    this_run: list[dict[str, Any]] = []  # the epochs this command trains (not resumed)
     try:
         history = fit(
             model,

@@ -184,7 +184,7 @@ def setting_problem(name: str, value: Any, shown: str | None = None) -> str | No
         or (kind is int and not float(value).is_integer())
     ):
         return f"{shown} is not a {'whole number' if kind is int else 'number'}"
-    return _range_problem(shown, float(value), f.metadata)
+    return _range_problem(shown, float(value), dict(f.metadata))
 
 
 def check_setting(name: str, value: Any) -> Any:

@@ -35,7 +35,6 @@ import torch
 from torch import nn
 
 from vgg_lessons.inputs import check_images, normalize
-from vgg_lessons.models import VGG
 from vgg_lessons.train._files import atomic_write
 from vgg_lessons.train.augmentation import augment as augment_batch
 from vgg_lessons.train.checkpoints import (
@@ -149,7 +148,7 @@ def alternating_mirrors(n: int, epoch: int, seed: int = 0) -> torch.Tensor:
 
 @torch.no_grad()
 def init_first_conv_from_patches(
-    model: VGG, images: torch.Tensor, *, max_images: int = 2000, eps: float = 1e-2
+    model: nn.Module, images: torch.Tensor, *, max_images: int = 2000, eps: float = 1e-2
 ) -> torch.Tensor:
     """Set the first convolution's kernels to +/- the principal components of image patches.
 
@@ -170,7 +169,8 @@ def init_first_conv_from_patches(
     Returns:
         The variances of the components used, strongest first, ``(C/2,)``.
     """
-    conv = model.features[0]
+    features = getattr(model, "features", None)
+    conv = features[0] if isinstance(features, nn.Sequential) else None
     if not isinstance(conv, nn.Conv2d) or conv.in_channels != images.shape[1]:
         raise ValueError(
             "expected a model whose first layer is a convolution over the images' "

@@ -1,4 +1,4 @@
-"""Measuring a classifier: ``evaluate`` on uint8 images, the confusion matrix, per-class accuracy."""
+"""Measuring a classifier: ``evaluate`` on uint8 images, confusion matrix, per-class accuracy."""
 
 from __future__ import annotations
 

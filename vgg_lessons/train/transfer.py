@@ -158,6 +158,8 @@ def linear_probe(
 class _Standardise(nn.Module):
     def __init__(self, mean: torch.Tensor, std: torch.Tensor):
         super().__init__()
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
 
@@ -245,7 +247,7 @@ def pretrain_source(
 
 
 def save_source(model: VGG, path: Path = SOURCE_MODEL) -> None:
-    """Store the source network as float16 tensors plus its JSON config (``load_checkpoint`` reads it)."""
+    """Store the source network as float16 tensors and its JSON config (``load_checkpoint``)."""
     state = {
         k: v.detach().half() if v.is_floating_point() else v
         for k, v in model.state_dict().items()

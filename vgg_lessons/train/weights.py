@@ -210,8 +210,3 @@ def load_pretrained(name: str | Weights = DEFAULT) -> VGG:
         ValueError: no shipped model has that name (the message lists them).
     """
     return get_weights(name).get_model()
-
-
-def default_transforms() -> ImageTransform:
-    """The transform of the book's models (all are trained on CIFAR-10 normalised alike)."""
-    return WEIGHTS[DEFAULT].transforms()

@@ -30,7 +30,7 @@ from vgg_lessons.viz.feature_plots import tile_channels
 
 
 def enlarge(images: torch.Tensor, factor: int) -> np.ndarray:
-    """RGB images ``(N, 3, H, W)`` (uint8, or float 0..1) -> one row, uint8 ``(H*f, N*(W*f+2)-2, 3)``."""
+    """RGB images ``(N, 3, H, W)`` (uint8 or 0..1 floats) -> a row ``(H*f, N*(W*f+2)-2, 3)``."""
     x = enlarge_nearest(to_uint8(images), factor)  # nearest neighbour
     return tile(x.permute(0, 2, 3, 1).numpy(), cols=len(x))
 
@@ -49,7 +49,7 @@ def image_from_upload(
     from PIL import Image, UnidentifiedImageError
 
     try:
-        img = Image.open(io.BytesIO(content))
+        img: Image.Image = Image.open(io.BytesIO(content))
         img.load()
     except Image.DecompressionBombError:
         raise ValueError(

@@ -186,7 +186,8 @@ class FilterViewer(Explorer):
         images: uint8 ``(N, 3, 32, 32)``, the images searched for the top ones
             (e.g. the first 1,000 test images).
         k: how many top images to show.
-        act_max: keyword arguments for :func:`vgg_lessons.probes.activation_max.maximize_activation`.
+        act_max: keyword arguments for
+            :func:`vgg_lessons.probes.activation_max.maximize_activation`.
 
     Attributes:
         current: ``layer`` (conv name), ``probe`` (the layer read), ``channel``,
