@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from test_train import SMALL, _image_folder, _model, _toy
+from conftest import SMALL, _image_folder, _model, _toy
 from vgg_lessons.train import cli
 from vgg_lessons.train import loop
 from vgg_lessons.train.config import TrainConfig

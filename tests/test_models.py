@@ -161,9 +161,24 @@ def test_config_c_has_1x1_convs_ending_stages_3_to_5():
 
 
 def test_a_lrn_has_local_response_norm_after_first_conv():
-    model = build_vgg("A-LRN", bn=None, head="cifar")
-    assert isinstance(model.layer("stage1.lrn"), nn.LocalResponseNorm)
-    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+    torch.manual_seed(0)
+    model = build_vgg("A-LRN", bn=None, head="cifar", width=0.25).eval()
+    lrn = model.layer("stage1.lrn")
+    assert isinstance(lrn, nn.LocalResponseNorm)
+    # Krizhevsky et al.'s settings, as the paper uses them
+    assert (lrn.size, lrn.alpha, lrn.beta, lrn.k) == (5, 1e-4, 0.75, 2.0)
+    # it normalises the first convolution's ReLU output, across channels, by hand:
+    # b_c = a_c / (k + alpha / n * sum over the n channels around c of a^2) ** beta
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    end = int(model.layer_names["stage1.lrn"].split(".")[1])
+    with torch.no_grad():
+        got = model.features[: end + 1](x)
+        a = torch.relu(model.layer("stage1.conv1")(x))  # (1, C, 32, 32)
+        square = torch.nn.functional.pad(a.pow(2), (0, 0, 0, 0, 2, 2))  # 2 channels each side
+        window = sum(square[:, i : i + a.shape[1]] for i in range(5))
+        expected = a / (2.0 + 1e-4 / 5 * window) ** 0.75
+    torch.testing.assert_close(got, expected)
+    assert model(x).shape == (1, 10)
 
 
 @pytest.mark.parametrize("bn,order", [
