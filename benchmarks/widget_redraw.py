@@ -41,7 +41,7 @@ def timed(changes: Iterable[Callable[[], None]]) -> list[float]:
 def load_model(random: bool) -> tuple[torch.nn.Module, str]:
     if not random:
         try:
-            from vgg_lessons.train.checkpoints import load_pretrained
+            from vgg_lessons.train.weights import load_pretrained
 
             return load_pretrained("vgg11_bn_cifar10"), "trained vgg11_bn_cifar10"
         except (FileNotFoundError, ValueError, ImportError) as err:

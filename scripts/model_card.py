@@ -47,7 +47,7 @@ def card(info: dict, name: str) -> str:
     return f"""# Model card: `{name}`
 
 A compact VGG-11 with batch norm (conv-BN-ReLU), trained from scratch on CIFAR-10 on a
-CPU by `vgg_lessons.train`. Load it with `vgg_lessons.train.checkpoints.load_pretrained("{name}")`
+CPU by `vgg_lessons.train`. Load it with `vgg_lessons.train.weights.load_pretrained("{name}")`
 (float32, eval mode). Weights are stored in float16 (`{name}.pt`, {size:.1f} MB, a state
 dict of plain tensors readable with `torch.load(..., weights_only=True)`); config and
 metrics are in `{name}.json`.

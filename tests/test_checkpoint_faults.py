@@ -12,19 +12,18 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SMALL, _model, _toy
 from test_cli import TINY, _error, no_data  # noqa: F401  (a fixture)
-from test_train import SMALL, _model, _toy
 
 from vgg_lessons.train.checkpoints import (
     PREDATES_CHECKSUMS,
     export,
     file_checksum,
     load_checkpoint,
-    load_pretrained,
     read_checkpoint,
 )
 from vgg_lessons.train.loop import fit
-from vgg_lessons.train.weights import ASSETS
+from vgg_lessons.train.weights import ASSETS, load_pretrained
 
 
 @pytest.fixture()
@@ -160,13 +159,6 @@ def test_resume_with_fewer_images_is_one_line(run: Path, monkeypatch, capsys) ->
         "32",
         "--lr",
         "0.05",
-        "--crop-padding",
-        "4",
-        "--flip",
-        "random",
-    ]
-    line = _error(
-        TINY + same + ["--no-whiten-first-conv", "--out-dir", str(run), "--resume"],
-        capsys,
-    )
+    ]  # the rest: fit's defaults are the CLI's
+    line = _error(TINY + same + ["--out-dir", str(run), "--resume"], capsys)
     assert "settings differ" in line and "train_images" in line

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from test_train import SMALL, _model, _toy
+from conftest import SMALL, _model, _toy
 from vgg_lessons.train._files import atomic_write
 from vgg_lessons.train.checkpoints import load_checkpoint, read_checkpoint
 from vgg_lessons.train.loop import fit

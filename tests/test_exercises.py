@@ -222,10 +222,10 @@ def tiny_model_and_images():
 
 def test_chapter6_checks_take_numpy_and_torch_answers(tiny_model_and_images, capsys):
     from vgg_lessons.probes.hooks import feature_maps, top_activating_images
-    from vgg_lessons.train.weights import default_transforms
+    from vgg_lessons.train.weights import get_weights
 
     model, images = tiny_model_and_images
-    inputs = default_transforms()(images)
+    inputs = get_weights().transforms()(images)
     maps = feature_maps(model, inputs, "stage2.relu1")["stage2.relu1"]
     fraction = (maps == 0).float().mean()  # a 0-d tensor
     assert chapter6.check_zero_fraction(fraction, model, inputs)

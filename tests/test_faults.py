@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SMALL, _image_folder, _model, _toy
 from test_cli import TINY, _error, no_data  # noqa: F401  (a fixture)
 from test_data import _make_folder
-from test_train import SMALL, _image_folder, _model, _toy
 
 from vgg_lessons.publishing import editions
 from vgg_lessons.train import _files, cli

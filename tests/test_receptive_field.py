@@ -244,3 +244,13 @@ def test_size_hint_holds_for_layers_given_as_a_generator():
     with pytest.raises(ValueError, match="use an input of at least 8 pixels$"):
         receptive_field.rf_table(specs, input_size=4)
 
+
+def test_effective_rf_says_which_unit_it_probed(vgg16_erf):
+    # By hand: stage4.conv3 of VGG-16 at 160 px has 20 units per axis, jump 8, start 3.5,
+    # field 92. The probed unit (20 - 1) // 2 = 9 is centred on 3.5 + 9 * 8 = 75.5, not
+    # on the image's middle pixel (80) or its middle (79.5).
+    assert (vgg16_erf.unit, vgg16_erf.centre, vgg16_erf.rf) == (9, 75.5, 92)
+    assert vgg16_erf.layer == "stage4.conv3" and vgg16_erf.map.shape == (160, 160)
+    touched = vgg16_erf.map.nonzero()  # every pixel that can change the unit
+    lo, hi = 75.5 - (92 - 1) / 2, 75.5 + (92 - 1) / 2  # 30 .. 121
+    assert touched.min() == lo and touched.max() == hi

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SMALL, _image_folder, _model, _toy
 from test_cli import TINY, _error, no_data  # noqa: F401  (a fixture)
-from test_train import SMALL, _image_folder, _model, _toy
 
 from vgg_lessons.train import cli, loop
 from vgg_lessons.train._files import LOCK, run_folder_lock

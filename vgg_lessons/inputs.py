@@ -123,8 +123,8 @@ def _check_model_input_values(x: torch.Tensor) -> None:
     value, are ``images / 255``: a normalised batch is negative wherever a pixel is
     darker than the mean (about 120 of 255), so a real one is almost never all in 0..1.
     """
-    low, high = torch.aminmax(x.detach())
-    low, high = low.item(), high.item()
+    bounds = torch.aminmax(x.detach())
+    low, high = bounds.min.item(), bounds.max.item()
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError(
             "the images hold NaN or infinite values; model input must be finite: "

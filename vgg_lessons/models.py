@@ -40,7 +40,9 @@ HEADS: tuple[str, ...] = ("imagenet", "cifar")
 #: leaves a 1x1 map at the end.
 MIN_INPUT_SIZE = 32
 
-_LRN_ARGS = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)  # Krizhevsky et al. (2012)
+_LRN_ARGS: dict[str, Any] = dict(
+    size=5, alpha=1e-4, beta=0.75, k=2.0
+)  # Krizhevsky et al. (2012)
 
 
 class VGG(nn.Module):
@@ -143,6 +145,34 @@ class VGG(nn.Module):
         """``(B, C_in, H, W) -> (B, C5, H/32, W/32)``: the five stages."""
         self.check_input(x)
         return self.features(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the last linear layer by a new one with ``num_classes`` outputs (timm style).
+
+        The features and the rest of the head keep their weights; the new layer is
+        initialised as :func:`build_vgg` initialises linear layers (N(0, 0.01), zero
+        bias), on the old layer's device and dtype. ``config["num_classes"]`` follows.
+
+        Raises:
+            ValueError: ``num_classes`` is not a positive whole number.
+        """
+        if (
+            isinstance(num_classes, bool)
+            or not isinstance(num_classes, int)
+            or num_classes < 1
+        ):
+            raise ValueError(
+                f"num_classes must be a positive whole number, got {num_classes!r}"
+            )
+        index = max(
+            i for i, m in enumerate(self.classifier) if isinstance(m, nn.Linear)
+        )
+        old = self.classifier[index]
+        assert isinstance(old, nn.Linear)  # the index of the last linear layer
+        new = nn.Linear(old.in_features, num_classes).to(old.weight)
+        _init_weights(new)
+        self.classifier[index] = new
+        self.config = {**self.config, "num_classes": num_classes}
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C5, h, w) -> (B, num_classes)`` logits."""
@@ -394,14 +424,14 @@ def fully_convolutional(model: VGG) -> nn.Sequential:
             "class-score map is that linear layer at every position: use "
             "vgg_lessons.probes.dense.score_map(model, images)"
         )
-    head = []
+    head: list[nn.Module] = []
     for m in model.classifier:
         if isinstance(m, nn.Linear):
             k = 7 if not head else 1  # fc1 reads a 7x7 map; fc2 and fc3 one position
             conv = nn.Conv2d(m.in_features // (k * k), m.out_features, k).to(m.weight)
             with torch.no_grad():
                 conv.weight.copy_(m.weight.reshape(conv.weight.shape))
-                conv.bias.copy_(m.bias)
+                conv.bias.copy_(m.bias)  # type: ignore[union-attr]  # a conv with bias
             m = conv
         head.append(copy.deepcopy(m))
     dense = _FullyConvolutional(

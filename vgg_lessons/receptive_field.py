@@ -179,7 +179,7 @@ class RFTable(Sequence[RFRow]):
         self._rows = list(rows)
         self.input_size = input_size
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         return self._rows[i]
 
     def __len__(self) -> int:

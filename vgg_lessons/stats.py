@@ -56,7 +56,7 @@ def format_bytes(n: float) -> str:
 
 
 def module_macs(module: nn.Module, output_shape: tuple[int, ...]) -> int:
-    """MACs of one call of ``module`` producing ``output_shape`` (batch included); see module doc."""
+    """MACs of one call of ``module`` giving ``output_shape`` (batch included); see module doc."""
     if isinstance(module, nn.modules.conv._ConvNd):
         per_output = (
             module.weight.numel() // module.out_channels
@@ -239,9 +239,7 @@ def layer_stats(
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{label} must be a positive whole number, got {v!r}")
     meta = _meta_copy(model)
-    in_ch = next(
-        (m.in_channels for m in meta.modules() if hasattr(m, "in_channels")), 3
-    )
+    in_ch = next((m.in_channels for m in meta.modules() if isinstance(m, nn.Conv2d)), 3)
     rows: list[LayerStats] = []
     seen: set[str] = set()
 

@@ -85,7 +85,7 @@ def as_number(
 
 
 def as_whole_numbers(answer: Any, what: str) -> list[int] | None:
-    """A tuple, list, ``torch.Size`` or 1-d array of whole numbers as ints, or None (printed why)."""
+    """A tuple, list, ``torch.Size`` or 1-d array of whole numbers as ints, or None (says why)."""
     if not_answered(answer):
         return None
     if (
@@ -131,7 +131,8 @@ def same_number(answer: Any, expected: float, rel_tol: float = 1e-6) -> bool:
 class NumberCheck:
     """One exercise whose answer is a number: a row of the exercise table.
 
-    Calling it (or the function :meth:`function` makes of it) with the student's answer (and the extra arguments the exercise
+    Calling it (or the function :meth:`function` makes of it) with the student's answer (and
+    the extra arguments the exercise
     names, e.g. the chapter's model) prints one line and returns True if right.
 
     Args:

@@ -1,4 +1,6 @@
-"""Chapter 1, receptive fields: the checks of its exercises (right or wrong, with a hint, never the answer).
+"""Chapter 1, receptive fields: the checks of its exercises.
+
+Each says right or wrong, with a hint, never the answer.
 
 Each ``check_*`` function takes the student's answer, prints one line and returns True
 when it is right, so a notebook cell can also ``assert`` it. An unanswered exercise (the
@@ -8,6 +10,8 @@ a :class:`~vgg_lessons.exercises._checking.NumberCheck` row: what is asked, a
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from torch import nn
 
@@ -28,8 +32,8 @@ def _solve_output_size() -> Solution:
 def _solve_small_stack_rf() -> Solution:
     from vgg_lessons.receptive_field import LayerSpec, rf_table
 
-    conv = dict(kernel=3, stride=1, padding=1)
-    pool = dict(kernel=2, stride=2, padding=0)
+    conv: dict[str, Any] = dict(kernel=3, stride=1, padding=1)
+    pool: dict[str, Any] = dict(kernel=2, stride=2, padding=0)
     specs = [
         LayerSpec(name, **kind)
         for name, kind in [

@@ -1,4 +1,6 @@
-"""Chapter 2, building VGG: the checks of its exercises (right or wrong, with a hint, never the answer).
+"""Chapter 2, building VGG: the checks of its exercises.
+
+Each says right or wrong, with a hint, never the answer.
 
 Each ``check_*`` function takes the student's answer, prints one line and returns True
 when it is right, so a notebook cell can also ``assert`` it. An unanswered exercise (the
@@ -27,7 +29,9 @@ def _vgg16_weights_and_biases(layer: str) -> tuple[int, int]:
     """Weights and biases of one layer of VGG-16 without batch norm (built on the meta device)."""
     with torch.device("meta"):  # shapes only: no memory, no initialisation
         module = build_vgg("D", bn=None).layer(layer)
-    return module.weight.numel(), module.bias.numel()
+    weight, bias = module.weight, module.bias
+    assert isinstance(weight, torch.Tensor) and isinstance(bias, torch.Tensor)
+    return weight.numel(), bias.numel()
 
 
 def _solve_with_bias(layer: str, slip_hint: str):

@@ -1,4 +1,6 @@
-"""Chapter 3, batch norm: the checks of its exercises (right or wrong, with a hint, never the answer).
+"""Chapter 3, batch norm: the checks of its exercises.
+
+Each says right or wrong, with a hint, never the answer.
 
 Each ``check_*`` function takes the student's answer, prints one line and returns True
 when it is right, so a notebook cell can also ``assert`` it. An unanswered exercise (the
@@ -8,6 +10,8 @@ a :class:`~vgg_lessons.exercises._checking.NumberCheck` row: what is asked, a
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 from torch import nn
@@ -64,6 +68,7 @@ def _solve_running_mean() -> Solution:
     with torch.no_grad():
         for channel_mean in (4.0, 2.0):
             bn(torch.full((2, 1, 2, 2), channel_mean))
+    assert bn.running_mean is not None  # track_running_stats is on
     return bn.running_mean.item(), [
         (
             3.0,
@@ -75,7 +80,9 @@ def _solve_running_mean() -> Solution:
 
 def _solve_bias_saved() -> Solution:
     with_bias, without = (
-        meta_parameter_count(lambda: build_vgg("D", bn="before_relu", conv_bias=keep))
+        meta_parameter_count(
+            functools.partial(build_vgg, "D", bn="before_relu", conv_bias=keep)
+        )
         for keep in (True, False)
     )
     return with_bias - without, ()

@@ -42,7 +42,7 @@ def _solve_missing_conv_weights() -> Solution:
                 if isinstance(m, nn.Conv2d)
             ]
         return sum(m.weight.numel() for m in layers), sum(
-            m.bias.numel() for m in layers
+            m.bias.numel() if m.bias is not None else 0 for m in layers
         )
 
     (w13, b13), (w11, b11) = convs("B"), convs([1, 1, 2, 2, 2])

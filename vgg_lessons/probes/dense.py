@@ -35,7 +35,8 @@ def score_map(model: VGG, images: torch.Tensor) -> torch.Tensor:
     Args:
         model: a VGG; put in eval mode here.
         images: uint8 ``(B, 3, H, W)`` (converted by the shipped weights' ``transforms()``),
-            or float images that are already model input. CIFAR head: ``H, W >= 32``, map side ``H/32``;
+            or float images that are already model input. CIFAR head: ``H, W >= 32``,
+            map side ``H/32``;
             ImageNet head: ``H, W >= 224``, map side ``H/32 - 6``.
     """
     model.eval()
@@ -62,7 +63,7 @@ def dense_scores(model: VGG, images: torch.Tensor) -> torch.Tensor:
 
 
 def rescale(images: torch.Tensor, side: int) -> torch.Tensor:
-    """uint8 ``(B, 3, H, W)`` resized (bilinear, antialiased) so that the shorter side is ``side``."""
+    """uint8 ``(B, 3, H, W)`` resized (bilinear, antialiased): the shorter side is ``side``."""
     check_images(images)
     h, w = images.shape[-2:]
     size = (side, round(w * side / h)) if h <= w else (round(h * side / w), side)
@@ -92,7 +93,7 @@ def multi_scale_probabilities(
 
 
 def mosaic(images: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
-    """``rows * cols`` images ``(N, C, h, w)`` tiled row by row into one ``(1, C, rows*h, cols*w)``."""
+    """``rows * cols`` images ``(N, C, h, w)`` tiled row by row: ``(1, C, rows*h, cols*w)``."""
     if images.dim() != 4 or len(images) != rows * cols:
         raise ValueError(
             f"a {rows}x{cols} mosaic needs {rows * cols} images (N, C, h, w), got "

@@ -247,9 +247,8 @@ def answer_cell(source: str) -> AnswerCell | None:
             parts["answer"].append(text)
     if not parts["check"]:
         return None
-    return AnswerCell(
-        *("\n".join(parts[k]) for k in ("setup", "answer", "check")), call
-    )
+    setup, answer, check = ("\n".join(parts[k]) for k in ("setup", "answer", "check"))
+    return AnswerCell(setup, answer, check, call)
 
 
 def code_cell(source: str, cell_id: str, metadata: dict | None = None) -> dict:
@@ -333,10 +332,12 @@ def edition_of(nb: Notebook, ctx: Context, edition: str) -> Notebook:
     ctx = copy.copy(ctx)
     ctx.glue = glued_values(nb)
     ctx.keep_solutions = edition == "jupyter"
-    cells, exercise = [], None
+    cells: list[dict] = []
+    exercise: Exercise | None = None
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
-            exercise = (exercises_in(cell["source"], ctx) or [exercise])[-1]
+            found = exercises_in(cell["source"], ctx)
+            exercise = found[-1] if found else exercise
             text = to_plain_markdown(cell["source"], ctx)
             if text.strip():
                 cells.append({**cell, "source": text})

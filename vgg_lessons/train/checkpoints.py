@@ -1,4 +1,4 @@
-"""Checkpoints: save, check, load and export them; run folders; ``load_pretrained``.
+"""Checkpoints: save, check, load and export them; run folders (shipped models: ``weights``).
 
 A checkpoint holds plain tensors, numbers and strings (settings and metrics as JSON),
 so it loads with ``torch.load(..., weights_only=True)``: no pickled object ever runs.
@@ -23,7 +23,6 @@ from torch import nn
 
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import atomic_write, first_line
-from vgg_lessons.train.weights import DEFAULT, Weights, get_weights
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"
@@ -174,7 +173,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[VGG, dict[str, Any]]:
     """
     blob = read_checkpoint(path)
     info = {
-        k: json_entry(path, blob, k) if k in ("config", "metrics", "info") else v
+        k: json_entry(Path(path), blob, k) if k in ("config", "metrics", "info") else v
         for k, v in blob.items()
         if k not in ("model", "optimizer")
     }
@@ -283,19 +282,6 @@ def export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
     )
 
 
-def load_pretrained(name: str | Weights = DEFAULT) -> VGG:
-    """A shipped model (an entry of :data:`vgg_lessons.train.weights.WEIGHTS`), float32, CPU, eval mode.
-
-    Its files are ``vgg_lessons/assets/<name>.pt`` (weights), ``.json`` (record: its
-    ``meta``) and ``.md`` (model card); ``get_weights(name).transforms()`` turns uint8
-    images into its input.
-
-    Raises:
-        ValueError: no shipped model has that name (the message lists them).
-    """
-    return load_checkpoint(get_weights(name).path)[0]
-
-
 # ---- run folders ---------------------------------------------------------------------
 def check_writable(path: Path, what: str) -> None:
     """Raise ValueError unless ``path`` (a folder, or the folder of a file) can be made and written.
@@ -353,6 +339,42 @@ def check_run_folder(
     return None
 
 
+def checkpoint_to_resume(
+    out: Path,
+    settings: dict[str, Any],
+    *,
+    resume: bool,
+    overwrite: bool,
+    ignore: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """The checkpoint in ``out`` to resume from (None for a new run), its settings checked.
+
+    The one resume check: :func:`start_or_resume` (in ``fit``) and the command line
+    (before it loads any data) both call it.
+
+    Args:
+        settings: the settings of the run about to start (``model`` and the ``training``
+            group of :class:`~vgg_lessons.train.config.TrainConfig`).
+        ignore: saved settings not to compare (the command line does not know
+            ``train_images`` before the data is loaded).
+
+    Raises:
+        ValueError: see :func:`check_run_folder`; or the checkpoint's settings differ
+            from ``settings`` (the message lists them).
+    """
+    blob = check_run_folder(out, resume=resume, overwrite=overwrite)
+    if blob is None:
+        return None
+    saved = {k: v for k, v in json.loads(blob["config"]).items() if k not in ignore}
+    differ = settings_differences(saved, settings)
+    if differ:
+        raise ValueError(
+            f"cannot resume from {out / CHECKPOINT}: its settings differ "
+            f"(saved, now): {differ}; use the same settings or a new output folder"
+        )
+    return blob
+
+
 def start_or_resume(
     out: Path | None,
     settings: dict[str, Any],
@@ -370,19 +392,13 @@ def start_or_resume(
     diverges or is stopped in its first epoch leaves the earlier one as it was).
 
     Raises:
-        ValueError: see :func:`check_run_folder`; or the checkpoint's settings differ.
+        ValueError: see :func:`checkpoint_to_resume`.
     """
     if out is None:
         return 0, []
-    blob = check_run_folder(out, resume=resume, overwrite=overwrite)
+    blob = checkpoint_to_resume(out, settings, resume=resume, overwrite=overwrite)
     if blob is None:
         return 0, []
-    differ = settings_differences(json.loads(blob["config"]), settings)
-    if differ:
-        raise ValueError(
-            f"cannot resume from {out / CHECKPOINT}: its settings differ "
-            f"(saved, now): {differ}; use the same settings or a new output folder"
-        )
     try:
         model.load_state_dict(blob["model"])
         optimizer.load_state_dict(blob["optimizer"])

@@ -1,9 +1,11 @@
 """The command line, ``python -m vgg_lessons.train``: train a VGG on CIFAR-10.
 
 Its options are generated from :class:`~vgg_lessons.train.config.TrainConfig` (help text
-from the fields' metadata) and its defaults are the shipped model's recipe
-(:func:`~vgg_lessons.train.config.shipped_recipe`), so the command with no options retrains
-it. Everything is checked before any data is loaded: a bad option, device or output
+from the fields' metadata) and its defaults are that config's, the shipped model's
+recipe, so the command with no options retrains it (into ``runs/vgg11_bn``). Three
+options belong to the command alone (:class:`CommandOptions`): ``--threads``,
+``--export`` and ``--save-metrics``. Everything is checked before any data is loaded: a
+bad option, device or output
 folder costs one line of error, not a trained epoch. A finished run can write a
 metrics record (``--save-metrics``) and an exported model (``--export``).
 """
@@ -31,16 +33,14 @@ from vgg_lessons.train._files import LOCK, atomic_write, run_folder_lock
 from vgg_lessons.train.checkpoints import (
     CHECKPOINT,
     METRICS,
-    check_run_folder,
     check_writable,
+    checkpoint_to_resume,
     export,
-    settings_differences,
 )
 from vgg_lessons.train.config import (
     TrainConfig,
     setting_kind,
     setting_problem,
-    shipped_recipe,
 )
 from vgg_lessons.train.data import load_cifar10
 from vgg_lessons.train.loop import (
@@ -52,6 +52,34 @@ from vgg_lessons.train.loop import (
 from vgg_lessons.train.metrics import evaluate, per_class_accuracy
 
 PROG = "python -m vgg_lessons.train"
+#: The most torch CPU threads ``--threads`` accepts (torch fails beyond a C int).
+MAX_THREADS = 1024
+#: Where the command writes its run when not told (``--out-dir``).
+DEFAULT_OUT_DIR = "runs/vgg11_bn"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandOptions:
+    """The options of the command alone, not settings of the run that ``fit`` takes.
+
+    Attributes:
+        threads: torch CPU threads (None: torch's default).
+        export: write ``STEM.pt`` (fp16 weights) and ``STEM.json`` after a finished run.
+        save_metrics: write the run's record (config, command, metrics) to this JSON file.
+    """
+
+    threads: int | None = None
+    export: str | None = None
+    save_metrics: str | None = None
+
+
+_COMMAND_HELP = {
+    "threads": "torch CPU threads",
+    "export": "write STEM.pt (fp16 weights) and STEM.json (config, metrics, "
+    "per-class accuracy)",
+    "save_metrics": "write the run's config, command, per-epoch metrics and test "
+    "results to this JSON file",
+}
 _GROUPS = {
     "model": "the model",
     "training": "training (a run resumes only with the same)",
@@ -78,8 +106,23 @@ def _parse_setting(name: str) -> Callable[[str], Any]:
     return parse
 
 
+def _positive_threads(text: str) -> int:
+    """The argparse type of ``--threads``: a whole number, 1 to :data:`MAX_THREADS`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is too small: it must be at least 1")
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(
+            f"{text} is too large: it must be below {MAX_THREADS + 1}"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """One option per :class:`TrainConfig` field; defaults: the shipped model's recipe."""
+    """One option per :class:`TrainConfig` field (its defaults), then :class:`CommandOptions`."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Train a VGG on CIFAR-10 (uint8 tensors on the device, SGD).",
@@ -88,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     groups = {key: parser.add_argument_group(title) for key, title in _GROUPS.items()}
-    defaults = shipped_recipe()
+    defaults = TrainConfig(out_dir=DEFAULT_OUT_DIR)
     for f in dataclasses.fields(TrainConfig):
         options: dict[str, Any] = dict(
             default=getattr(defaults, f.name), help=f.metadata["help"]
@@ -102,7 +145,24 @@ def build_parser() -> argparse.ArgumentParser:
         groups[f.metadata["group"]].add_argument(
             "--" + f.name.replace("_", "-"), **options
         )
+    run = groups["run"]
+    run.add_argument("--threads", type=_positive_threads, help=_COMMAND_HELP["threads"])
+    for name in ("export", "save_metrics"):
+        run.add_argument("--" + name.replace("_", "-"), help=_COMMAND_HELP[name])
     return parser
+
+
+def parse_command(
+    argv: list[str], parser: argparse.ArgumentParser | None = None
+) -> tuple[TrainConfig, CommandOptions]:
+    """The run's settings and the command's own options from the words ``argv``.
+
+    Raises:
+        ValueError: a bad combination of settings (see :class:`TrainConfig`).
+    """
+    args = vars((parser or build_parser()).parse_args(argv))
+    own = {f.name: args.pop(f.name) for f in dataclasses.fields(CommandOptions)}
+    return TrainConfig(**args), CommandOptions(**own)
 
 
 def _model_config(config: TrainConfig) -> dict[str, Any]:
@@ -114,24 +174,32 @@ def _model_config(config: TrainConfig) -> dict[str, Any]:
     )
 
 
-def _run_folder(config: TrainConfig) -> dict[str, Any] | None:
-    """:func:`check_run_folder` of ``--out-dir``, its OS errors as ValueError; a link to
-    nowhere refused (the folder would be made at its target, or fail)."""
-    out = Path(config.out_dir)
+def _run_folder(config: TrainConfig, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """:func:`checkpoint_to_resume` of ``--out-dir``, its OS errors as ValueError; a link
+    to nowhere refused (the folder would be made at its target, or fail)."""
+    out = Path(str(config.out_dir))
     if out.is_symlink() and not out.exists():
         raise ValueError(
             f"--out-dir {out} is a link to {os.readlink(out)}, which does not "
             "exist; make that folder or choose another --out-dir"
         )
     try:
-        return check_run_folder(out, resume=config.resume, overwrite=config.overwrite)
+        return checkpoint_to_resume(
+            out,
+            settings,
+            resume=config.resume,
+            overwrite=config.overwrite,
+            ignore=("train_images",),
+        )
     except OSError as err:  # a name too long, a loop of links ...
         raise ValueError(
             f"cannot use --out-dir {out}: {err.strerror or err}; choose another folder"
         ) from None
 
 
-def check_before_data(config: TrainConfig) -> torch.device:
+def check_before_data(
+    config: TrainConfig, options: CommandOptions | None = None
+) -> torch.device:
     """Check everything that can be checked without the data; return the device.
 
     Also sets torch's CPU threads (``--threads``) and says when a run is resumed.
@@ -141,8 +209,9 @@ def check_before_data(config: TrainConfig) -> torch.device:
             that cannot be written, a run folder that holds a run (without ``--resume``
             or ``--overwrite``), or a checkpoint that cannot be resumed.
     """
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    options = options or CommandOptions()
+    if options.threads:
+        torch.set_num_threads(options.threads)
     device = resolve_device(config.device)
     if config.train_size is not None and config.batch_size > config.train_size:
         raise ValueError(
@@ -157,28 +226,14 @@ def check_before_data(config: TrainConfig) -> torch.device:
             f"--arch {config.arch} --bn {config.bn} --width {config.width}: {err}"
         ) from None
     for option in ("export", "save_metrics"):
-        if getattr(config, option):
+        if getattr(options, option):
             check_writable(
-                Path(getattr(config, option)).parent, f"--{option.replace('_', '-')}"
+                Path(getattr(options, option)).parent, f"--{option.replace('_', '-')}"
             )
     if config.out_dir is not None:
         out = Path(config.out_dir)
-        blob = _run_folder(config)
+        blob = _run_folder(config, dict(model=planned, **config.training_settings()))
         if blob is not None:
-            saved = {
-                k: v
-                for k, v in json.loads(blob["config"]).items()
-                if k != "train_images"
-            }
-            differ = settings_differences(
-                saved, dict(model=planned, **config.training_settings())
-            )
-            if differ:
-                raise ValueError(
-                    f"cannot resume from {out / CHECKPOINT}: its settings differ "
-                    f"(saved, now): {differ}; use the same options or another "
-                    "--out-dir"
-                )
             print(
                 f"resuming {out}: epochs 1-{blob['epoch']} are done (resumed runs are bit-exact "
                 "on CPU with the same --threads)"
@@ -188,6 +243,7 @@ def check_before_data(config: TrainConfig) -> torch.device:
 
 def _record(
     config: TrainConfig,
+    options: CommandOptions,
     model: VGG,
     history: list[dict],
     earlier: list[dict],
@@ -200,7 +256,13 @@ def _record(
     return dict(
         command=f"{PROG} {shlex.join(argv)}",
         config=json.loads(
-            json.dumps(dict(model=model.config, **dataclasses.asdict(config)))
+            json.dumps(
+                dict(
+                    model=model.config,
+                    **dataclasses.asdict(config),
+                    **dataclasses.asdict(options),
+                )
+            )
         ),
         metrics=history,
         epochs=len(history),
@@ -228,7 +290,7 @@ def _test_results(
     )
 
 
-def check_output_paths(config: TrainConfig) -> None:
+def check_output_paths(config: TrainConfig, options: CommandOptions) -> None:
     """Refuse empty paths and any two of the run's files that are one file.
 
     The run writes ``checkpoint.pt``, ``metrics.json`` and ``.lock`` in ``--out-dir``,
@@ -245,23 +307,23 @@ def check_output_paths(config: TrainConfig) -> None:
         for name in (CHECKPOINT, METRICS, LOCK):
             written[Path(config.out_dir, name)] = f"the run's {name} in --out-dir"
     files = []
-    if config.export is not None:
-        stem = Path(config.export)
+    if options.export is not None:
+        stem = Path(options.export)
         if (
-            not config.export.strip()
+            not options.export.strip()
             or stem.name in ("", ".", "..")
-            or (config.export.endswith(("/", os.sep)))
+            or (options.export.endswith(("/", os.sep)))
         ):
             raise ValueError(
-                f"--export {config.export!r} names no file; give a file stem such as "
+                f"--export {options.export!r} names no file; give a file stem such as "
                 "runs/vgg11_bn (it writes STEM.pt and STEM.json)"
             )
         files += [(stem.with_suffix(s), "--export") for s in (".pt", ".json")]
-    if config.save_metrics is not None:
-        files.append((Path(config.save_metrics), "--save-metrics"))
-        if not config.save_metrics.strip() or Path(config.save_metrics).is_dir():
+    if options.save_metrics is not None:
+        files.append((Path(options.save_metrics), "--save-metrics"))
+        if not options.save_metrics.strip() or Path(options.save_metrics).is_dir():
             raise ValueError(
-                f"--save-metrics {config.save_metrics!r} is not a file path; give one "
+                f"--save-metrics {options.save_metrics!r} is not a file path; give one "
                 "such as runs/vgg11_bn.json"
             )
     for path, option in files:
@@ -291,16 +353,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     t_start = time.perf_counter()
     with contextlib.ExitStack() as held:
         try:
-            config = TrainConfig(**vars(parser.parse_args(argv)))
-            check_output_paths(config)
-            device = check_before_data(config)
+            config, options = parse_command(argv, parser)
+            check_output_paths(config, options)
+            device = check_before_data(config, options)
             if config.out_dir is not None:
                 held.enter_context(run_folder_lock(Path(config.out_dir)))
         except ValueError as err:
             parser.error(str(err))
         except OSError as err:  # the run folder could not be made or locked
             parser.error(f"cannot use --out-dir {config.out_dir}: {_os_error(err)}")
-        return _train(parser, config, device, argv, t_start)
+        return _train(parser, config, options, device, argv, t_start)
 
 
 def _where_saved(config: TrainConfig, argv: list[str], done: list[dict]) -> str:
@@ -325,22 +387,23 @@ def _os_error(err: OSError) -> str:
 
 
 def _write_outputs(
-    config: TrainConfig, model: VGG, info: dict[str, Any], finished: bool
+    options: CommandOptions, model: VGG, info: dict[str, Any], finished: bool
 ) -> None:
     """Write the metrics record (``--save-metrics``) and, for a finished run, the export."""
-    if config.save_metrics:
+    if options.save_metrics:
         atomic_write(
-            Path(config.save_metrics), lambda fh: json.dump(info, fh, indent=1), "w"
+            Path(options.save_metrics), lambda fh: json.dump(info, fh, indent=1), "w"
         )
-        print(f"wrote {config.save_metrics}")
-    if config.export and finished:
-        export(Path(config.export), model, info)
-        print(f"exported {Path(config.export).with_suffix('.pt')} and .json")
+        print(f"wrote {options.save_metrics}")
+    if options.export and finished:
+        export(Path(options.export), model, info)
+        print(f"exported {Path(options.export).with_suffix('.pt')} and .json")
 
 
 def _train(
     parser: argparse.ArgumentParser,
     config: TrainConfig,
+    options: CommandOptions,
     device: torch.device,
     argv: list[str],
     t_start: float,
@@ -354,10 +417,8 @@ def _train(
         parser.exit(1, f"{PROG}: error: {err}\n")
     seed_everything(config.seed)
     model = build_vgg(**_model_config(config))
-    diverged, this_run = (
-        None,
-        [],
-    )  # this_run: the epochs this command trains (not resumed ones)
+    diverged: str | None = None
+    this_run: list[dict[str, Any]] = []  # the epochs this command trains (not resumed)
     try:
         history = fit(
             model,
@@ -383,7 +444,9 @@ def _train(
     # times; its data loading is not known), so the record stays the cost of the whole run.
     earlier = history[: len(history) - len(this_run)]
     wall = time.perf_counter() - t_start + sum(r["seconds"] for r in earlier)
-    info = _record(config, model, history, earlier, argv, wall, device, diverged)
+    info = _record(
+        config, options, model, history, earlier, argv, wall, device, diverged
+    )
     if diverged is None:
         info.update(_test_results(model, test_data))
         resumed = (
@@ -397,7 +460,7 @@ def _train(
             f"averaging) after {len(history)} epochs; {wall:.0f} s wall time on {device}{resumed}"
         )
     try:
-        _write_outputs(config, model, info, diverged is None)
+        _write_outputs(options, model, info, diverged is None)
     except OSError as err:
         parser.exit(1, f"{PROG}: error: {_os_error(err)}\n")
     if diverged is not None:

@@ -35,7 +35,6 @@ import torch
 from torch import nn
 
 from vgg_lessons.inputs import check_images, normalize
-from vgg_lessons.models import VGG
 from vgg_lessons.train._files import atomic_write, run_folder_lock
 from vgg_lessons.train.augmentation import augment as augment_batch
 from vgg_lessons.train.checkpoints import (
@@ -45,12 +44,7 @@ from vgg_lessons.train.checkpoints import (
     start_or_resume,
 )
 from vgg_lessons.train.config import TrainConfig, configure
-from vgg_lessons.train.metrics import (
-    _autocast,
-    check_labels,
-    evaluate,
-    num_classes_of,
-)
+from vgg_lessons.train.metrics import autocast, check_labels, evaluate, num_classes_of
 
 #: A loss above this many times that of a uniform guess (ln of the class count) has exploded.
 EXPLODED_LOSS_FACTOR = 100
@@ -165,7 +159,7 @@ def alternating_mirrors(n: int, epoch: int, seed: int = 0) -> torch.Tensor:
 
 @torch.no_grad()
 def init_first_conv_from_patches(
-    model: VGG, images: torch.Tensor, *, max_images: int = 2000, eps: float = 1e-2
+    model: nn.Module, images: torch.Tensor, *, max_images: int = 2000, eps: float = 1e-2
 ) -> torch.Tensor:
     """Set the first convolution's kernels to +/- the principal components of image patches.
 
@@ -186,7 +180,8 @@ def init_first_conv_from_patches(
     Returns:
         The variances of the components used, strongest first, ``(C/2,)``.
     """
-    conv = model.features[0]
+    features = getattr(model, "features", None)
+    conv = features[0] if isinstance(features, nn.Sequential) else None
     if not isinstance(conv, nn.Conv2d) or conv.in_channels != images.shape[1]:
         raise ValueError(
             "expected a model whose first layer is a convolution over the images' "
@@ -300,7 +295,7 @@ def train_one_epoch(
         # forward, backward, step
         for group in optimizer.param_groups:
             group["lr"] = lr_at(epoch * steps + step, total, config.lr, config.schedule)
-        with _autocast(device):
+        with autocast(device):
             logits = model(x)
             loss = loss_fn(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
@@ -466,8 +461,8 @@ def fit(
 
     Args:
         train_data, test_data: ``(images uint8 (N, 3, 32, 32), labels int64 (N,))``.
-        config: the settings (default ``TrainConfig()``: the textbook ones, batch 256,
-            crop padding 4, random flips); see :class:`~vgg_lessons.train.config.TrainConfig`.
+        config: the settings (default ``TrainConfig()``: the shipped model's recipe,
+            the command line's defaults too); see :class:`~vgg_lessons.train.config.TrainConfig`.
         settings: fields of the config to override, e.g. ``epochs=4, lr=0.05``. The
             initial weights are the caller's: call :func:`seed_everything` before
             building the model. With ``out_dir``, ``checkpoint.pt`` and ``metrics.json``

@@ -1,4 +1,4 @@
-"""Measuring a classifier: ``evaluate`` on uint8 images, the confusion matrix, per-class accuracy."""
+"""Measuring a classifier: ``evaluate`` on uint8 images, confusion matrix, per-class accuracy."""
 
 from __future__ import annotations
 
@@ -8,19 +8,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from vgg_lessons._layers import model_device
 from vgg_lessons.inputs import check_images, normalize
 
 
-def _autocast(device: torch.device):
-    """bf16 autocast on CUDA, nothing elsewhere."""
+def autocast(device: torch.device) -> torch.autocast:
+    """bf16 autocast on CUDA, nothing elsewhere (the loop and :func:`evaluate` use it)."""
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    tensor = next(model.parameters(), None)
-    if tensor is None:
-        tensor = next(model.buffers(), None)
-    return tensor.device if tensor is not None else torch.device("cpu")
 
 
 @torch.no_grad()
@@ -49,7 +43,7 @@ def evaluate(
         ValueError: images that are not uint8 ``(N, C, H, W)``, labels of another length,
             or a ``device`` other than the model's.
     """
-    here = _model_device(model)
+    here = model_device(model)
     if (
         device is not None
         and torch.device(device) != here
@@ -70,7 +64,7 @@ def evaluate(
         x = normalize(images[start : start + batch_size].to(here))
         x = x.contiguous(memory_format=torch.channels_last)
         y = labels[start : start + batch_size].to(here)
-        with _autocast(here):
+        with autocast(here):
             logits = model(x).float()
             if flip_tta:
                 logits = (logits + model(x.flip(3)).float()) / 2

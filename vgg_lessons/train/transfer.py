@@ -26,6 +26,7 @@ one probe live.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -48,7 +49,7 @@ from vgg_lessons.train.checkpoints import (
 from vgg_lessons.train.data import balanced_subset, load_cifar10
 from vgg_lessons.train.loop import fit, init_first_conv_from_patches, seed_everything
 from vgg_lessons.train.metrics import evaluate
-from vgg_lessons.train.weights import ASSETS
+from vgg_lessons.train.weights import ASSETS, get_weights
 
 #: CIFAR-10 labels of the classes the source network is trained on, and of the new task.
 SOURCE_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -56,7 +57,9 @@ TARGET_CLASSES: tuple[int, ...] = (5, 6, 7, 8, 9)
 #: The compact VGG of the book (chapter 4's shipped recipe), with a 5-class head.
 MODEL_ARGS: dict[str, Any] = dict(arch="A", bn="before_relu", head="cifar", width=0.25)
 RECORD = ASSETS / "transfer_cifar5.json"
-SOURCE_MODEL = ASSETS / "transfer_source_cifar5.pt"
+#: The source network's entry in the registry of shipped models.
+SOURCE = "transfer_source_cifar5"
+SOURCE_MODEL = get_weights(SOURCE).path
 #: Where the command line writes by default: never into the installed package.
 RUN_RECORD = Path("runs") / "transfer_cifar5.json"
 RUN_SOURCE_MODEL = Path("runs") / "transfer_source_cifar5.pt"
@@ -165,6 +168,8 @@ def linear_probe(
 class _Standardise(nn.Module):
     def __init__(self, mean: torch.Tensor, std: torch.Tensor):
         super().__init__()
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
 
@@ -204,6 +209,7 @@ def _train_on_labels(
         lr=lr,
         crop_padding=2,
         flip="random",
+        whiten_first_conv=False,
         seed=seed,
         device="cpu",
         progress=False,
@@ -231,6 +237,7 @@ def pretrain_source(
         lr=0.1,
         crop_padding=2,
         flip="alternate",
+        whiten_first_conv=False,  # done above, before the first step
         seed=seed,
         device="cpu",
         progress=False,
@@ -250,10 +257,7 @@ def pretrain_source(
 
 
 def save_source(model: VGG, path: Path = SOURCE_MODEL) -> None:
-    """Store the source network as float16 tensors plus its JSON config.
-
-    ``load_checkpoint`` reads it.
-    """
+    """Store the source network as float16 tensors and its JSON config (``load_checkpoint``)."""
     state = {
         k: v.detach().half() if v.is_floating_point() else v
         for k, v in model.state_dict().items()
@@ -269,6 +273,8 @@ def load_source(path: Path = SOURCE_MODEL) -> VGG:
     Raises:
         ValueError: the file is no checkpoint, or its network is not a source network.
     """
+    if Path(path) == SOURCE_MODEL:
+        return get_weights(SOURCE).get_model()
     model = load_checkpoint(path)[0]
     check_source(model, str(path))
     return model
@@ -295,11 +301,8 @@ def check_source(source: nn.Module, name: str = "the source network") -> None:
 
 def _with_new_head(source: VGG, num_classes: int) -> VGG:
     """A copy of ``source`` whose features are kept and whose head is new and random."""
-    model = build_vgg(**MODEL_ARGS, num_classes=num_classes)
-    features = {
-        k: v for k, v in source.state_dict().items() if k.startswith("features.")
-    }
-    model.load_state_dict(features, strict=False)
+    model = copy.deepcopy(source)
+    model.reset_classifier(num_classes)
     return model
 
 

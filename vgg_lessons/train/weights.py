@@ -9,11 +9,13 @@ caller needs besides the numbers in the ``.pt`` file:
   :func:`vgg_lessons.train.data.load_cifar10` returns them (uint8 ``(B, 3, H, W)``, 0..255)
   into the model's input (float32, normalised per channel).
 
-Loading the weights is :mod:`vgg_lessons.train.checkpoints`' job, which looks models up here.
+- :meth:`Weights.get_model`: the model itself, loaded with
+  :func:`vgg_lessons.train.checkpoints.load_checkpoint` (:func:`load_pretrained` for short).
 
 Example:
     >>> w = get_weights("vgg11_bn_cifar10")
     >>> w.meta["test_acc"], w.meta["categories"][:2]
+    >>> model = w.get_model()               # float32, CPU, eval mode
     >>> x = w.transforms()(images)          # uint8 (B, 3, 32, 32) -> float32 model input
 """
 
@@ -36,7 +38,8 @@ from vgg_lessons.inputs import (
     from_unit,
     normalize,
 )
-from vgg_lessons.models import build_vgg
+from vgg_lessons.models import VGG, build_vgg
+from vgg_lessons.train.checkpoints import load_checkpoint
 
 #: Where the shipped models live: ``<name>.pt`` (weights), ``.json`` (record), ``.md`` (card).
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -84,6 +87,8 @@ class Weights:
 
     name: str
     input_size: int = IMAGE_SIZE
+    record: str | None = None
+    categories: tuple[str, ...] = CLASSES
     _transform: ImageTransform = field(
         default_factory=ImageTransform, repr=False, compare=False
     )
@@ -95,8 +100,8 @@ class Weights:
 
     @property
     def record_path(self) -> Path:
-        """The training record: ``assets/<name>.json`` (config, per-epoch metrics, accuracy)."""
-        return ASSETS / f"{self.name}.json"
+        """The training record: ``assets/<record or name>.json`` (config, metrics, accuracy)."""
+        return ASSETS / f"{self.record or self.name}.json"
 
     @property
     def card_path(self) -> Path:
@@ -120,10 +125,12 @@ class Weights:
                 f"the record of {self.name!r} is missing ({self.record_path.name} "
                 "in vgg_lessons/assets); reinstall the package"
             ) from None
+        if "config" not in record:  # an experiment's record (transfer): its settings
+            return self._experiment_meta(record)
         config = dict(record["config"])
         model = config.pop("model")
         return dict(
-            categories=CLASSES,
+            categories=self.categories,
             model=model,
             recipe=config,
             command=record["command"],
@@ -135,9 +142,31 @@ class Weights:
             input_size=self.input_size,
         )
 
+    def _experiment_meta(self, record: dict[str, Any]) -> dict[str, Any]:
+        """``meta`` of a model trained inside an experiment (no test set of its own)."""
+        settings = dict(record["settings"])
+        model = dict(settings.pop("model"), num_classes=len(self.categories))
+        return dict(
+            categories=self.categories,
+            model=model,
+            recipe=settings,
+            command=record["command"],
+            epochs=settings.get("source_epochs"),
+            test_acc=None,
+            test_acc_flip_tta=None,
+            test_acc_per_class=None,
+            num_params=_count_parameters(model),
+            input_size=self.input_size,
+        )
+
     def transforms(self) -> ImageTransform:
         """The function from uint8 images ``(B, 3, H, W)`` to this model's input."""
         return self._transform
+
+    def get_model(self) -> VGG:
+        """The shipped model, float32, on the CPU, in eval mode (torchvision's
+        ``weights.get_model()``); read from :attr:`path` by ``load_checkpoint``."""
+        return load_checkpoint(self.path)[0]
 
 
 def _count_parameters(model_config: dict[str, Any]) -> int:
@@ -147,7 +176,13 @@ def _count_parameters(model_config: dict[str, Any]) -> int:
 
 
 #: Every shipped model, by name. ``DEFAULT`` is the one the book uses.
-WEIGHTS: dict[str, Weights] = {"vgg11_bn_cifar10": Weights("vgg11_bn_cifar10")}
+WEIGHTS: dict[str, Weights] = {
+    "vgg11_bn_cifar10": Weights("vgg11_bn_cifar10"),
+    # chapter 7's source network: five classes, its record is the experiment's
+    "transfer_source_cifar5": Weights(
+        "transfer_source_cifar5", record="transfer_cifar5", categories=CLASSES[:5]
+    ),
+}
 DEFAULT = "vgg11_bn_cifar10"
 
 
@@ -164,6 +199,14 @@ def get_weights(name: str | Weights = DEFAULT) -> Weights:
     return WEIGHTS[name]
 
 
-def default_transforms() -> ImageTransform:
-    """The transform of the book's models (all are trained on CIFAR-10 normalised alike)."""
-    return WEIGHTS[DEFAULT].transforms()
+def load_pretrained(name: str | Weights = DEFAULT) -> VGG:
+    """A shipped model (an entry of :data:`WEIGHTS`), float32, CPU, eval mode.
+
+    Its files are ``vgg_lessons/assets/<name>.pt`` (weights), ``.json`` (record: its
+    ``meta``) and ``.md`` (model card); ``get_weights(name).transforms()`` turns uint8
+    images into its input. Short for ``get_weights(name).get_model()``.
+
+    Raises:
+        ValueError: no shipped model has that name (the message lists them).
+    """
+    return get_weights(name).get_model()

@@ -30,7 +30,7 @@ from vgg_lessons.viz.feature_plots import tile_channels
 
 
 def enlarge(images: torch.Tensor, factor: int) -> np.ndarray:
-    """RGB images ``(N, 3, H, W)`` (uint8, or float 0..1) -> one row, uint8 ``(H*f, N*(W*f+2)-2, 3)``."""
+    """RGB images ``(N, 3, H, W)`` (uint8 or 0..1 floats) -> a row ``(H*f, N*(W*f+2)-2, 3)``."""
     x = enlarge_nearest(to_uint8(images), factor)  # nearest neighbour
     return tile(x.permute(0, 2, 3, 1).numpy(), cols=len(x))
 
@@ -49,7 +49,7 @@ def image_from_upload(
     from PIL import Image, UnidentifiedImageError
 
     try:
-        img = Image.open(io.BytesIO(content))
+        img: Image.Image = Image.open(io.BytesIO(content))
         img.load()
     except Image.DecompressionBombError:
         raise ValueError(
@@ -100,12 +100,12 @@ def feature_layers(model: nn.Module) -> list[str]:
     return [name for name in names if name.startswith("stage")]
 
 
-def _to_input(images_u8: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:
+def to_input(images_u8: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:
     """uint8 images -> model input through ``preprocess`` (which takes 0..1 images)."""
     return preprocess(to_unit_float(images_u8))
 
 
-def _layer_choice(layers: str | Sequence[str] | None, offered: list[str]) -> list[str]:
+def layer_choice(layers: str | Sequence[str] | None, offered: list[str]) -> list[str]:
     """The layers an explorer offers: ``layers`` (one name or several) or all ``offered``."""
     chosen = [layers] if isinstance(layers, str) else list(layers or offered)
     unknown = [name for name in chosen if name not in offered]
@@ -117,7 +117,7 @@ def _layer_choice(layers: str | Sequence[str] | None, offered: list[str]) -> lis
     return chosen
 
 
-class _CachedRuns:
+class CachedRuns:
     """One model's feature maps of every layer and its probabilities, per image (cached)."""
 
     def __init__(self, model: nn.Module, layers: Sequence[str], preprocess: Preprocess):
@@ -130,7 +130,7 @@ class _CachedRuns:
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """``(maps: name -> (C, h, w) on CPU, probs: (K,))`` of one uint8 ``(3, H, W)`` image."""
         if key not in self._runs:
-            x = _to_input(image_u8[None], self.preprocess)
+            x = to_input(image_u8[None], self.preprocess)
             with torch.no_grad(), hooks.recording(self.model, self.layers) as maps:
                 logits = self.model(x.to(model_device(self.model)))
             self._runs[key] = (
@@ -147,7 +147,7 @@ class _CachedRuns:
         return self._grids[key, layer]
 
 
-class _Explorer:
+class Explorer:
     """Shared plumbing: a widget tree in ``ui``, displayed when the object is."""
 
     ui: Any

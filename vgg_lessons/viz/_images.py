@@ -1,4 +1,4 @@
-"""Images as the package passes them around, and the renderers shared by plots and widgets (private).
+"""Images as the package passes them around; renderers shared by plots and widgets (private).
 
 Conventions:
 

@@ -40,8 +40,6 @@ KINDS = (
     "attribution",
     "field-arithmetic",
 )
-#: Kinds that need the data computed from the model (field-arithmetic is pure JavaScript).
-DATA_KINDS = KINDS[:4]
 #: Scripts a page loads for its explorers: the core for all, one more for some kinds.
 EXTRA_SCRIPTS = {
     "attribution": "vgg-lessons/explorers-attribution.js",

@@ -2,7 +2,8 @@
 
 For each of the explorer's test images, each set of weights (trained, random), each of
 the ten classes as the target, and each method (saliency; Grad-CAM at
-:data:`GRADCAM_LAYERS`), one ``32 x 32`` map computed with :func:`vgg_lessons.probes.attribution.saliency`
+:data:`GRADCAM_LAYERS`), one ``32 x 32`` map computed with
+:func:`vgg_lessons.probes.attribution.saliency`
 and :func:`vgg_lessons.probes.attribution.grad_cam`. Each map is scaled to its own maximum (the page
 shows where, not how much) and coloured with inferno; one sprite sheet per weights and
 image holds them all, a row per method and a column per class.
@@ -16,6 +17,7 @@ images, here per map.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +99,7 @@ def zero_masks(maps: torch.Tensor) -> list[str]:
 
 
 def attribution_data(
-    folder: Path, models: dict[str, nn.Module], images_u8: torch.Tensor, save: Any
+    folder: Path, models: Mapping[str, nn.Module], images_u8: torch.Tensor, save: Any
 ) -> dict[str, Any]:
     """Write one sheet per (weights, image) under ``folder/attribution``; return its manifest part.
 

@@ -26,10 +26,10 @@ from PIL import Image
 from torch import nn
 
 from vgg_lessons.inputs import CLASSES, IMAGE_SIZE, normalize
-from vgg_lessons.models import build_vgg
+from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.probes import activation_max, hooks
 from vgg_lessons.probes import fields as probes_fields
-from vgg_lessons.train import checkpoints, data
+from vgg_lessons.train import data, weights
 
 from .attribution_data import attribution_data
 
@@ -56,7 +56,7 @@ def map_layers(model: nn.Module) -> list[str]:
     return [n for n in names if n.split(".")[1].rstrip("0123456789") in MAP_KINDS]
 
 
-def geometry_index(model: nn.Module, layers: list[str]) -> list[int]:
+def geometry_index(model: VGG, layers: list[str]) -> list[int]:
     """For each of ``layers``, the row of ``layer_table`` that fixes its geometry.
 
     A ReLU keeps the geometry of the convolution before it: its row is that conv's.
@@ -170,14 +170,19 @@ def _predictions(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, 
     return probs.argmax(1), top3
 
 
-def random_model(model: nn.Module) -> nn.Module:
-    """The same architecture with seeded random initial weights (seed 0), in eval mode."""
-    torch.manual_seed(0)
-    return build_vgg(**model.config).eval()
+def random_model(model: VGG) -> VGG:
+    """The same architecture with seeded random initial weights (seed 0), in eval mode.
+
+    Seeded inside ``torch.random.fork_rng``: the caller's global RNG state is left as
+    it was (the weights are those ``torch.manual_seed(0); build_vgg(...)`` gives).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build_vgg(**model.config).eval()
 
 
 def feature_map_data(
-    folder: Path, models: dict[str, nn.Module], images_u8: torch.Tensor
+    folder: Path, models: dict[str, VGG], images_u8: torch.Tensor
 ) -> dict[str, Any]:
     """Write one map sheet per (weights, image) under ``folder/maps``; return its manifest part.
 
@@ -202,6 +207,7 @@ def feature_map_data(
             bands, height = band_layout(
                 [(maps[n].shape[1], maps[n].shape[2]) for n in layers]
             )
+        assert bands is not None and height is not None  # set on the first pass
         predicted, top3 = _predictions(model, inputs)
         part["predicted"][key], part["top3"][key] = predicted.tolist(), top3
         part["sheets"][key], part["ranges"][key] = [], []
@@ -210,6 +216,7 @@ def feature_map_data(
             part["sheets"][key].append(_save(folder, f"maps/{key}-{i:02d}.png", sheet))
             part["ranges"][key].append(ranges)
     rows = geometry_index(trained, layers)
+    assert bands is not None  # at least one model was drawn
     for name, band, row in zip(layers, bands, rows):
         kind = name.split(".")[1].rstrip("0123456789")
         part["layers"].append({"name": name, "kind": kind, "row": row, **band})
@@ -283,13 +290,13 @@ def filter_data(
 def write_explorer_data(folder: Path) -> dict[str, Any]:
     """Compute every explorer's data from the shipped model and write it into ``folder``.
 
-    Reads the shipped model (:func:`vgg_lessons.train.checkpoints.load_pretrained`) and the
+    Reads the shipped model (:func:`vgg_lessons.train.weights.load_pretrained`) and the
     CIFAR-10 test set with :func:`vgg_lessons.train.data.load_cifar10` (from ``VGG_LESSONS_DATA``
     or the user cache; downloaded there when missing, as for the notebooks). Returns the
     manifest, also written as ``manifest.js``.
     """
     torch.set_grad_enabled(True)
-    model = checkpoints.load_pretrained().eval()
+    model = weights.load_pretrained().eval()
     images, labels = data.load_cifar10("test")
     searched, searched_labels = images[:SEARCHED], labels[:SEARCHED]
     with torch.no_grad():
@@ -300,7 +307,7 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
     both = {"trained": model, "random": random_model(model)}
     maps = feature_map_data(folder, both, shown_u8)
     table = probes_fields.layer_table(model, IMAGE_SIZE)
-    manifest = {
+    manifest: dict[str, Any] = {
         "version": VERSION,
         "input_size": IMAGE_SIZE,
         "classes": list(CLASSES),
