@@ -113,15 +113,19 @@ def check_images(
 #: input reaching beyond ``OUTSIDE * REACH`` is not model input.
 REACH = max(max(m / s, (1 - m) / s) for m, s in zip(MEAN, STD))
 OUTSIDE = 3
+#: Floats all in 0..1 spread wider than this are ``images / 255``: normalised images all
+#: in 0..1 span under about 32 grey levels (a flat grey picture: a spread near 0.2).
+UNIT_SPREAD = 0.5
 
 
 def _check_model_input_values(x: torch.Tensor) -> None:
     """Refuse floats that are no model input: non-finite, 0..255 or 0..1 images.
 
     The rule: normalised input is finite and lies in about ``-REACH..REACH``; floats
-    beyond ``OUTSIDE * REACH`` are 0..255 images. Floats all in 0..1, not all one
-    value, are ``images / 255``: a normalised batch is negative wherever a pixel is
-    darker than the mean (about 120 of 255), so a real one is almost never all in 0..1.
+    beyond ``OUTSIDE * REACH`` are 0..255 images. Floats all in 0..1 and spread over
+    more than ``UNIT_SPREAD`` are ``images / 255``: a normalised batch is negative
+    wherever a pixel is darker than the mean (about 120 of 255), so one all in 0..1 is
+    a nearly flat, light picture (a grey one spans about 0.2), which is let through.
     """
     bounds = torch.aminmax(x.detach())
     low, high = bounds.min.item(), bounds.max.item()
@@ -137,7 +141,7 @@ def _check_model_input_values(x: torch.Tensor) -> None:
             "images pass them as uint8 (x.round().clamp(0, 255).to(torch.uint8)) or "
             "as vgg_lessons.inputs.normalize(x)"
         )
-    if 0 <= low < high <= 1:
+    if 0 <= low and high <= 1 and high - low > UNIT_SPREAD:
         raise ValueError(
             f"float images all in 0..1 ({low:g}..{high:g}) look like images / 255, "
             "not model input (normalised images are negative where a pixel is darker "
