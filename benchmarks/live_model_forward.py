@@ -63,11 +63,11 @@ def standalone(folder: Path) -> Path:
     """Write the one-explorer page into ``folder``; return the folder to serve."""
     from live_model_page import write_page
 
-    from vgg_lessons.train import checkpoints, data
+    from vgg_lessons.train import data, weights
 
     images, labels = data.load_cifar10("test")
     write_page(
-        folder, checkpoints.load_pretrained().eval(), images[:16], labels[:16].tolist()
+        folder, weights.load_pretrained().eval(), images[:16], labels[:16].tolist()
     )
     return folder
 

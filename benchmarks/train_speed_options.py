@@ -37,11 +37,11 @@ import time
 import torch
 from torch import nn
 
+from vgg_lessons.inputs import normalize
 from vgg_lessons.models import build_vgg
 from vgg_lessons.train.augmentation import augment
-from vgg_lessons.train.data import normalize
+from vgg_lessons.train.config import TrainConfig
 from vgg_lessons.train.loop import make_optimizer
-from vgg_lessons.train.config import shipped_recipe
 
 OPTIONS = ("fp32", "fp32+cl", "bf16", "bf16+cl", "compile+cl", "compile+bf16+cl")
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.rounds, args.steps, args.warmup = 2, 3, 1
         args.width = args.width or 0.0625
         options = [o for o in options if not o.startswith("compile")]
-    config = shipped_recipe()
+    config = TrainConfig()
     width = args.width or config.width
     torch.manual_seed(0)
     reference = build_vgg(config.arch, bn=config.bn, width=width, head="cifar")

@@ -25,8 +25,9 @@ import time
 import torch
 from torch import nn
 
-from vgg_lessons.train.data import MEAN, STD, data_root, load_cifar10
+from vgg_lessons.inputs import MEAN, STD
 from vgg_lessons.models import build_vgg
+from vgg_lessons.train.data import data_root, load_cifar10
 from vgg_lessons.train.loop import default_device, fit, seed_everything
 
 
@@ -37,15 +38,26 @@ def forward_flops(model: nn.Module, size: int = 32) -> int:
     def count(module, inputs, output):
         nonlocal macs
         if isinstance(module, nn.Conv2d):
-            k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
+            k = (
+                module.kernel_size[0]
+                * module.kernel_size[1]
+                * module.in_channels
+                // module.groups
+            )
             macs += output.numel() * k
         elif isinstance(module, nn.Linear):
             macs += output.numel() * module.in_features
-    hooks = [m.register_forward_hook(count) for m in model.modules()
-             if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+    hooks = [
+        m.register_forward_hook(count)
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     was_training = model.training
     with torch.no_grad():
-        model.eval()(torch.zeros(1, 3, size, size, device=next(model.parameters()).device))
+        model.eval()(
+            torch.zeros(1, 3, size, size, device=next(model.parameters()).device)
+        )
     model.train(was_training)
     for h in hooks:
         h.remove()
@@ -67,19 +79,41 @@ def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 10) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
 
 
-def ours(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, steps: int, warmup: int,
-         batch_size: int, device: torch.device) -> float:
+def ours(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int,
+    warmup: int,
+    batch_size: int,
+    device: torch.device,
+) -> float:
     """images/s of vgg_lessons.train.loop.fit over ``steps`` steps (after ``warmup`` steps)."""
-    fit(model, (images[:warmup * batch_size], labels[:warmup * batch_size]), epochs=1,
-        batch_size=batch_size, lr=0.05, device=device, progress=False)
+    fit(
+        model,
+        (images[: warmup * batch_size], labels[: warmup * batch_size]),
+        epochs=1,
+        batch_size=batch_size,
+        lr=0.05,
+        device=device,
+        progress=False,
+    )
     n = steps * batch_size
-    history = fit(model, (images[:n], labels[:n]), epochs=1, batch_size=batch_size, lr=0.05,
-                  device=device, progress=False)
+    history = fit(
+        model,
+        (images[:n], labels[:n]),
+        epochs=1,
+        batch_size=batch_size,
+        lr=0.05,
+        device=device,
+        progress=False,
+    )
     return history[0]["images_per_s"]
 
 
-def model_alone(model: nn.Module, steps: int, warmup: int, batch_size: int,
-                device: torch.device) -> float:
+def model_alone(
+    model: nn.Module, steps: int, warmup: int, batch_size: int, device: torch.device
+) -> float:
     """images/s of the training step alone: one fixed, normalised batch already on the device.
 
     No data pipeline at all (no indexing, augmentation or normalisation), the same
@@ -91,7 +125,9 @@ def model_alone(model: nn.Module, steps: int, warmup: int, batch_size: int,
     x = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=fmt)
     y = torch.randint(0, 10, (batch_size,), device=device)
     criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=0.05, momentum=0.9, nesterov=True
+    )
     for i in range(warmup + steps):
         if i == warmup:
             if device.type == "cuda":
@@ -105,19 +141,39 @@ def model_alone(model: nn.Module, steps: int, warmup: int, batch_size: int,
     return steps * batch_size / (time.perf_counter() - start)
 
 
-def tutorial(model: nn.Module, root: str, steps: int, warmup: int, batch_size: int,
-             device: torch.device, workers: int) -> float:
+def tutorial(
+    model: nn.Module,
+    root: str,
+    steps: int,
+    warmup: int,
+    batch_size: int,
+    device: torch.device,
+    workers: int,
+) -> float:
     """images/s of the usual DataLoader + ImageFolder + PIL-transforms loop."""
     from torchvision import datasets, transforms
-    transform = transforms.Compose([
-        transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
-        transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
+
+    transform = transforms.Compose(
+        [
+            transforms.RandomCrop(32, padding=4),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(MEAN, STD),
+        ]
+    )
     dataset = datasets.ImageFolder(f"{root}/train", transform=transform)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
-                                         num_workers=workers, drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        drop_last=True,
+    )
     model.to(device).train()
     criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4
+    )
     seen, start = 0, None
     for i, (x, y) in enumerate(loader):
         if i == warmup:
@@ -145,7 +201,9 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--workers", type=int, default=2, help="DataLoader workers of the tutorial loop")
+    p.add_argument(
+        "--workers", type=int, default=2, help="DataLoader workers of the tutorial loop"
+    )
     p.add_argument("--data-root", default=None)
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None)
@@ -154,29 +212,52 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else default_device()
     root = data_root(args.data_root)
-    images, labels = load_cifar10("train", root, download=False)  # decoded once, then cached
+    images, labels = load_cifar10(
+        "train", root, download=False
+    )  # decoded once, then cached
 
     def model():
         seed_everything(0)
         return build_vgg(args.arch, bn="before_relu", head="cifar", width=args.width)
+
     flops = forward_flops(model())
     peak = matmul_gflops(device)
-    tut = tutorial(model(), str(root), args.steps, args.warmup, args.batch_size, device, args.workers)
-    our = ours(model(), images, labels, args.steps, args.warmup, args.batch_size, device)
+    tut = tutorial(
+        model(),
+        str(root),
+        args.steps,
+        args.warmup,
+        args.batch_size,
+        device,
+        args.workers,
+    )
+    our = ours(
+        model(), images, labels, args.steps, args.warmup, args.batch_size, device
+    )
     alone = model_alone(model(), args.steps, args.warmup, args.batch_size, device)
     achieved = 3 * flops * our / 1e9
-    print(f"VGG-{args.arch} width {args.width}, batch {args.batch_size}, {args.steps} steps on "
-          f"{device} with {torch.get_num_threads()} threads; {flops / 1e6:.1f} MFLOP forward per image")
-    print(f"tutorial loop (DataLoader, ImageFolder, PIL transforms, {args.workers} workers): "
-          f"{tut:8.0f} images/s")
-    print(f"vgg_lessons loop (uint8 tensors, batched augmentation, channels_last):   "
-          f"{our:8.0f} images/s")
+    print(
+        f"VGG-{args.arch} width {args.width}, batch {args.batch_size}, {args.steps} steps on "
+        f"{device} with {torch.get_num_threads()} threads; {flops / 1e6:.1f} MFLOP forward per image"
+    )
+    print(
+        f"tutorial loop (DataLoader, ImageFolder, PIL transforms, {args.workers} workers): "
+        f"{tut:8.0f} images/s"
+    )
+    print(
+        f"vgg_lessons loop (uint8 tensors, batched augmentation, channels_last):   "
+        f"{our:8.0f} images/s"
+    )
     print(f"ratio: {our / tut:.2f}x")
-    print(f"the training step alone (one fixed batch, no data pipeline):         "
-          f"{alone:8.0f} images/s = {alone / tut:.2f}x the tutorial loop, the most any "
-          f"input pipeline could reach; this loop gets {100 * our / alone:.0f}% of it")
-    print(f"achieved {achieved:.1f} GFLOP/s in training = {100 * achieved / peak:.0f}% of the "
-          f"measured fp32 matmul rate ({peak:.1f} GFLOP/s, 2048x2048)")
+    print(
+        f"the training step alone (one fixed batch, no data pipeline):         "
+        f"{alone:8.0f} images/s = {alone / tut:.2f}x the tutorial loop, the most any "
+        f"input pipeline could reach; this loop gets {100 * our / alone:.0f}% of it"
+    )
+    print(
+        f"achieved {achieved:.1f} GFLOP/s in training = {100 * achieved / peak:.0f}% of the "
+        f"measured fp32 matmul rate ({peak:.1f} GFLOP/s, 2048x2048)"
+    )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from vgg_lessons.viz import widgets
 from vgg_lessons.models import build_vgg
+from vgg_lessons.viz import widgets
 
 LIMIT_MS = 100.0
 
@@ -41,7 +41,7 @@ def timed(changes: Iterable[Callable[[], None]]) -> list[float]:
 def load_model(random: bool) -> tuple[torch.nn.Module, str]:
     if not random:
         try:
-            from vgg_lessons.train.checkpoints import load_pretrained
+            from vgg_lessons.train.weights import load_pretrained
 
             return load_pretrained("vgg11_bn_cifar10"), "trained vgg11_bn_cifar10"
         except (FileNotFoundError, ValueError, ImportError) as err:

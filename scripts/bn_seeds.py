@@ -38,6 +38,7 @@ def one_run(bn: str, seed: int, lr: float, train_data, test_data) -> dict[str, A
                       width=SETTING["width"])
     history = loop.fit(model, train_data, test_data, epochs=SETTING["epochs"],
                         batch_size=SETTING["batch_size"], lr=lr, seed=seed,
+                        crop_padding=4, flip="random", whiten_first_conv=False,
                         device=SETTING["device"], progress=False)
     return dict(bn=bn, seed=seed, lr=lr,
                 train_loss=[round(h["train_loss"], 4) for h in history],

@@ -58,8 +58,9 @@ sys.path.insert(0, str(ROOT))
 from vgg_lessons.models import build_vgg  # noqa: E402
 from vgg_lessons.train._files import atomic_write  # noqa: E402
 from vgg_lessons.train.checkpoints import CHECKPOINT  # noqa: E402
-from vgg_lessons.train.config import TrainConfig, configure, shipped_recipe  # noqa: E402
-from vgg_lessons.train.data import load_cifar10, normalize  # noqa: E402
+from vgg_lessons.train.config import TrainConfig, configure  # noqa: E402
+from vgg_lessons.inputs import normalize  # noqa: E402
+from vgg_lessons.train.data import load_cifar10  # noqa: E402
 from vgg_lessons.train.loop import TrainingDiverged, fit, seed_everything  # noqa: E402
 from vgg_lessons.train.metrics import evaluate  # noqa: E402
 
@@ -158,7 +159,7 @@ def runs(grid: str, seeds: list[int], archs: list[str]) -> list[dict]:
 
 
 def config_for(run: dict, settings: dict) -> TrainConfig:
-    return configure(shipped_recipe(), arch=run["arch"], bn=run["bn"], seed=run["seed"],
+    return configure(TrainConfig(), arch=run["arch"], bn=run["bn"], seed=run["seed"],
                      progress=False, device="cpu", out_dir=None, **settings)
 
 

@@ -87,7 +87,7 @@ def card(info: dict, name: str, assets: Path = ASSETS) -> str:
     return f"""# Model card: `{name}`
 
 A {'compact ' if model['width'] < 1 else ''}VGG-{ {'A': 11, 'B': 13, 'D': 16, 'E': 19}.get(str(model['arch']).upper(), model['arch']) } with batch norm (conv-BN-ReLU), trained from scratch on CIFAR-10 on a
-{'GPU' if info['device'].startswith('cuda') else 'CPU'} by `vgg_lessons.train`. Load it with `vgg_lessons.train.checkpoints.load_pretrained("{name}")`
+{'GPU' if info['device'].startswith('cuda') else 'CPU'} by `vgg_lessons.train`. Load it with `vgg_lessons.train.weights.load_pretrained("{name}")`
 (float32, eval mode). Weights are stored in float16 (`{name}.pt`, {size:.1f} MB, a state
 dict of plain tensors readable with `torch.load(..., weights_only=True)`); config and
 metrics are in `{name}.json`.

@@ -16,6 +16,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
+from PIL import Image
+
+from vgg_lessons.inputs import CLASSES
+from vgg_lessons.models import build_vgg
+from vgg_lessons.probes import fields
+from vgg_lessons.train.loop import seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The caller's environment variables that change where vgg_lessons reads and writes.
@@ -109,3 +116,45 @@ def book_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
             f"(exit {result.returncode}); fix the warnings below (each is an error in CI):\n--- stdout ---\n{result.stdout}\n"
             f"--- stderr ---\n{result.stderr}", pytrace=False)
     return html
+
+
+# ---- shared helpers of the training tests (test_train, test_checkpoints, test_cli) ------
+#: fit's settings for the tiny runs of the tests.
+SMALL = dict(epochs=2, batch_size=32, lr=0.05, progress=False, device="cpu")
+
+
+def _toy(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images whose class is their tint: a learnable, tiny stand-in for CIFAR-10."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 10
+    tints = torch.linspace(20, 235, 10)[labels].view(n, 1, 1, 1)
+    channel = (labels % 3).view(n, 1, 1, 1) == torch.arange(3).view(1, 3, 1, 1)
+    noise = torch.randint(0, 60, (n, 3, 32, 32), generator=g)
+    images = (torch.where(channel, tints, 128.0) + noise - 30).clamp(0, 255).to(torch.uint8)
+    return images, labels
+
+
+def _model(seed: int = 0, bn: str | None = "before_relu"):
+    seed_everything(seed)
+    return build_vgg("A", bn=bn, head="cifar", width=0.125)
+
+
+def _image_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The toy images as an ImageFolder tree (100 train, 30 test), with a private cache."""
+    root = tmp_path / "data"
+    monkeypatch.setenv("VGG_LESSONS_CACHE", str(tmp_path / "cache"))
+    images, labels = _toy(100)
+    for split, n in (("train", 100), ("test", 30)):
+        for i in range(n):
+            folder = root / split / CLASSES[labels[i]]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[i].permute(1, 2, 0).numpy()).save(folder / f"{i:04d}.png")
+    return root
+
+
+# ---- a small VGG-16's effective field (test_receptive_field, test_plots) -----------
+@pytest.fixture(scope="session")
+def vgg16_erf():
+    torch.manual_seed(0)
+    model = build_vgg("vgg16", bn=None, width=0.25)
+    return fields.effective_rf(model, "stage4.conv3", input_size=160, n_inputs=2, seed=0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from test_train import SMALL, _model, _toy
+from conftest import SMALL, _model, _toy
 from vgg_lessons.train._files import atomic_write
 from vgg_lessons.train.checkpoints import load_checkpoint, read_checkpoint
 from vgg_lessons.train.loop import fit
@@ -45,7 +45,7 @@ def test_a_checkpoint_with_damaged_bytes_is_refused(checkpoint: Path) -> None:
 
 def test_a_checkpoint_is_intact_after_a_round_trip(checkpoint: Path) -> None:
     blob = read_checkpoint(checkpoint)
-    assert blob["checksum"].startswith("crc32:") and blob["epoch"] == 1
+    assert blob["checksum"].startswith("file-crc32:") and blob["epoch"] == 1
 
 
 def test_killed_writes_leave_no_temporaries_for_good(tmp_path: Path) -> None:

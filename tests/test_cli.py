@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from test_train import SMALL, _image_folder, _model, _toy
+from conftest import SMALL, _image_folder, _model, _toy
 from vgg_lessons.train import cli
 from vgg_lessons.train import loop
-from vgg_lessons.train.config import TrainConfig, shipped_recipe
+from vgg_lessons.train.config import TrainConfig
 from vgg_lessons.train.loop import fit
 
 TINY = ["--width", "0.125", "--epochs", "1", "--batch-size", "25", "--device", "cpu", "--no-progress"]
@@ -46,8 +46,15 @@ def _error(argv: list[str], capsys: pytest.CaptureFixture) -> str:
 def test_the_options_are_the_fields_of_train_config() -> None:
     parser = cli.build_parser()
     flags = {a.dest for a in parser._actions} - {"help"}
-    assert flags == {f for f in TrainConfig.__dataclass_fields__}
-    assert TrainConfig(**vars(parser.parse_args([]))) == shipped_recipe()
+    command_only = {"threads", "export", "save_metrics"}
+    assert flags == set(TrainConfig.__dataclass_fields__) | command_only
+    assert not command_only & set(TrainConfig.__dataclass_fields__)  # not settings of fit
+    config, options = cli.parse_command([], parser)
+    assert config == TrainConfig(out_dir=cli.DEFAULT_OUT_DIR)  # one set of defaults
+    assert options == cli.CommandOptions()
+    config, options = cli.parse_command(["--threads", "2", "--export", "m", "--lr", "0.05"])
+    assert (options.threads, options.export, options.save_metrics) == (2, "m", None)
+    assert config.lr == 0.05
     assert vars(parser.parse_args(["--no-augment"]))["augment"] is False
 
 
@@ -139,7 +146,8 @@ def test_a_diverged_run_records_its_own_epochs(tmp_path: Path, monkeypatch: pyte
     root = _image_folder(tmp_path, monkeypatch)
     out = tmp_path / "run"
     out.mkdir()
-    (out / "metrics.json").write_text(json.dumps([dict(epoch=e, seconds=1.0) for e in (1, 2, 3)]))
+    earlier = json.dumps([dict(epoch=e, seconds=1.0) for e in (1, 2, 3)])
+    (out / "metrics.json").write_text(earlier)
     real_fit = loop.fit
 
     def poisoned_fit(model, *args, **kwargs):  # NaN logits from the first training step on
@@ -153,4 +161,5 @@ def test_a_diverged_run_records_its_own_epochs(tmp_path: Path, monkeypatch: pyte
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["epochs"] == 0 and record["resumed_after_epoch"] == 0 and record["metrics"] == []
     assert "no checkpoint was written" in record["diverged"]
-    assert not (tmp_path / "m.pt").exists() and not (out / "metrics.json").exists()
+    # --overwrite replaces the earlier run only once the new one has saved a checkpoint
+    assert not (tmp_path / "m.pt").exists() and (out / "metrics.json").read_text() == earlier

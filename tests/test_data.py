@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torchvision.transforms import Normalize
 from torchvision.transforms.v2 import functional as TF
 
 from vgg_lessons.train import data
-from vgg_lessons.train.data import CLASSES, MEAN, STD, data_root, load_cifar10, normalize
+from vgg_lessons.inputs import CLASSES
+from vgg_lessons.train.data import data_root, load_cifar10
 from vgg_lessons.train.augmentation import augment
 
 N_TRAIN, N_TEST = 3, 1  # images per class
@@ -193,14 +193,6 @@ def test_wrong_layout(tiny, breakage: str) -> None:
 def test_bad_split(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'train' or 'test'"):
         load_cifar10("val", tmp_path)
-
-
-def test_normalize_matches_torchvision() -> None:
-    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
-    expected = Normalize(MEAN, STD)(x.float() / 255)
-    got = normalize(x)
-    assert got.dtype == torch.float32
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
 
 
 def test_augment_matches_per_image_reference() -> None:

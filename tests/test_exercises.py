@@ -247,10 +247,10 @@ def tiny_model_and_images():
 
 def test_chapter6_checks_take_numpy_and_torch_answers(tiny_model_and_images, capsys):
     from vgg_lessons.probes.hooks import feature_maps, top_activating_images
-    from vgg_lessons.train.weights import default_transforms
+    from vgg_lessons.train.weights import get_weights
 
     model, images = tiny_model_and_images
-    inputs = default_transforms()(images)
+    inputs = get_weights().transforms()(images)
     maps = feature_maps(model, inputs, "stage2.relu1")["stage2.relu1"]
     fraction = (maps == 0).float().mean()  # a 0-d tensor
     assert chapter6.check_zero_fraction(fraction, model, inputs)
@@ -433,7 +433,7 @@ def test_prediction_check_accepts_within_tolerance_and_says_how_far_off(capsys):
 
 def test_prediction_checks_measure_on_the_given_model(tiny_model_and_images, capsys):
     from vgg_lessons.probes.hooks import feature_maps
-    from vgg_lessons.train.data import normalize
+    from vgg_lessons.inputs import normalize
 
     model, images = tiny_model_and_images
     inputs = normalize(images)

@@ -22,7 +22,8 @@ import pytest
 from PIL import Image
 from chromium import DevTools, browser, serve  # noqa: F401 (browser: a fixture)
 
-from vgg_lessons.train import checkpoints
+from vgg_lessons.inputs import IMAGE_SIZE
+from vgg_lessons.train import weights
 from vgg_lessons.probes import fields
 from vgg_lessons.receptive_field import LayerSpec, rf_table
 from vgg_lessons.publishing.site import explorer_data
@@ -127,9 +128,9 @@ def test_feature_maps_follow_every_control(browser: DevTools, origin: str):
 
 @pytest.fixture(scope="module")
 def model_rows():
-    model = checkpoints.load_pretrained()
+    model = weights.load_pretrained()
     layers = explorer_data.map_layers(model)
-    table = fields.layer_table(model, explorer_data.INPUT_SIZE)
+    table = fields.layer_table(model, IMAGE_SIZE)
     return layers, [table[i] for i in explorer_data.geometry_index(model, layers)]
 
 

@@ -161,9 +161,24 @@ def test_config_c_has_1x1_convs_ending_stages_3_to_5():
 
 
 def test_a_lrn_has_local_response_norm_after_first_conv():
-    model = build_vgg("A-LRN", bn=None, head="cifar")
-    assert isinstance(model.layer("stage1.lrn"), nn.LocalResponseNorm)
-    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+    torch.manual_seed(0)
+    model = build_vgg("A-LRN", bn=None, head="cifar", width=0.25).eval()
+    lrn = model.layer("stage1.lrn")
+    assert isinstance(lrn, nn.LocalResponseNorm)
+    # Krizhevsky et al.'s settings, as the paper uses them
+    assert (lrn.size, lrn.alpha, lrn.beta, lrn.k) == (5, 1e-4, 0.75, 2.0)
+    # it normalises the first convolution's ReLU output, across channels, by hand:
+    # b_c = a_c / (k + alpha / n * sum over the n channels around c of a^2) ** beta
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    end = int(model.layer_names["stage1.lrn"].split(".")[1])
+    with torch.no_grad():
+        got = model.features[: end + 1](x)
+        a = torch.relu(model.layer("stage1.conv1")(x))  # (1, C, 32, 32)
+        square = torch.nn.functional.pad(a.pow(2), (0, 0, 0, 0, 2, 2))  # 2 channels each side
+        window = sum(square[:, i : i + a.shape[1]] for i in range(5))
+        expected = a / (2.0 + 1e-4 / 5 * window) ** 0.75
+    torch.testing.assert_close(got, expected)
+    assert model(x).shape == (1, 10)
 
 
 @pytest.mark.parametrize("bn,order", [
@@ -251,7 +266,7 @@ def test_bad_arguments_raise_clear_errors(kwargs, message):
     ((1, 3, 16, 16), f"at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}"),
     ((1, 3, 31, 64), "31x64 pixels is too small"),
     ((3, 32, 32), "add a batch dimension"),
-    ((1, 1, 32, 32), "takes 3-channel images, got 1 channels .*in_channels=1"),
+    ((1, 1, 32, 32), r"expected 3-channel images .*got shape \(1, 1, 32, 32\)"),
     ((2, 32, 32, 3), r"channels go second: x.permute\(0, 3, 1, 2\)$"),
 ])
 def test_bad_inputs_raise_clear_errors(shape, message):
@@ -265,7 +280,7 @@ def test_uint8_images_get_a_one_line_error_that_names_the_transform():
 
     model = build_vgg("A", head="cifar", width=0.25).eval()
     images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
-    with pytest.raises(ValueError, match=r"takes float input, got torch.uint8 .*transforms\(\)"):
+    with pytest.raises(ValueError, match=r"expected float model input, got torch.uint8 .*inputs.normalize\(images\)"):
         model(images)
     assert model(get_weights().transforms()(images)).shape == (2, 10)
 
@@ -290,3 +305,22 @@ def test_feature_info_follows_timm_the_layer_before_each_pool():
 def test_unknown_layer_name_raises_clear_error():
     with pytest.raises(ValueError, match="no layer named 'stage9.conv1'"):
         build_vgg("A", head="cifar", width=0.25).layer("stage9.conv1")
+
+
+@pytest.mark.parametrize("head", ["cifar", "imagenet"])
+def test_reset_classifier_replaces_only_the_last_linear_layer(head):
+    torch.manual_seed(0)
+    model = build_vgg("A", head=head, width=0.125, num_classes=10).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    last = max(i for i, m in enumerate(model.classifier) if isinstance(m, torch.nn.Linear))
+    model.reset_classifier(3)
+    after = model.state_dict()
+    changed = {k for k in before if k not in after or not torch.equal(before[k], after[k])}
+    assert changed == {f"classifier.{last}.weight", f"classifier.{last}.bias"}
+    assert model.config["num_classes"] == 3 and model.classifier[last].out_features == 3
+    assert torch.count_nonzero(model.classifier[last].bias) == 0
+    assert 0.005 < model.classifier[last].weight.std().item() < 0.02  # N(0, 0.01)
+    size = 32 if head == "cifar" else 224
+    assert model(torch.randn(2, 3, size, size)).shape == (2, 3)
+    with pytest.raises(ValueError, match="num_classes must be a positive whole number, got 0"):
+        model.reset_classifier(0)

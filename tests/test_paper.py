@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from vgg_lessons.probes import attribution
-from vgg_lessons.train.data import normalize
+from vgg_lessons.inputs import normalize
 from vgg_lessons.train.augmentation import scale_jitter
 from vgg_lessons.probes.dense import dense_scores, mosaic, multi_scale_probabilities, rescale, score_map
 from vgg_lessons.models import build_vgg, fully_convolutional

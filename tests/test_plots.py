@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from vgg_lessons.viz import feature_plots
 from vgg_lessons.viz import plots
@@ -244,3 +245,38 @@ def test_multi_panel_figures_are_rows_not_a_strip(figures):
         panels = [ax for ax in figures[name].axes if ax.get_visible()]
         rows = {round(ax.get_position().y0, 2) for ax in panels}
         assert len(rows) >= 2, name
+
+
+def test_effective_rf_map_draws_the_field_where_the_gradient_is(vgg16_erf):
+    fig = plots.effective_rf_map(vgg16_erf, title="x")
+    (square,) = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    x0, y0 = square.get_xy()
+    assert square.get_width() == square.get_height() == 92
+    assert (x0 + 46, y0 + 46) == (75.5, 75.5)  # the square's centre is the unit's centre
+    # Every pixel with gradient lies inside the drawn square (pixel i spans i -+ 0.5).
+    touched = vgg16_erf.map.nonzero().float()
+    assert touched.min() - 0.5 >= x0 and touched.max() + 0.5 <= x0 + 92
+    # The profile's x axis is measured from the same centre: its peak is near 0.
+    line = fig.axes[1].lines[0]  # axes: map, profile, colour bar
+    xs, ys = line.get_xdata(), line.get_ydata()
+    assert abs(xs[ys.argmax()]) <= 4 and xs[0] == -75.5
+
+
+def test_effective_rf_map_of_a_plain_map_centres_on_its_middle_or_where_told():
+    erf = torch.zeros(10, 10)
+    erf[3, 3] = 1.0
+    for centre, expected in [(None, 4.5), (3.0, 3.0)]:
+        fig = plots.effective_rf_map(erf, rf=3, centre=centre)
+        (square,) = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+        assert square.get_xy()[0] + 1.5 == expected
+    with pytest.raises(ValueError, match="pass rf="):
+        plots.effective_rf_map(erf)
+
+
+def test_image_grid_labels_each_row():
+    images = torch.zeros(8, 3, 4, 4, dtype=torch.uint8)
+    fig = training_plots.plot_image_grid(images, ncols=4, row_labels=["channel 0", "channel 1"])
+    labels = {ax.texts[0].get_text(): i for i, ax in enumerate(fig.axes) if ax.texts}
+    assert labels == {"channel 0": 0, "channel 1": 4}  # first image of each row
+    with pytest.raises(ValueError, match="make 2 rows; pass one row label per row, got 3"):
+        training_plots.plot_image_grid(images, ncols=4, row_labels=["a", "b", "c"])

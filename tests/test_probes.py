@@ -212,12 +212,59 @@ def test_uint8_images_go_through_the_weights_transform(model):
 
 
 def test_maximize_activation_of_a_linear_layer(model):
-    img = activation_max.maximize_activation(model, "head.fc", 3, steps=2)
-    assert img.shape == (3, 32, 32)
+    """A class score of the head: the painted image scores that class above a grey one."""
+    img = activation_max.maximize_activation(model, "head.fc", 3, steps=20, seed=0)
+    assert img.shape == (3, 32, 32) and 0 <= img.min() and img.max() <= 1  # 0..1 RGB
+    again = activation_max.maximize_activation(model, "head.fc", 3, steps=20, seed=0)
+    torch.testing.assert_close(img, again)  # seeded: the same image twice
+    grey = torch.full((1, 3, 32, 32), 0.5)
+    noise = torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        painted = model(activation_max.default_preprocess(img[None]))[0, 3]
+        plain = model(activation_max.default_preprocess(grey))[0, 3]
+        random = model(activation_max.default_preprocess(noise))[:, 3]
+    # a random model's class scores are small (N(0, 0.01) head): measured 0.0016
+    # painted, -0.0018 grey, at most -0.036 for 16 noise images
+    assert painted > plain and painted > random.max() + 0.02
 
 
 def test_no_images_is_a_one_line_error(model, images):
-    with pytest.raises(ValueError, match="no images given"):
+    with pytest.raises(ValueError, match=r"no images \(an empty batch"):
         hooks.channel_scores(model, images[:0], "stage1.conv1")
-    with pytest.raises(ValueError, match="no images given"):
+    with pytest.raises(ValueError, match=r"no images \(an empty batch"):
         hooks.top_activating_images(model, images[:0], "stage1.conv1", 0, k=1)
+
+
+# ---- activation maximisation: smooth images, not saturated pixel noise ----------------
+def _saturated_share(x: torch.Tensor) -> float:
+    return float(((x < 0.02) | (x > 0.98)).float().mean())
+
+
+def _pixel_detail(x: torch.Tensor) -> float:
+    """Mean absolute difference of horizontally and vertically neighbouring pixels."""
+    return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean()
+                 + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())
+
+
+def test_maximize_activation_paints_smooth_images_that_still_excite_the_channel():
+    from vgg_lessons.probes import activation_max
+    from vgg_lessons.probes import hooks
+    from vgg_lessons.train import weights
+
+    model = weights.load_pretrained("vgg11_bn_cifar10")
+    layer, channels = "stage4.bn2", [0, 1, 2]
+    painted = activation_max.maximize_activation(model, layer, channels, seed=0)
+    unblurred = activation_max.maximize_activation(model, layer, channels, seed=0, blur=0)
+    # Without the blur the climb ends in saturated stripes (measured: a third of the
+    # pixels at 0 or 1); with it almost none are, and neighbouring pixels differ far less.
+    assert _saturated_share(unblurred) > 0.15 and _saturated_share(painted) < 0.02
+    assert _pixel_detail(painted) < _pixel_detail(unblurred) / 3
+    # ... and each painted image still drives its channel harder than a grey image.
+    grey = torch.full((1, 3, 32, 32), 0.5)
+    with torch.no_grad():
+        scores = hooks.channel_scores(model, activation_max.default_preprocess(painted), layer)
+        grey_scores = hooks.channel_scores(model, activation_max.default_preprocess(grey), layer)
+    for row, c in enumerate(channels):
+        assert scores[row, c] > grey_scores[0, c] + 1.0
+    with pytest.raises(ValueError, match="blur >= 0"):
+        activation_max.maximize_activation(model, layer, 0, blur=-1)

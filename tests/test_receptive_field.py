@@ -257,3 +257,14 @@ def test_field_pixels_finds_the_holes_of_dilated_stacks():
     assert field_pixels(mixed) == list(range(-7, 8))  # 15 pixels, no hole
     pooled = [LayerSpec("conv", kernel=3, padding=1), LayerSpec("pool", kernel=2, stride=2)]
     assert field_pixels(pooled, unit=0) == [-1, 0, 1, 2]  # reaches one padding pixel
+
+
+def test_effective_rf_says_which_unit_it_probed(vgg16_erf):
+    # By hand: stage4.conv3 of VGG-16 at 160 px has 20 units per axis, jump 8, start 3.5,
+    # field 92. The probed unit (20 - 1) // 2 = 9 is centred on 3.5 + 9 * 8 = 75.5, not
+    # on the image's middle pixel (80) or its middle (79.5).
+    assert (vgg16_erf.unit, vgg16_erf.centre, vgg16_erf.rf) == (9, 75.5, 92)
+    assert vgg16_erf.layer == "stage4.conv3" and vgg16_erf.map.shape == (160, 160)
+    touched = vgg16_erf.map.nonzero()  # every pixel that can change the unit
+    lo, hi = 75.5 - (92 - 1) / 2, 75.5 + (92 - 1) / 2  # 30 .. 121
+    assert touched.min() == lo and touched.max() == hi

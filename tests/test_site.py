@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from vgg_lessons.train import checkpoints
+from vgg_lessons.train import weights
 from vgg_lessons.probes import fields
 from vgg_lessons.publishing.site import explorer_data, maths
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def model():
-    return checkpoints.load_pretrained()
+    return weights.load_pretrained()
 
 
 def test_map_layers_are_every_conv_relu_and_pool(model):
@@ -122,3 +122,15 @@ def test_maths_names_the_formula_it_cannot_typeset(tmp_path: Path):
                     encoding="utf-8")
     with pytest.raises(RuntimeError, match=r"could not typeset.*\\frac\{a\}"):
         maths.typeset_pages([page])
+
+
+def test_random_model_is_seeded_without_touching_the_global_rng(model):
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    first = explorer_data.random_model(model)
+    torch.testing.assert_close(torch.rand(3), expected_next)  # the caller's stream goes on
+    second = explorer_data.random_model(model)
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+    assert not torch.equal(first.features[0].weight, model.features[0].weight)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from matplotlib import colormaps
 
-from vgg_lessons.train import checkpoints
+from vgg_lessons.train import weights
 from vgg_lessons.probes import attribution
 from vgg_lessons.models import build_vgg
 from vgg_lessons.publishing.site import attribution_data
@@ -99,6 +99,6 @@ def test_the_chapters_explorer_text_states_what_the_data_holds():
     text = place.TEXT["attribution"]
     assert f"{explorer_data.N_IMAGES} test images" in text
     assert "Grad-CAM at the last ReLU of stages 2 to 5" in text
-    relus = [n for n in checkpoints.load_pretrained().layer_names if ".relu" in n]
+    relus = [n for n in weights.load_pretrained().layer_names if ".relu" in n]
     last_relu = {name.split(".")[0]: name for name in relus}  # the last one of each stage wins
     assert attribution_data.GRADCAM_LAYERS == tuple(last_relu[f"stage{i}"] for i in range(2, 6))

@@ -13,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+from vgg_lessons.train import weights
 from vgg_lessons.models import build_vgg
 from vgg_lessons.publishing.site import model_data
 from vgg_lessons.train import checkpoints
@@ -20,7 +21,7 @@ from vgg_lessons.train import checkpoints
 
 @pytest.fixture(scope="module")
 def model():
-    return checkpoints.load_pretrained()
+    return weights.load_pretrained()
 
 
 def test_layers_follow_the_model_and_weights_decode_exactly(model, tmp_path):

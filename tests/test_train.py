@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -10,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from vgg_lessons.train.config import TrainConfig
-from vgg_lessons.train.data import CLASSES, normalize
+from vgg_lessons.inputs import CLASSES, normalize
 from vgg_lessons.models import build_vgg
 from vgg_lessons.train import cli
 from vgg_lessons.train import loop
@@ -21,28 +21,12 @@ from vgg_lessons.train import augmentation
 from vgg_lessons.train.cli import main
 from vgg_lessons.train.loop import TrainingDiverged, alternating_mirrors, fit, init_first_conv_from_patches, lr_at, seed_everything
 from vgg_lessons.train.metrics import evaluate
-from vgg_lessons.train.checkpoints import load_checkpoint, load_pretrained
+from vgg_lessons.train.checkpoints import load_checkpoint
+from vgg_lessons.train.weights import load_pretrained
+
+from conftest import SMALL, _image_folder, _model, _toy
 
 ASSETS = Path(__file__).resolve().parents[1] / "vgg_lessons" / "assets"
-SMALL = dict(epochs=2, batch_size=32, lr=0.05, progress=False, device="cpu")
-
-
-def _toy(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images whose class is their tint: a learnable, tiny stand-in for CIFAR-10."""
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.arange(n) % 10
-    tints = torch.linspace(20, 235, 10)[labels].view(n, 1, 1, 1)
-    channel = (labels % 3).view(n, 1, 1, 1) == torch.arange(3).view(1, 3, 1, 1)
-    noise = torch.randint(0, 60, (n, 3, 32, 32), generator=g)
-    images = (torch.where(channel, tints, 128.0) + noise - 30).clamp(0, 255).to(torch.uint8)
-    return images, labels
-
-
-def _model(seed: int = 0, bn: str | None = "before_relu"):
-    seed_everything(seed)
-    return build_vgg("A", bn=bn, head="cifar", width=0.125)
-
-
 def test_lr_schedule() -> None:
     assert lr_at(0, 100, 1.0) == pytest.approx(0.1)
     assert lr_at(20, 100, 1.0) == pytest.approx(1.0)  # peak after 20% warm-up
@@ -277,19 +261,6 @@ def test_evaluate_against_a_plain_forward() -> None:
     assert result["acc"] == pytest.approx((logits.argmax(1) == labels).float().mean().item())
 
 
-def _image_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The toy images as an ImageFolder tree (100 train, 30 test), with a private cache."""
-    root = tmp_path / "data"
-    monkeypatch.setenv("VGG_LESSONS_CACHE", str(tmp_path / "cache"))
-    images, labels = _toy(100)
-    for split, n in (("train", 100), ("test", 30)):
-        for i in range(n):
-            folder = root / split / CLASSES[labels[i]]
-            folder.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(images[i].permute(1, 2, 0).numpy()).save(folder / f"{i:04d}.png")
-    return root
-
-
 def test_command_line_trains_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _image_folder(tmp_path, monkeypatch)
     history = main(["--width", "0.125", "--epochs", "2", "--batch-size", "25", "--lr", "0.05",
@@ -321,7 +292,7 @@ def test_command_line_resumed_run_records_the_whole_runs_time(
                 raise KeyboardInterrupt  # as if the process were killed after its checkpoint
         return real_fit(*a, callback=kill, **k)
     monkeypatch.setattr(cli, "fit", killed_after_two_epochs)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit):  # Ctrl-C ends the command with status 130, one line
         main(args)
     monkeypatch.setattr(cli, "fit", real_fit)
     history = main(args + ["--resume", "--save-metrics", str(tmp_path / "run.json")])
@@ -332,7 +303,7 @@ def test_command_line_resumed_run_records_the_whole_runs_time(
     assert "(epochs 1-2 by an earlier command" in capsys.readouterr().out
 
 
-def test_command_line_defaults_are_the_shipped_recipe() -> None:
+def test_command_line_defaults_are_the_TrainConfig() -> None:
     """``python -m vgg_lessons.train`` with no options retrains the shipped model."""
     shipped = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())["config"]
     defaults = vars(cli.build_parser().parse_args([]))
@@ -341,6 +312,9 @@ def test_command_line_defaults_are_the_shipped_recipe() -> None:
     assert {k: defaults[k] for k in recipe} == {k: shipped[k] for k in recipe}
     assert defaults["augment"] is not shipped["no_augment"]  # the record predates --augment
     assert not vars(cli.build_parser().parse_args(["--no-whiten-first-conv"]))["whiten_first_conv"]
+    api = dataclasses.asdict(TrainConfig())  # fit's defaults are the same recipe
+    assert {k: api[k] for k in recipe if k not in ("arch", "bn", "width")} == {
+        k: shipped[k] for k in recipe if k not in ("arch", "bn", "width")}
 
 
 def test_load_pretrained_matches_its_model_card(cifar10_test) -> None:

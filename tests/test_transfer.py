@@ -25,7 +25,7 @@ def test_pooled_features_are_the_mean_of_the_last_stage():
     images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
     feats = transfer.pooled_features(model, images, batch_size=2)
     assert feats.shape == (3, model.feature_info[-1]["num_chs"]) and feats.dtype == torch.float64
-    from vgg_lessons.train.data import normalize
+    from vgg_lessons.inputs import normalize
     with torch.no_grad():
         expected = model.eval().forward_features(normalize(images)).mean(dim=(2, 3))
     torch.testing.assert_close(feats.float(), expected)

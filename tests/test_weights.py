@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from vgg_lessons.train import data
 from vgg_lessons.models import build_vgg
-from vgg_lessons.train.weights import ASSETS, DEFAULT, WEIGHTS, Weights, default_transforms, get_weights
+from vgg_lessons.inputs import CLASSES
+from vgg_lessons.train.weights import ASSETS, DEFAULT, WEIGHTS, Weights, get_weights
 
 
 def test_every_entry_has_its_three_files():
@@ -26,8 +26,8 @@ def test_meta_is_read_from_the_record():
     assert w.meta["model"] == record["config"]["model"]
     assert w.meta["recipe"]["epochs"] == record["epochs"] == w.meta["epochs"]
     assert "model" not in w.meta["recipe"]
-    assert list(w.meta["categories"]) == list(data.CLASSES)
-    assert list(w.meta["test_acc_per_class"]) == list(data.CLASSES)
+    assert list(w.meta["categories"]) == list(CLASSES)
+    assert list(w.meta["test_acc_per_class"]) == list(CLASSES)
     assert 0.5 < w.meta["test_acc"] < 1.0
     model = build_vgg(**w.meta["model"])
     assert w.meta["num_params"] == sum(p.numel() for p in model.parameters())
@@ -41,14 +41,14 @@ def test_transform_matches_the_normalisation_worked_out_by_hand():
     assert out[0, 0, 0, 0].item() == pytest.approx(-0.4914 / 0.2470, rel=1e-5)
     assert out[0, 0, 0, 1].item() == pytest.approx((1 - 0.4914) / 0.2470, rel=1e-5)
     assert out[0, 1, 0, 0].item() == pytest.approx((128 / 255 - 0.4822) / 0.2435, rel=1e-5)
-    assert default_transforms() is get_weights().transforms()
+    assert get_weights().transforms() == get_weights("transfer_source_cifar5").transforms()
 
 
 @pytest.mark.parametrize("bad, message", [
     (torch.zeros(2, 3, 8, 8), "uint8 images"),
     (torch.zeros(3, 8, 8, dtype=torch.uint8), "unsqueeze"),
     (torch.zeros(2, 8, 8, 3, dtype=torch.uint8), "permute"),
-    ([[1, 2]], "uint8 tensor"),
+    ([[1, 2]], "tensor of images .*got list"),
 ])
 def test_transform_rejects_other_conventions_in_one_line(bad, message):
     with pytest.raises(ValueError, match=message) as err:
@@ -71,3 +71,23 @@ def test_from_unit_is_the_same_transform_for_images_in_0_to_1():
     x = (u8.float() / 255).requires_grad_(True)
     t.from_unit(x).sum().backward()  # differentiable: activation maximisation climbs through it
     assert x.grad is not None and x.grad.abs().min() > 0
+
+
+def test_get_model_loads_each_registered_model_as_its_meta_describes():
+    from vgg_lessons.train.weights import load_pretrained
+
+    for name, entry in WEIGHTS.items():
+        model = entry.get_model()
+        assert not model.training and entry.path.is_file()
+        assert {k: model.config[k] for k in entry.meta["model"]} == entry.meta["model"]
+        assert model.config["num_classes"] == len(entry.meta["categories"])
+        assert sum(p.numel() for p in model.parameters()) == entry.meta["num_params"]
+    assert list(WEIGHTS["transfer_source_cifar5"].meta["categories"]) == list(CLASSES[:5])
+    a, b = load_pretrained(), get_weights().get_model()
+    for (key, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(x, y, msg=key)
+
+
+def test_every_shipped_weights_file_is_registered():
+    shipped = {p.stem for p in ASSETS.glob("*.pt")}
+    assert shipped == {w.path.stem for w in WEIGHTS.values()}

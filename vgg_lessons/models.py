@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from vgg_lessons._layers import readable_name, resolve_layer
+from vgg_lessons.inputs import check_images
 from vgg_lessons.vgg_configs import (
     FROM_ARCH,
     LETTER_DEFAULTS,
@@ -39,7 +40,9 @@ HEADS: tuple[str, ...] = ("imagenet", "cifar")
 #: leaves a 1x1 map at the end.
 MIN_INPUT_SIZE = 32
 
-_LRN_ARGS = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)  # Krizhevsky et al. (2012)
+_LRN_ARGS: dict[str, Any] = dict(
+    size=5, alpha=1e-4, beta=0.75, k=2.0
+)  # Krizhevsky et al. (2012)
 
 
 class VGG(nn.Module):
@@ -124,36 +127,12 @@ class VGG(nn.Module):
 
     # ---- forward ----------------------------------------------------------------
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise ValueError if ``x`` is not a ``(B, C, H, W)`` batch this model accepts."""
-        c = self.config["in_channels"]
-        if not isinstance(x, torch.Tensor):
-            raise ValueError(
-                f"expected a torch.Tensor of shape (B, {c}, H, W), got {type(x).__name__}"
-            )
-        if x.dim() != 4:
-            hint = (
-                " (add a batch dimension with x.unsqueeze(0))" if x.dim() == 3 else ""
-            )
-            raise ValueError(
-                f"expected a batch of shape (B, {c}, H, W), got shape "
-                f"{tuple(x.shape)}{hint}"
-            )
-        if not x.is_floating_point():
-            raise ValueError(
-                f"this model takes float input, got {x.dtype} images; turn images as "
-                "data.load_cifar10 returns them into model input with "
-                "weights.get_weights().transforms()(images)"
-            )
-        if x.shape[1] != c:
-            hint = (
-                "channels go second: x.permute(0, 3, 1, 2)"
-                if x.shape[-1] == c
-                else f"or build the model with in_channels={x.shape[1]}"
-            )
-            raise ValueError(
-                f"this model takes {c}-channel images, got {x.shape[1]} channels "
-                f"(shape {tuple(x.shape)}); {hint}"
-            )
+        """Raise ValueError if ``x`` is not a float ``(B, C, H, W)`` batch this model accepts.
+
+        The batch itself is checked by :func:`vgg_lessons.inputs.check_images` (float
+        model input, ``config["in_channels"]`` channels); the size is checked here.
+        """
+        check_images(x, dtype="float", channels=self.config["in_channels"])
         h, w = x.shape[-2:]
         if min(h, w) < MIN_INPUT_SIZE:
             raise ValueError(
@@ -166,6 +145,34 @@ class VGG(nn.Module):
         """``(B, C_in, H, W) -> (B, C5, H/32, W/32)``: the five stages."""
         self.check_input(x)
         return self.features(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the last linear layer by a new one with ``num_classes`` outputs (timm style).
+
+        The features and the rest of the head keep their weights; the new layer is
+        initialised as :func:`build_vgg` initialises linear layers (N(0, 0.01), zero
+        bias), on the old layer's device and dtype. ``config["num_classes"]`` follows.
+
+        Raises:
+            ValueError: ``num_classes`` is not a positive whole number.
+        """
+        if (
+            isinstance(num_classes, bool)
+            or not isinstance(num_classes, int)
+            or num_classes < 1
+        ):
+            raise ValueError(
+                f"num_classes must be a positive whole number, got {num_classes!r}"
+            )
+        index = max(
+            i for i, m in enumerate(self.classifier) if isinstance(m, nn.Linear)
+        )
+        old = self.classifier[index]
+        assert isinstance(old, nn.Linear)  # the index of the last linear layer
+        new = nn.Linear(old.in_features, num_classes).to(old.weight)
+        _init_weights(new)
+        self.classifier[index] = new
+        self.config = {**self.config, "num_classes": num_classes}
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C5, h, w) -> (B, num_classes)`` logits."""
@@ -376,6 +383,19 @@ def build_vgg(
 
 
 # ==== Chapter 7: dense evaluation (the paper's Sec. 3.2) =====================================
+class _FullyConvolutional(nn.Sequential):
+    """``Sequential(features, head)`` that names input too small for its 7x7 fc1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(x, torch.Tensor) and x.dim() == 4 and min(x.shape[-2:]) < 224:
+            raise ValueError(
+                f"images of {x.shape[-2]}x{x.shape[-1]} pixels are too small for the "
+                "fully convolutional VGG: its fc1 reads a 7x7 map, which needs "
+                "224x224 pixels or more; upsample them first"
+            )
+        return super().forward(x)
+
+
 def fully_convolutional(model: VGG) -> nn.Sequential:
     """A copy of an ImageNet-head VGG with its fully connected layers turned into convolutions.
 
@@ -404,17 +424,17 @@ def fully_convolutional(model: VGG) -> nn.Sequential:
             "class-score map is that linear layer at every position: use "
             "vgg_lessons.probes.dense.score_map(model, images)"
         )
-    head = []
+    head: list[nn.Module] = []
     for m in model.classifier:
         if isinstance(m, nn.Linear):
             k = 7 if not head else 1  # fc1 reads a 7x7 map; fc2 and fc3 one position
             conv = nn.Conv2d(m.in_features // (k * k), m.out_features, k).to(m.weight)
             with torch.no_grad():
                 conv.weight.copy_(m.weight.reshape(conv.weight.shape))
-                conv.bias.copy_(m.bias)
+                conv.bias.copy_(m.bias)  # type: ignore[union-attr]  # a conv with bias
             m = conv
         head.append(copy.deepcopy(m))
-    dense = nn.Sequential(
+    dense = _FullyConvolutional(
         OrderedDict(features=copy.deepcopy(model.features), head=nn.Sequential(*head))
     )
     return dense.train(model.training)

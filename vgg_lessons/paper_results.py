@@ -17,10 +17,16 @@ took weeks of GPU time on ImageNet, which this book does not have.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from vgg_lessons.models import build_vgg
+from vgg_lessons.receptive_field import LayerSpec, rf_table
+from vgg_lessons.stats import layer_stats
+from vgg_lessons.vgg_configs import CONFIGS
 
 PAPER = "Simonyan & Zisserman, arXiv:1409.1556v6 (2015)"
 
@@ -139,6 +145,17 @@ def rows(
     return out
 
 
+def _paper_specs(kernels: Sequence[Sequence[int]]) -> list[LayerSpec]:
+    """The layers of a Table 1 column on paper: per stage its convolutions (stride 1,
+    "same" padding) and a 2x2 max-pool of stride 2."""
+    specs = []
+    for s, stage in enumerate(kernels, 1):
+        for i, k in enumerate(stage, 1):
+            specs.append(LayerSpec(f"conv{s}_{i}", k, padding=k // 2))
+        specs.append(LayerSpec(f"pool{s}", 2, stride=2, kind="pool"))
+    return specs
+
+
 def configuration_summary(input_size: int = 224) -> list[dict[str, Any]]:
     """Per configuration of Table 1, computed from the models this package builds.
 
@@ -148,11 +165,6 @@ def configuration_summary(input_size: int = 224) -> list[dict[str, Any]]:
         ``macs`` (one ``input_size`` image, multiply-accumulates), and ``rf`` (the
         receptive field of the last pool, input pixels).
     """
-    from vgg_lessons.models import build_vgg
-    from vgg_lessons.probes.fields import layer_table
-    from vgg_lessons.stats import layer_stats
-    from vgg_lessons.vgg_configs import CONFIGS
-
     out = []
     for name, kernels in CONFIGS.items():
         with torch.device("meta"):  # shapes only: no memory, no initialisation
@@ -165,7 +177,7 @@ def configuration_summary(input_size: int = 224) -> list[dict[str, Any]]:
                 convs_1x1=sum(k == 1 for stage in kernels for k in stage),
                 params=stats.total_params,
                 macs=stats.total_macs,
-                rf=layer_table(model, input_size)[-1].rf,
+                rf=rf_table(_paper_specs(kernels))[-1].rf,
             )
         )
     return out
@@ -180,9 +192,6 @@ def epoch_macs(
     gradient with respect to the input and to the weights), so a training step costs
     about three forward passes: ``3 * images * forward MACs per crop``.
     """
-    from vgg_lessons.models import build_vgg
-    from vgg_lessons.stats import layer_stats
-
     with torch.device("meta"):
         model = build_vgg(config, bn=None)
     forward = layer_stats(model, crop).total_macs

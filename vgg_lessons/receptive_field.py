@@ -43,13 +43,17 @@ def output_size(
     padding: int = 0,
     dilation: int = 1,
     ceil_mode: bool = False,
+    padding_right: int | None = None,
 ) -> int:
     """Output length of a convolution or pooling along one axis of length ``n`` pixels.
 
     ``floor((n + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1`` (PyTorch's
     formula; ``ceil_mode`` rounds up, as ``nn.MaxPool2d(ceil_mode=True)`` does).
+    ``padding_right`` (default ``padding``) pads the far end differently, as PyTorch's
+    ``padding="same"`` does for an even kernel (the extra pixel goes right).
     """
-    span = n + 2 * padding - effective_kernel(kernel, dilation)
+    right = padding if padding_right is None else padding_right
+    span = n + padding + right - effective_kernel(kernel, dilation)
     out = (ceil(span / stride) if ceil_mode else floor(span / stride)) + 1
     if (
         ceil_mode and (out - 1) * stride >= n + padding
@@ -94,6 +98,9 @@ class LayerSpec:
     dilation: int = 1
     kind: str = "conv"  # "conv" or "pool"; only for display
     ceil_mode: bool = False
+    #: padding at the far end (right, bottom) when it differs from ``padding``, as
+    #: ``padding="same"`` with an even kernel has it (one pixel more)
+    padding_right: int | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +179,7 @@ class RFTable(Sequence[RFRow]):
         self._rows = list(rows)
         self.input_size = input_size
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         return self._rows[i]
 
     def __len__(self) -> int:
@@ -235,7 +242,13 @@ def rf_table(specs: Iterable[LayerSpec], input_size: int | None = None) -> RFTab
     for s in specs:
         if n is not None:
             n_out = output_size(
-                n, s.kernel, s.stride, s.padding, s.dilation, s.ceil_mode
+                n,
+                s.kernel,
+                s.stride,
+                s.padding,
+                s.dilation,
+                s.ceil_mode,
+                s.padding_right,
             )
             if n_out < 1:
                 raise ValueError(
@@ -271,7 +284,15 @@ def min_input_size(specs: Iterable[LayerSpec]) -> int:
     for n in range(1, 1 << 16):
         m = n
         for s in specs:
-            m = output_size(m, s.kernel, s.stride, s.padding, s.dilation, s.ceil_mode)
+            m = output_size(
+                m,
+                s.kernel,
+                s.stride,
+                s.padding,
+                s.dilation,
+                s.ceil_mode,
+                s.padding_right,
+            )
             if m < 1:
                 break
         else:

@@ -19,6 +19,7 @@ shapes are computed, so even VGG-19 at 224x224 costs no memory and no time.
 from __future__ import annotations
 
 import copy
+import numbers
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from math import prod
@@ -55,7 +56,7 @@ def format_bytes(n: float) -> str:
 
 
 def module_macs(module: nn.Module, output_shape: tuple[int, ...]) -> int:
-    """MACs of one call of ``module`` producing ``output_shape`` (batch included); see module doc."""
+    """MACs of one call of ``module`` giving ``output_shape`` (batch included); see module doc."""
     if isinstance(module, nn.modules.conv._ConvNd):
         per_output = (
             module.weight.numel() // module.out_channels
@@ -219,8 +220,15 @@ def layer_stats(
     Raises:
         ValueError: bad sizes, or an input the model cannot take (its own message).
     """
-    h, w = (
-        (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+    sizes = [input_size] * 2 if isinstance(input_size, numbers.Integral) else input_size
+    if not isinstance(sizes, (tuple, list)) or len(sizes) != 2:
+        raise ValueError(
+            f"input_size is the image side in pixels (224) or (H, W) such as "
+            f"(224, 224), got {input_size!r}"
+        )
+    h, w = (  # numpy's integers as int; the checks below refuse the rest
+        int(v) if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+        for v in sizes
     )
     for label, v in (
         ("input_size", h),
@@ -231,9 +239,7 @@ def layer_stats(
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{label} must be a positive whole number, got {v!r}")
     meta = _meta_copy(model)
-    in_ch = next(
-        (m.in_channels for m in meta.modules() if hasattr(m, "in_channels")), 3
-    )
+    in_ch = next((m.in_channels for m in meta.modules() if isinstance(m, nn.Conv2d)), 3)
     rows: list[LayerStats] = []
     seen: set[str] = set()
 

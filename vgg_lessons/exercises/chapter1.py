@@ -1,4 +1,6 @@
-"""Chapter 1, receptive fields: the checks of its exercises (right or wrong, with a hint, never the answer).
+"""Chapter 1, receptive fields: the checks of its exercises.
+
+Each says right or wrong, with a hint, never the answer.
 
 Each ``check_*`` function takes the student's answer, prints one line and returns True
 when it is right, so a notebook cell can also ``assert`` it. An unanswered exercise (the

@@ -1,4 +1,6 @@
-"""Chapter 3, batch norm: the checks of its exercises (right or wrong, with a hint, never the answer).
+"""Chapter 3, batch norm: the checks of its exercises.
+
+Each says right or wrong, with a hint, never the answer.
 
 Each ``check_*`` function takes the student's answer, prints one line and returns True
 when it is right, so a notebook cell can also ``assert`` it. An unanswered exercise (the
@@ -68,6 +70,7 @@ def _solve_running_mean() -> Solution:
     with torch.no_grad():
         for channel_mean in RUNNING_MEANS:
             bn(torch.full((2, 1, 2, 2), channel_mean))
+    assert bn.running_mean is not None  # track_running_stats is on
     return bn.running_mean.item(), [
         (
             sum(RUNNING_MEANS) / len(RUNNING_MEANS),

@@ -43,7 +43,7 @@ def _solve_missing_conv_weights() -> Solution:
                 if isinstance(m, nn.Conv2d)
             ]
         return sum(m.weight.numel() for m in layers), sum(
-            m.bias.numel() for m in layers
+            m.bias.numel() if m.bias is not None else 0 for m in layers
         )
 
     (w13, b13), (w11, b11) = convs("B"), convs([1, 1, 2, 2, 2])
@@ -71,7 +71,7 @@ def _solve_last_batch_of_one() -> Solution:
 def _measure_train_mode_accuracy(model: nn.Module, images: Any, labels: Any) -> float:
     import copy
 
-    from vgg_lessons.train.data import normalize
+    from vgg_lessons.inputs import normalize
 
     net = copy.deepcopy(model).train()  # a copy: the passes change running statistics
     with torch.no_grad():

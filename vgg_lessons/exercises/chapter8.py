@@ -31,7 +31,7 @@ def _measure_mirror_agreement(model: nn.Module, images: torch.Tensor) -> float:
     from vgg_lessons.probes.attribution import rank_correlation, saliency
 
     with torch.no_grad():
-        from vgg_lessons.train.data import normalize
+        from vgg_lessons.inputs import normalize
 
         targets = model(normalize(images)).argmax(1)
     plain = saliency(model, images, targets)

@@ -17,14 +17,12 @@ from torch import nn
 
 from vgg_lessons._layers import forward_until
 from vgg_lessons._layers import model_device as _device
-from vgg_lessons.viz._images import Preprocess
+from vgg_lessons.inputs import IMAGE_SIZE, Preprocess, from_unit
 
 
 def default_preprocess(x: torch.Tensor) -> torch.Tensor:
-    """0..1 RGB images ``(B, 3, H, W)`` -> the input of the book's models (the weights' transform)."""
-    from vgg_lessons.train.weights import default_transforms
-
-    return default_transforms().from_unit(x)
+    """0..1 RGB images ``(B, 3, H, W)`` -> the input of the book's models (``inputs.from_unit``)."""
+    return from_unit(x)
 
 
 def _total_variation(x: torch.Tensor) -> torch.Tensor:
@@ -97,7 +95,7 @@ def maximize_activation(
     l2: float = 0.05,
     tv: float = 0.5,
     blur: float = 0.5,
-    size: int = 32,
+    size: int = IMAGE_SIZE,
     seed: int = 0,
     preprocess: Preprocess | None = None,
 ) -> torch.Tensor:

@@ -10,19 +10,22 @@
 Both take images as :func:`vgg_lessons.train.data.load_cifar10` returns them (uint8, through
 the shipped weights' ``transforms()``) or float model input, and return ``(B, H, W)``.
 :mod:`vgg_lessons.probes.hooks` re-exports them (``probes.saliency``, ``probes.grad_cam``).
-Neither changes the model's train/eval mode: call ``model.eval()`` first.
+Neither changes the model's train/eval mode (call ``model.eval()`` first), and neither
+changes its batch-norm running statistics, even in training mode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
 from vgg_lessons._layers import model_device as _device
-from vgg_lessons._layers import resolve_layer
-from vgg_lessons.viz._images import as_model_input
+from vgg_lessons._layers import model_dtype, resolve_layer
+from vgg_lessons.inputs import as_model_input
 
 
 def _input_and_target(
@@ -30,7 +33,9 @@ def _input_and_target(
 ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
     """Model input (uint8 images through the shipped transforms, floats as they are) and the
     function that picks the target logits."""
-    x = as_model_input(images).float().to(_device(model)).detach().requires_grad_(True)
+    check_target(target)
+    x = as_model_input(images).to(_device(model), model_dtype(model))
+    x = x.detach().requires_grad_(True)
 
     def pick(
         logits: torch.Tensor,
@@ -51,6 +56,51 @@ def _input_and_target(
     return x, pick
 
 
+def check_target(target: object) -> None:
+    """Refuse a target that is no whole class index (ValueError, one line).
+
+    A target is None, an int, or an integer tensor (one per image); ``1.5``, NaN or
+    ``'cat'`` would otherwise be cut to a class silently or fail deep in torch.
+    """
+    whole = isinstance(target, (int, np.integer)) and not isinstance(target, bool)
+    tensor = isinstance(target, torch.Tensor) and not (
+        target.is_floating_point() or target.is_complex() or target.dtype == torch.bool
+    )
+    if target is not None and not (whole or tensor):
+        raise ValueError(
+            f"target must be a class index (a whole number such as 3), an integer "
+            f"tensor with one per image, or None, got {type(target).__name__} "
+            f"{target!r}; for a class name use CLASSES.index(name)"
+        )
+
+
+@contextlib.contextmanager
+def _statistics_kept(model: nn.Module) -> Iterator[None]:
+    """Run the block and put the model's buffers back (batch-norm running statistics a
+    forward pass in training mode updates): a map is read, nothing is learnt."""
+    saved = [(b, b.detach().clone()) for b in model.buffers()] if model.training else []
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)
+
+
+def _check_maps(store: list, layer: str) -> None:
+    """Refuse a Grad-CAM layer that did not run or has no ``(B, C, h, w)`` maps."""
+    if not store or not isinstance(store[0], torch.Tensor) or store[0].dim() != 4:
+        got = (
+            "did not run in the forward pass"
+            if not store
+            else f"has output of shape {tuple(getattr(store[0], 'shape', ()))}"
+        )
+        raise ValueError(
+            f"Grad-CAM needs a layer with maps (B, C, h, w): layer {layer!r} {got}; "
+            "name a convolutional layer such as 'stage5.relu2'"
+        )
+
+
 def saliency(
     model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -68,7 +118,8 @@ def saliency(
     The model's train/eval mode is left as it is: call ``model.eval()`` first.
     """
     x, pick = _input_and_target(model, images, target)
-    (grad,) = torch.autograd.grad(pick(model(x)), x)
+    with _statistics_kept(model):
+        (grad,) = torch.autograd.grad(pick(model(x)), x)
     return grad.abs().amax(dim=1).detach()
 
 
@@ -99,11 +150,13 @@ def grad_cam(
         )  # later in-place ops (ReLU) change the clone, not what we keep
 
     handle = resolve_layer(model, layer).register_forward_hook(keep)
-    try:
-        score = pick(model(x))
-    finally:
-        handle.remove()
-    (grad,) = torch.autograd.grad(score, store[0])
+    with _statistics_kept(model):
+        try:
+            score = pick(model(x))
+        finally:
+            handle.remove()
+        _check_maps(store, layer)
+        (grad,) = torch.autograd.grad(score, store[0])
     weights = grad.mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
     cam = torch.relu((weights * store[0]).sum(dim=1, keepdim=True))  # (B, 1, h, w)
     cam = nn.functional.interpolate(

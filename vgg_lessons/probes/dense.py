@@ -23,24 +23,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from vgg_lessons._layers import model_dtype
+from vgg_lessons.inputs import as_model_input, check_images
 from vgg_lessons.models import VGG, fully_convolutional
-from vgg_lessons.viz._images import as_model_input
-
-
-def _check_images(images: torch.Tensor) -> None:
-    if (
-        not isinstance(images, torch.Tensor)
-        or images.dim() != 4
-        or images.shape[1] != 3
-    ):
-        got = (
-            tuple(images.shape)
-            if isinstance(images, torch.Tensor)
-            else type(images).__name__
-        )
-        raise ValueError(
-            f"expected uint8 images (B, 3, H, W) as load_cifar10 returns them, got {got}"
-        )
 
 
 @torch.no_grad()
@@ -50,12 +35,12 @@ def score_map(model: VGG, images: torch.Tensor) -> torch.Tensor:
     Args:
         model: a VGG; put in eval mode here.
         images: uint8 ``(B, 3, H, W)`` (converted by the shipped weights' ``transforms()``),
-            or float images that are already model input. CIFAR head: ``H, W >= 32``, map side ``H/32``;
+            or float images that are already model input. CIFAR head: ``H, W >= 32``,
+            map side ``H/32``;
             ImageNet head: ``H, W >= 224``, map side ``H/32 - 6``.
     """
-    _check_images(images)
     model.eval()
-    x = as_model_input(images)
+    x = as_model_input(images).to(model_dtype(model))
     if model.config["head"] == "imagenet":
         if min(x.shape[-2:]) < 224:
             raise ValueError(
@@ -78,8 +63,8 @@ def dense_scores(model: VGG, images: torch.Tensor) -> torch.Tensor:
 
 
 def rescale(images: torch.Tensor, side: int) -> torch.Tensor:
-    """uint8 ``(B, 3, H, W)`` resized (bilinear, antialiased) so that the shorter side is ``side``."""
-    _check_images(images)
+    """uint8 ``(B, 3, H, W)`` resized (bilinear, antialiased): the shorter side is ``side``."""
+    check_images(images)
     h, w = images.shape[-2:]
     size = (side, round(w * side / h)) if h <= w else (round(h * side / w), side)
     out = nn.functional.interpolate(
@@ -108,7 +93,7 @@ def multi_scale_probabilities(
 
 
 def mosaic(images: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
-    """``rows * cols`` images ``(N, C, h, w)`` tiled row by row into one ``(1, C, rows*h, cols*w)``."""
+    """``rows * cols`` images ``(N, C, h, w)`` tiled row by row: ``(1, C, rows*h, cols*w)``."""
     if images.dim() != 4 or len(images) != rows * cols:
         raise ValueError(
             f"a {rows}x{cols} mosaic needs {rows * cols} images (N, C, h, w), got "

@@ -10,6 +10,7 @@ to ``nn.Module`` s (:func:`layer_table`) and measures fields with gradients:
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,8 +69,9 @@ def feature_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     are the leaves of ``features``; otherwise every leaf of the model, which must
     then run its layers in registration order (an ``nn.Sequential``).
     """
+    features = getattr(model, "features", None)
     root, prefix = (
-        (model.features, "features.") if hasattr(model, "features") else (model, "")
+        (features, "features.") if isinstance(features, nn.Module) else (model, "")
     )
     return [
         (prefix + p, m) for p, m in root.named_modules() if p and not list(m.children())
@@ -85,29 +87,27 @@ def layer_spec(
         ValueError: the module's type changes geometry in a way this module cannot
             follow (the message names the layer and its type).
     """
-    from torch import nn
-
     name = name or path
     if isinstance(module, nn.Conv2d):
-        pad = module.padding
+        kernel = _square(module.kernel_size, "kernel", path)
+        dilation = _square(module.dilation, "dilation", path)
+        pad: str | int | tuple[int, ...] = module.padding
+        right: int | None = None
         if isinstance(pad, str):
             if pad == "valid":
                 pad = 0
-            else:  # "same" (stride 1): PyTorch pads (span - 1) / 2 on the left
-                pad = (
-                    effective_kernel(
-                        _square(module.kernel_size, "kernel", path),
-                        _square(module.dilation, "dilation", path),
-                    )
-                    - 1
-                ) // 2
+            else:  # "same" (stride 1): PyTorch pads (span - 1) // 2 on the left and
+                # the rest on the right, one more there for an even span
+                span = effective_kernel(kernel, dilation)
+                pad, right = (span - 1) // 2, span - 1 - (span - 1) // 2
         return LayerSpec(
             name,
-            _square(module.kernel_size, "kernel", path),
+            kernel,
             _square(module.stride, "stride", path),
             _square(pad, "padding", path),
-            _square(module.dilation, "dilation", path),
+            dilation,
             "conv",
+            padding_right=right if right != pad else None,
         )
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         dilation = getattr(module, "dilation", 1)
@@ -228,8 +228,6 @@ def _layer_index(
 
 def _probe_copy(path: str, module: nn.Module) -> nn.Module:
     """A one-channel module with ``module``'s geometry and positive weights, float64."""
-    import torch
-    from torch import nn
 
     spec = layer_spec(path, module)
     if spec is None:
@@ -277,9 +275,15 @@ def empirical_rf(model: nn.Module, layer: str, input_size: int = 64) -> Measured
     Raises:
         ValueError: unknown layer, unsupported layer type, or a field larger than 4096 pixels.
     """
-    import torch
-    from torch import nn
 
+    if isinstance(input_size, bool) or not isinstance(input_size, numbers.Integral):
+        raise ValueError(
+            f"input_size is the image side in pixels, a whole number such as 64, got "
+            f"{type(input_size).__name__} {input_size!r}"
+        )
+    if input_size < 1:
+        raise ValueError(f"input_size must be at least 1 pixel, got {input_size}")
+    input_size = int(input_size)
     layers, i, name = _layer_index(model, layer)
     probe = nn.Sequential(*(_probe_copy(p, m) for p, m in layers[: i + 1])).double()
     size = max(
@@ -348,8 +352,6 @@ def effective_rf(
         (maximum 1), the probed unit, the input coordinate of its field's centre
         and the theoretical field ``rf`` in pixels.
     """
-    import torch
-    from torch import nn
 
     layers, i, name = _layer_index(model, layer)
     specs = _named_specs(nn.Sequential(*(m for _, m in layers[: i + 1])))
@@ -363,7 +365,7 @@ def effective_rf(
     unit = (row.out_size - 1) // 2
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    in_ch = next((m.in_channels for _, m in layers if hasattr(m, "in_channels")), 3)
+    in_ch = next((m.in_channels for _, m in layers if isinstance(m, nn.Conv2d)), 3)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(n_inputs, in_ch, input_size, input_size, generator=gen).to(device)
     x.requires_grad_(True)
@@ -405,9 +407,8 @@ def erf_mass_size(erf: EffectiveRF | torch.Tensor, fraction: float = 0.95) -> in
     theoretical ``rf``: for a trained or random VGG the effective field is much
     smaller than the theoretical one.
     """
-    import torch
 
-    erf = getattr(erf, "map", erf)
+    erf = erf.map if isinstance(erf, EffectiveRF) else erf
 
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
@@ -422,10 +423,9 @@ def erf_mass_size(erf: EffectiveRF | torch.Tensor, fraction: float = 0.95) -> in
 
 
 def erf_std(erf: EffectiveRF | torch.Tensor) -> float:
-    """Spread (pixels) of the map seen as a distribution: RMS distance from its centroid per axis."""
-    import torch
+    """Spread (pixels) of the map as a distribution: RMS distance from its centroid per axis."""
 
-    erf = getattr(erf, "map", erf)
+    erf = erf.map if isinstance(erf, EffectiveRF) else erf
 
     h, w = erf.shape
     p = erf.double() / erf.double().sum()

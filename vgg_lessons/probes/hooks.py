@@ -28,16 +28,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from torch import nn
 
-from vgg_lessons._layers import forward_until, readable_name, resolve_layer
+from vgg_lessons._layers import (
+    forward_until,
+    model_dtype,
+    readable_name,
+    resolve_layer,
+)
 from vgg_lessons._layers import model_device as _device
-from vgg_lessons.viz._images import as_model_input
+from vgg_lessons.inputs import as_model_input, check_images
 
 
 # ---- naming --------------------------------------------------------------------------
 def _layer_list(layers: str | Sequence[str]) -> list[str]:
+    if not isinstance(layers, (str, list, tuple)) or not all(
+        isinstance(n, str) for n in ([layers] if isinstance(layers, str) else layers)
+    ):
+        raise ValueError(
+            f"layers are named by a string or a list of strings such as "
+            f"['stage1.conv1', 'stage3.bn2'], got {type(layers).__name__} {layers!r}"
+        )
     names = [layers] if isinstance(layers, str) else list(layers)
     if not names:
         raise ValueError(
@@ -137,7 +150,7 @@ def feature_maps(
         for convolutional layers, on the model's device.
     """
     with torch.no_grad(), recording(model, layers) as maps:
-        model(as_model_input(images).to(_device(model)))
+        model(as_model_input(images).to(_device(model), model_dtype(model)))
     return dict(maps)
 
 
@@ -194,16 +207,13 @@ def channel_scores(
     Raises:
         ValueError: not a batch of images, or an empty one.
     """
-    as_model_input(
-        images[:1] if isinstance(images, torch.Tensor) else images
-    )  # checks the shape
-    if len(images) == 0:
-        raise ValueError("no images given (an empty batch); pass at least one image")
+    check_images(images, dtype="any")
     device = _device(model)
     parts = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            batch = as_model_input(images[start : start + batch_size]).to(device)
+            batch = as_model_input(images[start : start + batch_size])
+            batch = batch.to(device, model_dtype(model))
             act = forward_until(model, batch, layer)
             parts.append(
                 act.flatten(2).mean(dim=2).cpu() if act.dim() > 2 else act.cpu()
@@ -234,6 +244,11 @@ def top_activating_images(
         ``indices`` (int64 ``(k,)``, into ``images``) and their responses (``(k,)``),
         strongest first.
     """
+    for name, value in (("channel", channel), ("k", k)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(
+                f"{name} must be a whole number, got {type(value).__name__} {value!r}"
+            )
     if scores is None:
         scores = channel_scores(model, images, layer)
     if not 0 <= channel < scores.shape[1]:

@@ -173,7 +173,7 @@ def split_directive(lines: list[str], start: int) -> tuple[Directive, int] | Non
     """
     opening = FENCE_OPEN.match(lines[start])
     info = DIRECTIVE_INFO.match(opening["info"]) if opening else None
-    if not info:
+    if not opening or not info:
         return None
     fence = opening["fence"]
     close = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
@@ -188,8 +188,7 @@ def split_directive(lines: list[str], start: int) -> tuple[Directive, int] | Non
             key, _, value = line.partition(":")
             options[key.strip()] = value.strip()
         body = body[stop + 1 :]
-    while body and OPTION.match(body[0]):
-        option = OPTION.match(body[0])
+    while body and (option := OPTION.match(body[0])):
         options[option["key"]] = option["value"]
         body = body[1:]
     end += 1
@@ -347,7 +346,7 @@ def parse_bibtex(text: str) -> dict[str, tuple[str, str, str]]:
         if not url and fields.get("doi"):
             url = f"https://doi.org/{fields['doi']}"
         references[entry[1]] = (
-            cited_authors(fields.get("author", entry[1])),
+            cited_authors(fields["author"] if "author" in fields else entry[1]),
             fields.get("year", "n.d."),
             url,
         )

@@ -55,6 +55,7 @@ from vgg_lessons.publishing._myst import (
     split_directive,
     to_plain_markdown,
 )
+from vgg_lessons.train.checkpoints import check_writable
 
 EDITIONS = ("jupyter", "student", "teacher")
 Notebook = dict[str, Any]
@@ -163,18 +164,60 @@ def toc_entries(node: Any) -> Iterator[str]:
 
 
 def toc_notebooks(root: Path) -> list[Path]:
-    """Every notebook ``_toc.yml`` lists, in book order (``root/book/01_x.ipynb``, ...)."""
+    """Every notebook ``_toc.yml`` lists, in book order (``root/book/01_x.ipynb``, ...).
+
+    Raises:
+        ValueError: ``_toc.yml`` is not YAML, has no ``root:``, or lists a page that
+            is neither a notebook nor a Markdown file (the message names it).
+    """
+    toc = _read_toc(root / "_toc.yml")
+    files = [toc["root"], *toc_entries(toc)]
+    paths = []
+    for f in files:
+        base = root / str(f).removesuffix(".ipynb").removesuffix(".md")
+        found = [base.with_name(base.name + s) for s in (".ipynb", ".md")]
+        if not any(p.is_file() for p in found):
+            raise ValueError(
+                f"{root / '_toc.yml'} lists {f}, but there is no {found[0].name} or "
+                f"{found[1].name} in {base.parent}; add the page or remove the entry"
+            )
+        paths.append(found[0])
+    return [p for p in paths if p.is_file()]
+
+
+def _read_toc(path: Path) -> dict[str, Any]:
+    """``_toc.yml`` as a dict with a ``root:`` (ValueError, one line, if it is not one)."""
     import yaml  # the book toolchain's; only the generator needs it
 
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"], *toc_entries(toc)]
-    paths = [root / (f.removesuffix(".ipynb") + ".ipynb") for f in files]
-    return [p for p in paths if p.is_file()]
+    try:
+        toc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        detail = str(err).replace("\n", " ")
+        raise ValueError(f"{path} is not valid YAML ({detail}); fix it") from None
+    if not isinstance(toc, dict) or not toc.get("root"):
+        raise ValueError(
+            f"{path} has no root: entry (the book's first page, e.g. root: book/intro); "
+            "add one"
+        )
+    return toc
 
 
 def read_notebook(path: Path) -> Notebook:
     """A notebook file as its JSON dict (cell sources joined into one string)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{path} is not a notebook (invalid JSON: {err}); restore it from git"
+        ) from None
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list) or not all(
+        isinstance(c, dict) and "source" in c for c in cells
+    ):
+        raise ValueError(
+            f"{path} is not a valid notebook: it needs a list of cells, each with a "
+            "source; restore it from git or re-save it in Jupyter"
+        )
     for cell in nb["cells"]:
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
@@ -282,9 +325,8 @@ def answer_cell(source: str) -> AnswerCell | None:
             parts["answer"].append(text)
     if not parts["check"]:
         return None
-    return AnswerCell(
-        *("\n".join(parts[k]) for k in ("setup", "answer", "check")), call
-    )
+    setup, answer, check = ("\n".join(parts[k]) for k in ("setup", "answer", "check"))
+    return AnswerCell(setup, answer, check, call)
 
 
 def answer_name(check_call: str) -> str:
@@ -520,10 +562,12 @@ def edition_of(
     ctx.keep_solutions = edition == "jupyter"
     ctx.tags = frozenset({"notebook", edition})
     code = code_without_glue(nb)
-    cells, exercise = [], None
+    cells: list[dict] = []
+    exercise: Exercise | None = None
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
-            exercise = (exercises_in(cell["source"], ctx) or [exercise])[-1]
+            found = exercises_in(cell["source"], ctx)
+            exercise = found[-1] if found else exercise
             text = to_plain_markdown(cell["source"], ctx)
             if text.strip() and not web_only(cell):
                 cells.append({**cell, "source": text})
@@ -661,16 +705,49 @@ def generate_editions(root: Path) -> dict[Path, str]:
     return files
 
 
+#: The list of files the last run wrote, in the output folder: the only ones it removes.
+MANIFEST = ".editions-manifest.json"
+
+
+def check_out_folder(out: Path) -> None:
+    """Refuse an output path that is empty, a file, under a file, or not writable.
+
+    Raises:
+        ValueError: one line naming the path and what to do.
+    """
+    if not str(out).strip() or str(out) == ".":
+        raise ValueError(
+            f"--out {str(out)!r} names no folder of its own; give one such as editions"
+        )
+    check_writable(out, "--out")
+
+
+def _manifest(out: Path) -> set[Path]:
+    """The files a previous run wrote under ``out`` (none without a manifest)."""
+    try:
+        listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        return {Path(p) for p in listed if isinstance(p, str)}
+    except (OSError, ValueError, TypeError):
+        return set()
+
+
 def write_editions(root: Path, out: Path) -> list[Path]:
-    """Write every edition under ``out`` (notebooks no longer in the book are removed)."""
+    """Write every edition under ``out``, and the manifest of what was written.
+
+    Only files this command wrote before (listed in ``out/.editions-manifest.json``)
+    and no longer part of the book are removed: other notebooks in ``out`` (a course's
+    own ``student/`` work, say) are never touched. All editions are generated before
+    anything is written.
+    """
     files = generate_editions(root)
-    for edition in EDITIONS:
-        for old in (out / edition).rglob("*.ipynb"):
-            if old.relative_to(out) not in files:
-                old.unlink()
+    for rel in sorted(_manifest(out) - set(files)):
+        if not rel.is_absolute() and ".." not in rel.parts:
+            (out / rel).unlink(missing_ok=True)
     for rel, text in files.items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_text(text, encoding="utf-8")
+    manifest = json.dumps(sorted(p.as_posix() for p in files), indent=1) + "\n"
+    (out / MANIFEST).write_text(manifest, encoding="utf-8")
     return [out / rel for rel in files]
 
 
@@ -696,9 +773,12 @@ def main(argv: list[str] | None = None) -> int:
             f"no _toc.yml in {args.root}; pass --root with the repository root"
         )
     try:
+        check_out_folder(args.out)
         written = write_editions(args.root, args.out)
     except ValueError as err:
         parser.error(str(err))
+    except OSError as err:  # a full disk, a name too long, permissions
+        parser.error(f"cannot write under --out {args.out}: {err.strerror or err}")
     print(
         f"wrote {sum(p.suffix == '.ipynb' for p in written)} notebooks under {args.out}: "
         f"{', '.join(EDITIONS)} editions"

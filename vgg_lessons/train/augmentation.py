@@ -99,7 +99,8 @@ def scale_jitter(
         flip: mirror half of the crops, drawn at random.
 
     Returns:
-        float32 ``(B, C, crop, crop)`` on the 0..255 scale of the input (for :func:`normalize`).
+        float32 ``(B, C, crop, crop)`` on the 0..255 scale of the input (for
+        :func:`vgg_lessons.inputs.normalize`).
     """
     if images.dim() != 4:
         raise ValueError(

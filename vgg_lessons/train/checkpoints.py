@@ -1,9 +1,12 @@
-"""Checkpoints: save, check, load and export them; run folders; ``load_pretrained``.
+"""Checkpoints: save, check, load and export them; run folders (shipped models: ``weights``).
 
 A checkpoint holds plain tensors, numbers and strings (settings and metrics as JSON),
 so it loads with ``torch.load(..., weights_only=True)``: no pickled object ever runs.
-It also holds a checksum of its tensors: a damaged file is refused, not trained on.
-Files are written all or nothing (:func:`atomic_write`), and only with finite weights.
+It also holds a checksum of everything else in it (tensors, epoch, settings, metrics):
+a damaged or edited file is refused, not trained on, and so is one without a checksum
+unless it says it predates them (:data:`PREDATES_CHECKSUMS`). Files are written all
+or nothing (:func:`atomic_write`), and only with finite weights; NaN weights are
+refused when loaded too.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from torch import nn
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import atomic_write, first_line
 from vgg_lessons.train.config import TrainConfig
-from vgg_lessons.train.weights import DEFAULT, Weights, get_weights
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"
+#: The ``checksum`` of a file written before checksums: it is read unchecked.
+PREDATES_CHECKSUMS = "none: written before checksums"
 
 
 def _tensors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -52,6 +56,38 @@ def checksum(*states: Any) -> str:
             else:
                 crc = zlib.crc32(repr(leaf).encode(), crc)
     return f"crc32:{crc:08x}"
+
+
+def file_checksum(blob: dict[str, Any]) -> str:
+    """The checksum of a checkpoint: of every entry but ``checksum`` itself
+    (weights, optimizer state, epoch, settings, metrics, record)."""
+    return "file-" + checksum({k: v for k, v in blob.items() if k != "checksum"})
+
+
+def _check_checksum(path: Path, blob: dict[str, Any]) -> None:
+    """Refuse a file whose checksum is missing or does not match (ValueError, one line).
+
+    ``file-crc32:`` covers the whole file; ``crc32:`` (files of earlier versions) its
+    tensors only; :data:`PREDATES_CHECKSUMS` is accepted unchecked.
+    """
+    stored = blob.get("checksum")
+    if stored == PREDATES_CHECKSUMS:
+        return
+    if stored is None:
+        raise ValueError(
+            f"{path} has no checksum, so damage or edits to it cannot be seen; write "
+            "it again with vgg_lessons (fit or --export), or, if it predates "
+            f"checksums, set its 'checksum' to {PREDATES_CHECKSUMS!r}"
+        )
+    if not isinstance(stored, str) or stored != (
+        file_checksum(blob)
+        if stored.startswith("file-")
+        else checksum(blob["model"], blob.get("optimizer", {}))
+    ):
+        raise ValueError(
+            f"{path} is damaged or was edited: its contents do not match its "
+            "checksum; delete it and start again (or restore it from a copy)"
+        )
 
 
 def nonfinite_tensors(state: dict[str, torch.Tensor]) -> list[str]:
@@ -89,8 +125,8 @@ def save_checkpoint(
         epoch=epoch,
         config=json.dumps(settings),
         metrics=json.dumps(history),
-        checksum=checksum(state, opt_state),
     )
+    blob["checksum"] = file_checksum(blob)
     atomic_write(path, lambda fh: torch.save(blob, fh))
 
 
@@ -102,6 +138,11 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         ValueError: pickled objects, a damaged or empty file (one line, with what to do).
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ValueError(
+            f"{path} is not a file (a folder or a device); move it away or give the "
+            "checkpoint's path"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
@@ -117,14 +158,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"{path} holds no model state dict; expected a checkpoint written by "
             "vgg_lessons (train.fit or --export)"
         )
-    if (
-        "checksum" in blob
-        and checksum(blob["model"], blob.get("optimizer", {})) != blob["checksum"]
-    ):
-        raise ValueError(
-            f"{path} is damaged: its tensors do not match its checksum; delete it "
-            "and start again (or restore it from a copy)"
-        )
+    _check_checksum(path, blob)
     return blob
 
 
@@ -141,24 +175,81 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[VGG, dict[str, Any]]:
     """
     blob = read_checkpoint(path)
     info = {
-        k: json.loads(v)
-        if isinstance(v, str) and k in ("config", "metrics", "info")
-        else v
+        k: json_entry(Path(path), blob, k) if k in ("config", "metrics", "info") else v
         for k, v in blob.items()
         if k not in ("model", "optimizer")
     }
     config = info.get("config", {})
     model_cfg = config.get("model") if isinstance(config, dict) else None
-    if not model_cfg:
+    if not isinstance(model_cfg, dict) or not model_cfg:
         raise ValueError(
             f"{path} has no model config; expected a checkpoint from vgg_lessons.train"
         )
-    model = build_vgg(**model_cfg)
-    state = {
-        k: v.float() if v.is_floating_point() else v for k, v in blob["model"].items()
-    }
-    model.load_state_dict(state)
+    bad = nonfinite_tensors(blob["model"])
+    if bad:
+        raise ValueError(
+            f"{path} holds NaN or infinite weights ({', '.join(bad[:3])}); it is no "
+            "usable model: take an earlier checkpoint or train again"
+        )
+    try:
+        model = build_vgg(**model_cfg)
+        state = {
+            k: v.float() if v.is_floating_point() else v
+            for k, v in blob["model"].items()
+        }
+        model.load_state_dict(state)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(
+            f"{path}: its weights do not fit its model config ({first_line(err)}); "
+            "the file is damaged or was not written by vgg_lessons"
+        ) from None
     return model.eval(), info
+
+
+def json_entry(path: Path, blob: dict[str, Any], key: str) -> Any:
+    """Entry ``key`` of a checkpoint, a JSON text, decoded (ValueError naming the file)."""
+    try:
+        return json.loads(blob[key])
+    except (TypeError, ValueError, KeyError):
+        raise ValueError(
+            f"{path}: its {key!r} entry is {'missing' if key not in blob else 'not JSON'};"
+            " the file is damaged or was not written by vgg_lessons"
+        ) from None
+
+
+def check_resumable(path: Path, blob: dict[str, Any]) -> None:
+    """Refuse a checkpoint a run cannot continue from (ValueError, one line).
+
+    It needs optimizer state, settings (a JSON object), metrics (a JSON list, one row
+    an epoch) and the epoch done (a whole number from 1): an exported model has none.
+    """
+    if "optimizer" not in blob or "epoch" not in blob:
+        raise ValueError(
+            f"{path} is an exported model or a shipped one, not a training checkpoint "
+            "(no optimizer state or epoch); a run resumes only from the checkpoint.pt "
+            "that fit wrote"
+        )
+    config, metrics, epoch = (
+        json_entry(path, blob, "config"),
+        json_entry(path, blob, "metrics"),
+        blob["epoch"],
+    )
+    if not isinstance(config, dict) or not isinstance(blob["optimizer"], dict):
+        raise ValueError(
+            f"{path}: its config or optimizer state is not a mapping; the file is "
+            "damaged: delete it and start again"
+        )
+    if (
+        not isinstance(epoch, int)
+        or not isinstance(metrics, list)
+        or epoch < 1
+        or [r.get("epoch") if isinstance(r, dict) else r for r in metrics]
+        != list(range(1, epoch + 1))
+    ):
+        raise ValueError(
+            f"{path}: its epoch ({epoch!r}) does not match its metrics (one row an "
+            "epoch, from 1); the file is damaged: delete it and start again"
+        )
 
 
 def export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
@@ -185,25 +276,12 @@ def export(path_stem: Path, model: VGG, info: dict[str, Any]) -> None:
         info=json.dumps(
             {k: v for k, v in info.items() if k not in ("config", "metrics")}
         ),
-        checksum=checksum(state, {}),
     )
+    blob["checksum"] = file_checksum(blob)
     atomic_write(path_stem.with_suffix(".pt"), lambda fh: torch.save(blob, fh))
     atomic_write(
         path_stem.with_suffix(".json"), lambda fh: json.dump(info, fh, indent=1), "w"
     )
-
-
-def load_pretrained(name: str | Weights = DEFAULT) -> VGG:
-    """A shipped model (an entry of :data:`vgg_lessons.train.weights.WEIGHTS`), float32, CPU, eval mode.
-
-    Its files are ``vgg_lessons/assets/<name>.pt`` (weights), ``.json`` (record: its
-    ``meta``) and ``.md`` (model card); ``get_weights(name).transforms()`` turns uint8
-    images into its input.
-
-    Raises:
-        ValueError: no shipped model has that name (the message lists them).
-    """
-    return load_checkpoint(get_weights(name).path)[0]
 
 
 # ---- run folders ---------------------------------------------------------------------
@@ -251,7 +329,9 @@ def check_run_folder(
                 f"nothing to resume: no {CHECKPOINT} in {out}; leave out resume "
                 "(--resume) to start a new run there"
             )
-        return read_checkpoint(out / CHECKPOINT)
+        blob = read_checkpoint(out / CHECKPOINT)
+        check_resumable(out / CHECKPOINT, blob)
+        return blob
     if found and not overwrite:
         raise ValueError(
             f"{out} already holds a run ({', '.join(found)}); continue it with "
@@ -259,6 +339,42 @@ def check_run_folder(
             "or choose another output folder"
         )
     return None
+
+
+def checkpoint_to_resume(
+    out: Path,
+    settings: dict[str, Any],
+    *,
+    resume: bool,
+    overwrite: bool,
+    ignore: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """The checkpoint in ``out`` to resume from (None for a new run), its settings checked.
+
+    The one resume check: :func:`start_or_resume` (in ``fit``) and the command line
+    (before it loads any data) both call it.
+
+    Args:
+        settings: the settings of the run about to start (``model`` and the ``training``
+            group of :class:`~vgg_lessons.train.config.TrainConfig`).
+        ignore: saved settings not to compare (the command line does not know
+            ``train_images`` before the data is loaded).
+
+    Raises:
+        ValueError: see :func:`check_run_folder`; or the checkpoint's settings differ
+            from ``settings`` (the message lists them).
+    """
+    blob = check_run_folder(out, resume=resume, overwrite=overwrite)
+    if blob is None:
+        return None
+    saved = {k: v for k, v in json.loads(blob["config"]).items() if k not in ignore}
+    differ = settings_differences(saved, settings)
+    if differ:
+        raise ValueError(
+            f"cannot resume from {out / CHECKPOINT}: its settings differ "
+            f"(saved, now): {differ}; use the same settings or a new output folder"
+        )
+    return blob
 
 
 def start_or_resume(
@@ -273,26 +389,26 @@ def start_or_resume(
     """``(epochs done, their metrics)``: restored from ``out``'s checkpoint when resuming
     (weights and optimizer state loaded in place), else ``(0, [])``.
 
-    An earlier run in ``out`` is replaced (its files removed) only with ``overwrite``.
+    An earlier run in ``out`` is replaced only with ``overwrite``, and only when the new
+    run writes its first checkpoint (its files are kept until then: a new run that
+    diverges or is stopped in its first epoch leaves the earlier one as it was).
 
     Raises:
-        ValueError: see :func:`check_run_folder`; or the checkpoint's settings differ.
+        ValueError: see :func:`checkpoint_to_resume`.
     """
     if out is None:
         return 0, []
-    blob = check_run_folder(out, resume=resume, overwrite=overwrite)
+    blob = checkpoint_to_resume(out, settings, resume=resume, overwrite=overwrite)
     if blob is None:
-        for name in (CHECKPOINT, METRICS):
-            (out / name).unlink(missing_ok=True)
         return 0, []
-    differ = settings_differences(json.loads(blob["config"]), settings)
-    if differ:
+    try:
+        model.load_state_dict(blob["model"])
+        optimizer.load_state_dict(blob["optimizer"])
+    except (ValueError, RuntimeError, KeyError) as err:
         raise ValueError(
-            f"cannot resume from {out / CHECKPOINT}: its settings differ "
-            f"(saved, now): {differ}; use the same settings or a new output folder"
-        )
-    model.load_state_dict(blob["model"])
-    optimizer.load_state_dict(blob["optimizer"])
+            f"cannot resume from {out / CHECKPOINT}: its weights or optimizer state do "
+            f"not fit the model ({first_line(err)}); delete it or use another folder"
+        ) from None
     return blob["epoch"], json.loads(blob["metrics"])
 
 

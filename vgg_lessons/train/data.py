@@ -19,8 +19,9 @@ next time). A cache file is used only if it checks out (its source's fingerprint
 shapes, image count, labels in 0..9 and a checksum); otherwise it is rebuilt.
 
 Images stay uint8 ``(N, 3, 32, 32)`` until they are on the training device;
-:func:`augment` (from :mod:`vgg_lessons.train.augmentation`) and :func:`normalize` then work on
-whole batches there.
+:func:`vgg_lessons.train.augmentation.augment` and :func:`vgg_lessons.inputs.normalize`
+then work on whole batches there. The classes, the mean and the image size are the input
+conventions of :mod:`vgg_lessons.inputs`.
 """
 
 from __future__ import annotations
@@ -34,26 +35,13 @@ from pathlib import Path
 
 import torch
 
-from vgg_lessons.train._files import atomic_write, remove_stale_temporaries
-
-#: The ten classes in label order (0..9); the folder names sort into this order.
-CLASSES: tuple[str, ...] = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
+from vgg_lessons.inputs import CLASSES, IMAGE_SIZE
+from vgg_lessons.train._files import (
+    atomic_write,
+    first_line,
+    remove_stale_temporaries,
 )
-#: Per-channel mean and standard deviation of the training images (0..1 scale, RGB).
-MEAN: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
-STD: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
-#: Side of a CIFAR-10 image in pixels.
-IMAGE_SIZE = 32
+
 SPLITS = ("train", "test")
 _SPLIT_SIZES = {"train": 50_000, "test": 10_000}  # in torchvision's batches
 DATA_ENV = "VGG_LESSONS_DATA"
@@ -75,6 +63,11 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     """
     if root is None:
         root = os.environ.get(DATA_ENV) or _user_cache() / "data"
+    if not isinstance(root, (str, os.PathLike)) or not str(root).strip():
+        raise ValueError(
+            f"root is the CIFAR-10 folder, a path such as '~/data/cifar10', got "
+            f"{type(root).__name__} {root!r}"
+        )
     return Path(root).expanduser()
 
 
@@ -138,11 +131,23 @@ def _list_image_folder(split_dir: Path) -> list[tuple[Path, int]]:
 
 
 def _fingerprint(files: list[tuple[Path, int]]) -> str:
-    """A cheap identity of a set of files: names, sizes and modification times."""
+    """A cheap identity of a set of files: names, sizes, inodes, modification and
+    change times.
+
+    The rule: a file rewritten in any way is seen, even at the same size with its
+    modification time put back (``os.utime``), because the kernel sets its change time
+    (``st_ctime``), which no user can set back; so is a file replaced by another
+    (a new inode). Contents are not hashed (that would read 60,000 files each time):
+    only a change made below the file system (a disk edited by hand) goes unseen.
+    Copying or unpacking the data again changes these too: one rebuild.
+    """
     h = hashlib.sha256()
     for f, label in files:
         st = f.stat()
-        h.update(f"{f.name}|{label}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        h.update(
+            f"{f.name}|{label}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|"
+            f"{st.st_ino}\n".encode()
+        )
     return h.hexdigest()
 
 
@@ -156,6 +161,11 @@ def _decode_one(path: Path) -> torch.Tensor:
                 bytearray(img.convert("RGB").tobytes()), dtype=torch.uint8
             )
             w, h = img.size
+    except Image.DecompressionBombError as err:
+        raise ValueError(
+            f"{path} is far too large an image for CIFAR-10 ({first_line(err)}); "
+            f"CIFAR-10 images are {IMAGE_SIZE}x{IMAGE_SIZE}: remove it"
+        ) from None
     except PermissionError:
         raise ValueError(
             f"cannot read {path}: permission denied; make it readable "
@@ -345,21 +355,6 @@ def load_cifar10(
     return images, labels
 
 
-# ---- on-device batch transforms ----------------------------------------------------
-def normalize(images: torch.Tensor) -> torch.Tensor:
-    """uint8 ``(B, 3, H, W)`` in 0..255 -> float32 ``(x / 255 - MEAN) / STD``, on the same device.
-
-    Float input is taken to be on the 0..255 scale too (e.g. after :func:`augment`).
-    """
-    if images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError(
-            f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}"
-        )
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1) * 255
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1) * 255
-    return (images.float() - mean) / std
-
-
 def balanced_subset(
     labels: torch.Tensor,
     per_class: int,
@@ -391,6 +386,3 @@ def balanced_subset(
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
     picked = [order[labels[order] == c][:per_class] for c in range(num_classes)]
     return torch.cat(picked).sort().values
-
-
-# Augmentation lives in its own module; these names keep working as data.augment etc.

@@ -34,9 +34,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from vgg_lessons.models import VGG
+from vgg_lessons.inputs import check_images, normalize
 from vgg_lessons.train import distributed
-from vgg_lessons.train._files import atomic_write
+from vgg_lessons.train._files import atomic_write, run_folder_lock
 from vgg_lessons.train.augmentation import augment as augment_batch
 from vgg_lessons.train.checkpoints import (
     CHECKPOINT,
@@ -45,8 +45,7 @@ from vgg_lessons.train.checkpoints import (
     start_or_resume,
 )
 from vgg_lessons.train.config import TrainConfig, configure
-from vgg_lessons.train.data import normalize
-from vgg_lessons.train.metrics import _autocast, evaluate
+from vgg_lessons.train.metrics import autocast, check_labels, evaluate, num_classes_of
 
 #: A loss above this many times that of a uniform guess (ln of the class count) has exploded.
 EXPLODED_LOSS_FACTOR = 100
@@ -109,7 +108,18 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
             )
     elif device.type not in ("cpu", "mps", "xpu"):
         raise ValueError(f"device {str(name)!r} is not supported; use cpu or cuda")
+    elif device.type != "cpu" and not _backend_available(device.type):
+        raise ValueError(
+            f"device {str(name)!r}: this machine (or this torch) has no "
+            f"{device.type.upper()} device; use cpu or leave the device out"
+        )
     return device
+
+
+def _backend_available(kind: str) -> bool:
+    """Whether torch can use an ``mps`` or ``xpu`` device here."""
+    backend = torch.backends.mps if kind == "mps" else getattr(torch, "xpu", None)
+    return bool(backend is not None and backend.is_available())
 
 
 def lr_at(
@@ -150,7 +160,7 @@ def alternating_mirrors(n: int, epoch: int, seed: int = 0) -> torch.Tensor:
 
 @torch.no_grad()
 def init_first_conv_from_patches(
-    model: VGG, images: torch.Tensor, *, max_images: int = 2000, eps: float = 1e-2
+    model: nn.Module, images: torch.Tensor, *, max_images: int = 2000, eps: float = 1e-2
 ) -> torch.Tensor:
     """Set the first convolution's kernels to +/- the principal components of image patches.
 
@@ -171,7 +181,8 @@ def init_first_conv_from_patches(
     Returns:
         The variances of the components used, strongest first, ``(C/2,)``.
     """
-    conv = model.features[0]
+    features = getattr(model, "features", None)
+    conv = features[0] if isinstance(features, nn.Sequential) else None
     if not isinstance(conv, nn.Conv2d) or conv.in_channels != images.shape[1]:
         raise ValueError(
             "expected a model whose first layer is a convolution over the images' "
@@ -215,7 +226,7 @@ def training_autocast(device: torch.device, precision: str = "auto"):
             f"unknown precision {precision!r}; use 'auto', 'fp32' or 'bf16'"
         )
     if precision == "auto":
-        return _autocast(device)
+        return autocast(device)
     kind = device.type if device.type in ("cuda", "cpu", "xpu", "mps") else "cpu"
     return torch.autocast(kind, dtype=torch.bfloat16, enabled=precision == "bf16")
 
@@ -341,20 +352,20 @@ def train_one_epoch(
 
 
 def _training_data(
-    train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    num_classes: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The training images and labels, checked and cut to ``config.train_size``."""
     images, labels = train_data
-    if (
-        images.dtype != torch.uint8
-        or images.dim() != 4
-        or labels.shape != (len(images),)
-    ):
+    check_images(images)
+    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),):
         raise ValueError(
-            f"train images must be uint8 (N, 3, H, W) with labels (N,), got "
-            f"{images.dtype} {tuple(images.shape)} and {tuple(labels.shape)}; "
+            f"expected train labels (N,) for the {len(images)} images, got "
+            f"{getattr(labels, 'shape', type(labels).__name__)}; "
             "load them with vgg_lessons.train.data.load_cifar10"
         )
+    labels = check_labels(labels, len(images), num_classes)
     if config.train_size is not None:
         images, labels = images[: config.train_size], labels[: config.train_size]
     if config.batch_size > len(images):
@@ -431,12 +442,77 @@ def _diverged(
             f"{out / CHECKPOINT}"
             if history
             else "; no checkpoint was written (no epoch finished with finite weights)"
+            + ("; the earlier run there is kept" if (out / CHECKPOINT).exists() else "")
         )
     return TrainingDiverged(
         f"{err}; lower the learning rate (now {config.lr}) or check the data "
         f"for NaNs{where}",
         history=list(history),
     )
+
+
+def _one_epoch(
+    models: tuple[nn.Module, nn.Module],
+    optimizer: torch.optim.Optimizer,
+    train: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor] | None,
+    epoch: int,
+    config: TrainConfig,
+) -> dict[str, Any]:
+    """Train epoch ``epoch`` (0-based) from its own seeded random state; its metrics row.
+
+    ``models`` is the model to train (wrapped for DistributedDataParallel under
+    torchrun) and the plain model that is tested.
+    """
+    trained_model, model = models
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    images, labels = train
+    with _epoch_random_state(config.seed * 1000 + epoch, images.device):
+        trained = train_one_epoch(
+            trained_model, optimizer, images, labels, epoch, config
+        )
+    row = _epoch_row(
+        trained,
+        _test_metrics(model, test_data),
+        time.perf_counter() - t0,
+        len(images) // config.batch_size * config.batch_size,
+    )
+    # CPU time of this process (all its threads): on a shared machine the honest
+    # cost, where wall time also counts the neighbours
+    row["cpu_seconds"] = time.process_time() - cpu0
+    return row
+
+
+def _start_or_resume_ranks(
+    ctx: Any,
+    out: Path | None,
+    record: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+) -> tuple[int, list[dict[str, Any]]]:
+    """:func:`start_or_resume` on rank 0 first; the other ranks then read its checkpoint."""
+    main_process = ctx is None or ctx.is_main
+    if main_process:
+        start, history = start_or_resume(
+            out,
+            record,
+            model,
+            optimizer,
+            resume=config.resume,
+            overwrite=config.overwrite,
+        )
+    distributed.barrier(ctx)
+    if not main_process:
+        start, history = start_or_resume(
+            out if config.resume else None,
+            record,
+            model,
+            optimizer,
+            resume=config.resume,
+            overwrite=False,
+        )
+    return start, history
 
 
 def fit(
@@ -452,8 +528,8 @@ def fit(
 
     Args:
         train_data, test_data: ``(images uint8 (N, 3, 32, 32), labels int64 (N,))``.
-        config: the settings (default ``TrainConfig()``: the textbook ones, batch 256,
-            crop padding 4, random flips); see :class:`~vgg_lessons.train.config.TrainConfig`.
+        config: the settings (default ``TrainConfig()``: the shipped model's recipe,
+            the command line's defaults too); see :class:`~vgg_lessons.train.config.TrainConfig`.
         settings: fields of the config to override, e.g. ``epochs=4, lr=0.05``. The
             initial weights are the caller's: call :func:`seed_everything` before
             building the model. With ``out_dir``, ``checkpoint.pt`` and ``metrics.json``
@@ -481,7 +557,7 @@ def fit(
     ctx = distributed.context()
     device = ctx.device if ctx is not None else resolve_device(config.device)
     distributed.check_batch(config.batch_size, ctx)
-    images, labels = _training_data(train_data, config)
+    images, labels = _training_data(train_data, config, num_classes_of(model))
     out = Path(config.out_dir) if config.out_dir is not None else None
     record = dict(
         model=getattr(model, "config", None),
@@ -490,56 +566,41 @@ def fit(
     )
     model.to(device).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, config)
-    if ctx is None or ctx.is_main:
-        start, history = start_or_resume(
-            out,
-            record,
-            model,
-            optimizer,
-            resume=config.resume,
-            overwrite=config.overwrite,
+    main_process = ctx is None or ctx.is_main  # rank 0 (or the only process) writes
+    lock = (
+        run_folder_lock(out)
+        if out is not None and main_process
+        else contextlib.nullcontext()
+    )
+    with lock:  # one run at a time in an output folder
+        start, history = _start_or_resume_ranks(
+            ctx, out, record, model, optimizer, config
         )
-    distributed.barrier(ctx)
-    if ctx is not None and not ctx.is_main:  # the others only read rank 0's checkpoint
-        start, history = start_or_resume(
-            out if config.resume else None,
-            record,
-            model,
-            optimizer,
-            resume=config.resume,
-            overwrite=False,
-        )
-    if start == 0 and config.whiten_first_conv:
-        init_first_conv_from_patches(model, images)
-    trained_model = model
-    if ctx is not None:  # batch norm over the global batch; gradients averaged
-        trained_model = distributed.wrap(
-            distributed.sync_batch_norm(model, device), ctx
-        )
-    images, labels = images.to(device), labels.to(device)
-    for epoch in range(start, config.epochs):
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        try:
-            with _epoch_random_state(config.seed * 1000 + epoch, device):
-                trained = train_one_epoch(
-                    trained_model, optimizer, images, labels, epoch, config
-                )
-            row = _epoch_row(
-                trained,
-                _test_metrics(model, test_data),
-                time.perf_counter() - t0,
-                len(images) // config.batch_size * config.batch_size,
+        if start == 0 and config.whiten_first_conv:
+            init_first_conv_from_patches(model, images)
+        trained_model = model
+        if ctx is not None:  # batch norm over the global batch; gradients averaged
+            trained_model = distributed.wrap(
+                distributed.sync_batch_norm(model, device), ctx
             )
-            # CPU time of this process (all its threads): on a shared machine the
-            # honest cost, where wall time also counts the neighbours
-            row["cpu_seconds"] = time.process_time() - cpu0
-            if out is not None and (ctx is None or ctx.is_main):  # checkpoint
-                _save_epoch(out, model, optimizer, record, history + [row])
-        except TrainingDiverged as err:
-            raise _diverged(err, config, out, history) from None
-        history.append(row)
-        if callback is not None:
-            callback(row)
+        images, labels = images.to(device), labels.to(device)
+        for epoch in range(start, config.epochs):
+            try:
+                row = _one_epoch(
+                    (trained_model, model),
+                    optimizer,
+                    (images, labels),
+                    test_data,
+                    epoch,
+                    config,
+                )
+                if out is not None and main_process:  # checkpoint
+                    _save_epoch(out, model, optimizer, record, history + [row])
+            except TrainingDiverged as err:
+                raise _diverged(err, config, out, history) from None
+            history.append(row)
+            if callback is not None:
+                callback(row)
     if ctx is not None:
         distributed.plain_batch_norm(model)
     model.to(memory_format=torch.contiguous_format)

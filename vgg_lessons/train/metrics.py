@@ -1,4 +1,4 @@
-"""Measuring a classifier: ``evaluate`` on uint8 images, the confusion matrix, per-class accuracy."""
+"""Measuring a classifier: ``evaluate`` on uint8 images, confusion matrix, per-class accuracy."""
 
 from __future__ import annotations
 
@@ -8,19 +8,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from vgg_lessons.train.data import normalize
+from vgg_lessons._layers import model_device
+from vgg_lessons.inputs import check_images, normalize
 
 
-def _autocast(device: torch.device):
-    """bf16 autocast on CUDA, nothing elsewhere."""
+def autocast(device: torch.device) -> torch.autocast:
+    """bf16 autocast on CUDA, nothing elsewhere (the loop and :func:`evaluate` use it)."""
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    tensor = next(model.parameters(), None)
-    if tensor is None:
-        tensor = next(model.buffers(), None)
-    return tensor.device if tensor is not None else torch.device("cpu")
 
 
 @torch.no_grad()
@@ -49,7 +43,7 @@ def evaluate(
         ValueError: images that are not uint8 ``(N, C, H, W)``, labels of another length,
             or a ``device`` other than the model's.
     """
-    here = _model_device(model)
+    here = model_device(model)
     if (
         device is not None
         and torch.device(device) != here
@@ -62,23 +56,15 @@ def evaluate(
             f"the model is on {here}, not {device}; move it first "
             f"(model.to({str(device)!r})) or leave out device"
         )
-    if (
-        images.dtype != torch.uint8
-        or images.dim() != 4
-        or labels.shape != (len(images),)
-    ):
-        raise ValueError(
-            f"expected uint8 images (N, C, H, W) and int64 labels (N,), got "
-            f"{images.dtype} {tuple(images.shape)} and {tuple(labels.shape)}; "
-            "load them with vgg_lessons.train.data.load_cifar10"
-        )
+    check_images(images)
+    labels = check_labels(labels, len(images), num_classes_of(model))
     model.eval()
     total_loss, preds = 0.0, []
     for start in range(0, len(images), batch_size):
         x = normalize(images[start : start + batch_size].to(here))
         x = x.contiguous(memory_format=torch.channels_last)
         y = labels[start : start + batch_size].to(here)
-        with _autocast(here):
+        with autocast(here):
             logits = model(x).float()
             if flip_tta:
                 logits = (logits + model(x.flip(3)).float()) / 2
@@ -90,6 +76,41 @@ def evaluate(
         acc=(predictions == labels.cpu()).float().mean().item(),
         predictions=predictions,
     )
+
+
+def num_classes_of(model: nn.Module) -> int | None:
+    """The number of classes in a VGG's config (None for a model without one)."""
+    config = getattr(model, "config", None)
+    return config.get("num_classes") if isinstance(config, dict) else None
+
+
+def check_labels(labels: object, n: int, num_classes: int | None = None) -> Tensor:
+    """``labels`` as int64 ``(n,)``, checked: whole numbers in ``0..num_classes - 1``.
+
+    Any integer dtype is taken (int32, uint8 ...); floats, a wrong length or a class
+    the model does not have are refused.
+
+    Raises:
+        ValueError: one line saying what is wrong and what to pass.
+    """
+    if not isinstance(labels, torch.Tensor) or labels.shape != (n,):
+        raise ValueError(
+            f"expected labels (N,) for the {n} images, got "
+            f"{getattr(labels, 'shape', type(labels).__name__)}; "
+            "load them with vgg_lessons.train.data.load_cifar10"
+        )
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise ValueError(
+            f"labels must be whole class indices (an integer tensor), got {labels.dtype}"
+            "; convert them with labels.long()"
+        )
+    top = num_classes
+    if n and (labels.min() < 0 or (top is not None and labels.max() >= top)):
+        raise ValueError(
+            f"labels must be class indices in 0..{'K-1' if top is None else top - 1}, "
+            f"got values {labels.min().item()}..{labels.max().item()}"
+        )
+    return labels.long()
 
 
 def confusion_matrix(labels: Tensor, predictions: Tensor, num_classes: int) -> Tensor:

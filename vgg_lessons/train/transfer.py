@@ -18,13 +18,15 @@ weights this module shows the same thing inside CIFAR-10:
 
 :func:`run` does all of it and returns a JSON-friendly record; ``python -m
 vgg_lessons.train.transfer --help`` writes that record (and the pretrained network) to
-``vgg_lessons/assets/`` (``scripts/train_chapter7_assets.sh``). Chapter 7 loads the
-record and reruns one probe live.
+``runs/`` (the shipped ones in ``vgg_lessons/assets/`` are written only when named,
+as ``scripts/train_chapter7_assets.sh`` does). Chapter 7 loads the record and reruns
+one probe live.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -36,14 +38,18 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons.inputs import as_model_input
 from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.train._files import atomic_write
-from vgg_lessons.train.checkpoints import load_checkpoint
+from vgg_lessons.train.checkpoints import (
+    check_writable,
+    file_checksum,
+    load_checkpoint,
+)
 from vgg_lessons.train.data import balanced_subset, load_cifar10
 from vgg_lessons.train.loop import fit, init_first_conv_from_patches, seed_everything
 from vgg_lessons.train.metrics import evaluate
-from vgg_lessons.train.weights import ASSETS
-from vgg_lessons.viz._images import as_model_input
+from vgg_lessons.train.weights import ASSETS, get_weights
 
 #: CIFAR-10 labels of the classes the source network is trained on, and of the new task.
 SOURCE_CLASSES: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -51,7 +57,14 @@ TARGET_CLASSES: tuple[int, ...] = (5, 6, 7, 8, 9)
 #: The compact VGG of the book (chapter 4's shipped recipe), with a 5-class head.
 MODEL_ARGS: dict[str, Any] = dict(arch="A", bn="before_relu", head="cifar", width=0.25)
 RECORD = ASSETS / "transfer_cifar5.json"
-SOURCE_MODEL = ASSETS / "transfer_source_cifar5.pt"
+#: The source network's entry in the registry of shipped models.
+SOURCE = "transfer_source_cifar5"
+SOURCE_MODEL = get_weights(SOURCE).path
+#: Where the command line writes by default: never into the installed package.
+RUN_RECORD = Path("runs") / "transfer_cifar5.json"
+RUN_SOURCE_MODEL = Path("runs") / "transfer_source_cifar5.pt"
+#: The most torch CPU threads the command line accepts.
+MAX_THREADS = 1024
 
 
 def class_subset(
@@ -155,6 +168,8 @@ def linear_probe(
 class _Standardise(nn.Module):
     def __init__(self, mean: torch.Tensor, std: torch.Tensor):
         super().__init__()
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
 
@@ -194,6 +209,7 @@ def _train_on_labels(
         lr=lr,
         crop_padding=2,
         flip="random",
+        whiten_first_conv=False,
         seed=seed,
         device="cpu",
         progress=False,
@@ -221,6 +237,7 @@ def pretrain_source(
         lr=0.1,
         crop_padding=2,
         flip="alternate",
+        whiten_first_conv=False,  # done above, before the first step
         seed=seed,
         device="cpu",
         progress=False,
@@ -240,27 +257,52 @@ def pretrain_source(
 
 
 def save_source(model: VGG, path: Path = SOURCE_MODEL) -> None:
-    """Store the source network as float16 tensors plus its JSON config (``load_checkpoint`` reads it)."""
+    """Store the source network as float16 tensors and its JSON config (``load_checkpoint``)."""
     state = {
         k: v.detach().half() if v.is_floating_point() else v
         for k, v in model.state_dict().items()
     }
     blob = dict(model=state, config=json.dumps(dict(model=model.config)))
+    blob["checksum"] = file_checksum(blob)
     atomic_write(Path(path), lambda fh: torch.save(blob, fh))
 
 
 def load_source(path: Path = SOURCE_MODEL) -> VGG:
-    """The recorded source network (5 classes), float32, eval mode."""
-    return load_checkpoint(path)[0]
+    """The recorded source network (5 classes), float32, eval mode.
+
+    Raises:
+        ValueError: the file is no checkpoint, or its network is not a source network.
+    """
+    if Path(path) == SOURCE_MODEL:
+        return get_weights(SOURCE).get_model()
+    model = load_checkpoint(path)[0]
+    check_source(model, str(path))
+    return model
+
+
+def check_source(source: nn.Module, name: str = "the source network") -> None:
+    """Refuse a network that is not a compact VGG with one output per source class.
+
+    A network that was trained on all ten classes has seen the target classes: what
+    it would show is not transfer.
+
+    Raises:
+        ValueError: one line naming the network and what to use instead.
+    """
+    config = getattr(source, "config", None)
+    classes = config.get("num_classes") if isinstance(config, dict) else None
+    if classes != len(SOURCE_CLASSES):
+        raise ValueError(
+            f"{name} has {classes} classes, not the {len(SOURCE_CLASSES)} source "
+            f"classes {SOURCE_CLASSES}: a network that saw the target classes "
+            f"{TARGET_CLASSES} shows no transfer; use pretrain_source or load_source"
+        )
 
 
 def _with_new_head(source: VGG, num_classes: int) -> VGG:
     """A copy of ``source`` whose features are kept and whose head is new and random."""
-    model = build_vgg(**MODEL_ARGS, num_classes=num_classes)
-    features = {
-        k: v for k, v in source.state_dict().items() if k.startswith("features.")
-    }
-    model.load_state_dict(features, strict=False)
+    model = copy.deepcopy(source)
+    model.reset_classifier(num_classes)
     return model
 
 
@@ -294,6 +336,7 @@ def run(
         ``probe``, ``finetune`` and ``scratch`` on the 5,000 target test images, per
         seed with mean and standard deviation, and the seconds it took.
     """
+    check_source(source)
     tgt_train = class_subset(*load_cifar10("train", root), TARGET_CLASSES)
     tgt_test = class_subset(*load_cifar10("test", root), TARGET_CLASSES)
     results: dict[str, Any] = {}
@@ -333,6 +376,51 @@ def run(
     return results
 
 
+def _check_arguments(args: argparse.Namespace) -> VGG | None:
+    """Check the command's options before any data is loaded; the reused source, if any.
+
+    Sets ``args.model`` to its default and torch's CPU threads.
+
+    Raises:
+        ValueError, FileNotFoundError: one line naming the option and what to do.
+    """
+    if args.source_epochs < 1 or args.steps < 1 or min(args.per_class) < 1:
+        raise ValueError("--source-epochs, --steps and --per-class must be at least 1")
+    if max(args.per_class) > 5000:
+        raise ValueError(
+            f"--per-class {max(args.per_class)}: CIFAR-10 has 5000 training images a "
+            "class; give at most 5000"
+        )
+    if not 0 <= args.threads <= MAX_THREADS:
+        raise ValueError(
+            f"--threads {args.threads}: give 1 to {MAX_THREADS} (0: torch's default)"
+        )
+    if args.model is None:
+        args.model = str(SOURCE_MODEL if args.reuse_source else RUN_SOURCE_MODEL)
+    for option, value, suffix in (
+        ("--record", args.record, ".json"),
+        ("--model", args.model, ".pt"),
+    ):
+        if not value.strip() or Path(value).is_dir() or value.endswith("/"):
+            raise ValueError(
+                f"{option} {value!r} is not a file path; give one such as "
+                f"runs/x{suffix}"
+            )
+        if option == "--record" or not args.reuse_source:
+            check_writable(Path(value).parent, option)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return load_source(Path(args.model)) if args.reuse_source else None
+
+
+def _source_history(record: Path) -> list[dict[str, Any]] | None:
+    """The source network's training metrics from an earlier record, if there is one."""
+    try:
+        return json.loads(record.read_text())["source"]["metrics"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """``python -m vgg_lessons.train.transfer``: record the features-reused experiment."""
     parser = argparse.ArgumentParser(
@@ -345,9 +433,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--threads", type=int, default=0, help="torch threads (0: torch's default)"
     )
-    parser.add_argument("--record", default=str(RECORD), help="JSON file to write")
+    parser.add_argument("--record", default=str(RUN_RECORD), help="JSON file to write")
     parser.add_argument(
-        "--model", default=str(SOURCE_MODEL), help="the source network's file"
+        "--model",
+        default=None,
+        help=f"the source network's file (written; read with --reuse-source, default "
+        f"there: the shipped {SOURCE_MODEL.name}); default {RUN_SOURCE_MODEL}",
     )
     parser.add_argument(
         "--reuse-source",
@@ -355,18 +446,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="load the source network from --model instead of training it",
     )
     args = parser.parse_args(argv)
-    if args.source_epochs < 1 or args.steps < 1 or min(args.per_class) < 1:
-        parser.error("--source-epochs, --steps and --per-class must be at least 1")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    try:
+        reused = _check_arguments(args)
+    except (ValueError, FileNotFoundError) as err:
+        parser.error(str(err))
     t0 = time.perf_counter()
-    src_train = class_subset(*load_cifar10("train"), SOURCE_CLASSES)
-    src_test = class_subset(*load_cifar10("test"), SOURCE_CLASSES)
-    if args.reuse_source:  # keep the recorded training history of that network, if any
-        source, history = load_source(Path(args.model)), None
-        previous = Path(args.record)
-        if previous.is_file():
-            history = json.loads(previous.read_text())["source"]["metrics"]
+    try:
+        src_train = class_subset(*load_cifar10("train"), SOURCE_CLASSES)
+        src_test = class_subset(*load_cifar10("test"), SOURCE_CLASSES)
+    except (ValueError, OSError) as err:
+        parser.exit(1, f"{parser.prog}: error: {err}\n")
+    if reused is not None:  # keep the recorded training history of that network, if any
+        source, history = reused, _source_history(Path(args.record))
     else:
         source, history = pretrain_source(src_train, args.source_epochs)
         save_source(source, Path(args.model))  # first, so a failure later keeps it

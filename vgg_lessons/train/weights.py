@@ -9,11 +9,13 @@ caller needs besides the numbers in the ``.pt`` file:
   :func:`vgg_lessons.train.data.load_cifar10` returns them (uint8 ``(B, 3, H, W)``, 0..255)
   into the model's input (float32, normalised per channel).
 
-Loading the weights is :mod:`vgg_lessons.train.checkpoints`' job, which looks models up here.
+- :meth:`Weights.get_model`: the model itself, loaded with
+  :func:`vgg_lessons.train.checkpoints.load_checkpoint` (:func:`load_pretrained` for short).
 
 Example:
     >>> w = get_weights("vgg11_bn_cifar10")
     >>> w.meta["test_acc"], w.meta["categories"][:2]
+    >>> model = w.get_model()               # float32, CPU, eval mode
     >>> x = w.transforms()(images)          # uint8 (B, 3, 32, 32) -> float32 model input
 """
 
@@ -27,17 +29,28 @@ from typing import Any
 
 import torch
 
-from vgg_lessons.models import build_vgg
-from vgg_lessons.train.data import CLASSES, MEAN, STD, normalize
+from vgg_lessons.inputs import (
+    CLASSES,
+    IMAGE_SIZE,
+    MEAN,
+    STD,
+    check_images,
+    from_unit,
+    normalize,
+)
+from vgg_lessons.models import VGG, build_vgg
+from vgg_lessons.train.checkpoints import load_checkpoint
 
 #: Where the shipped models live: ``<name>.pt`` (weights), ``.json`` (record), ``.md`` (card).
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
+@dataclass(frozen=True)
 class ImageTransform:
     """uint8 images ``(B, 3, H, W)`` in 0..255 -> float32 model input ``(x / 255 - mean) / std``.
 
-    A single image ``(3, H, W)`` is not accepted: add the batch dimension with
+    ``mean`` and ``std`` (per channel, 0..1 scale) are the values it uses. A single
+    image ``(3, H, W)`` is not accepted: add the batch dimension with
     ``x.unsqueeze(0)``. The result stays on the images' device.
     """
 
@@ -45,30 +58,8 @@ class ImageTransform:
     std: tuple[float, float, float] = STD
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        if not isinstance(images, torch.Tensor):
-            raise ValueError(
-                f"expected a uint8 tensor of images (B, 3, H, W), got "
-                f"{type(images).__name__}"
-            )
-        if images.dtype != torch.uint8:
-            raise ValueError(
-                f"expected uint8 images in 0..255 (as data.load_cifar10 returns them), "
-                f"got {images.dtype}; already-normalised floats are model input: "
-                "pass them to the model directly"
-            )
-        if images.dim() != 4 or images.shape[1] != 3:
-            hint = (
-                " (add a batch dimension with x.unsqueeze(0))"
-                if images.dim() == 3
-                else " (channels go second: x.permute(0, 3, 1, 2))"
-                if images.dim() == 4 and images.shape[-1] == 3
-                else ""
-            )
-            raise ValueError(
-                f"expected images of shape (B, 3, H, W), got "
-                f"{tuple(images.shape)}{hint}"
-            )
-        return normalize(images)
+        check_images(images)
+        return normalize(images, self.mean, self.std)
 
     def from_unit(self, images: torch.Tensor) -> torch.Tensor:
         """Float images in 0..1 ``(B, 3, H, W)`` -> model input, differentiably.
@@ -76,10 +67,13 @@ class ImageTransform:
         For images being optimised (activation maximisation); equals ``self(u8)`` for
         ``images = u8 / 255``.
         """
-        return normalize(images * 255.0)
+        return from_unit(images, self.mean, self.std)
 
     def __repr__(self) -> str:
-        return f"ImageTransform(uint8 (B, 3, H, W) -> (x / 255 - mean) / std, mean={self.mean}, std={self.std})"
+        return (
+            "ImageTransform(uint8 (B, 3, H, W) -> (x / 255 - mean) / std, "
+            f"mean={self.mean}, std={self.std})"
+        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +86,9 @@ class Weights:
     """
 
     name: str
-    input_size: int = 32
+    input_size: int = IMAGE_SIZE
+    record: str | None = None
+    categories: tuple[str, ...] = CLASSES
     _transform: ImageTransform = field(
         default_factory=ImageTransform, repr=False, compare=False
     )
@@ -104,8 +100,8 @@ class Weights:
 
     @property
     def record_path(self) -> Path:
-        """The training record: ``assets/<name>.json`` (config, per-epoch metrics, accuracy)."""
-        return ASSETS / f"{self.name}.json"
+        """The training record: ``assets/<record or name>.json`` (config, metrics, accuracy)."""
+        return ASSETS / f"{self.record or self.name}.json"
 
     @property
     def card_path(self) -> Path:
@@ -129,10 +125,12 @@ class Weights:
                 f"the record of {self.name!r} is missing ({self.record_path.name} "
                 "in vgg_lessons/assets); reinstall the package"
             ) from None
+        if "config" not in record:  # an experiment's record (transfer): its settings
+            return self._experiment_meta(record)
         config = dict(record["config"])
         model = config.pop("model")
         return dict(
-            categories=CLASSES,
+            categories=self.categories,
             model=model,
             recipe=config,
             command=record["command"],
@@ -144,9 +142,31 @@ class Weights:
             input_size=self.input_size,
         )
 
+    def _experiment_meta(self, record: dict[str, Any]) -> dict[str, Any]:
+        """``meta`` of a model trained inside an experiment (no test set of its own)."""
+        settings = dict(record["settings"])
+        model = dict(settings.pop("model"), num_classes=len(self.categories))
+        return dict(
+            categories=self.categories,
+            model=model,
+            recipe=settings,
+            command=record["command"],
+            epochs=settings.get("source_epochs"),
+            test_acc=None,
+            test_acc_flip_tta=None,
+            test_acc_per_class=None,
+            num_params=_count_parameters(model),
+            input_size=self.input_size,
+        )
+
     def transforms(self) -> ImageTransform:
         """The function from uint8 images ``(B, 3, H, W)`` to this model's input."""
         return self._transform
+
+    def get_model(self) -> VGG:
+        """The shipped model, float32, on the CPU, in eval mode (torchvision's
+        ``weights.get_model()``); read from :attr:`path` by ``load_checkpoint``."""
+        return load_checkpoint(self.path)[0]
 
 
 def _count_parameters(model_config: dict[str, Any]) -> int:
@@ -156,7 +176,13 @@ def _count_parameters(model_config: dict[str, Any]) -> int:
 
 
 #: Every shipped model, by name. ``DEFAULT`` is the one the book uses.
-WEIGHTS: dict[str, Weights] = {"vgg11_bn_cifar10": Weights("vgg11_bn_cifar10")}
+WEIGHTS: dict[str, Weights] = {
+    "vgg11_bn_cifar10": Weights("vgg11_bn_cifar10"),
+    # chapter 7's source network: five classes, its record is the experiment's
+    "transfer_source_cifar5": Weights(
+        "transfer_source_cifar5", record="transfer_cifar5", categories=CLASSES[:5]
+    ),
+}
 DEFAULT = "vgg11_bn_cifar10"
 
 
@@ -173,6 +199,14 @@ def get_weights(name: str | Weights = DEFAULT) -> Weights:
     return WEIGHTS[name]
 
 
-def default_transforms() -> ImageTransform:
-    """The transform of the book's models (all are trained on CIFAR-10 normalised alike)."""
-    return WEIGHTS[DEFAULT].transforms()
+def load_pretrained(name: str | Weights = DEFAULT) -> VGG:
+    """A shipped model (an entry of :data:`WEIGHTS`), float32, CPU, eval mode.
+
+    Its files are ``vgg_lessons/assets/<name>.pt`` (weights), ``.json`` (record: its
+    ``meta``) and ``.md`` (model card); ``get_weights(name).transforms()`` turns uint8
+    images into its input. Short for ``get_weights(name).get_model()``.
+
+    Raises:
+        ValueError: no shipped model has that name (the message lists them).
+    """
+    return get_weights(name).get_model()

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from vgg_lessons._layers import model_device
+from vgg_lessons.inputs import IMAGE_SIZE, Preprocess
 from vgg_lessons.probes import hooks
-from vgg_lessons.viz import _images
 from vgg_lessons.viz._images import (
     enlarge_nearest,
     png_bytes,
@@ -28,12 +28,9 @@ from vgg_lessons.viz._images import (
 )
 from vgg_lessons.viz.feature_plots import tile_channels
 
-#: Side of the square the model sees (CIFAR-10).
-INPUT_SIZE = 32
-
 
 def enlarge(images: torch.Tensor, factor: int) -> np.ndarray:
-    """RGB images ``(N, 3, H, W)`` (uint8, or float 0..1) -> one row, uint8 ``(H*f, N*(W*f+2)-2, 3)``."""
+    """RGB images ``(N, 3, H, W)`` (uint8 or 0..1 floats) -> a row ``(H*f, N*(W*f+2)-2, 3)``."""
     x = enlarge_nearest(to_uint8(images), factor)  # nearest neighbour
     return tile(x.permute(0, 2, 3, 1).numpy(), cols=len(x))
 
@@ -49,7 +46,7 @@ def uploaded_contents(value: Any) -> list[bytes]:
 
 
 def image_from_upload(
-    content: bytes, size: int = INPUT_SIZE
+    content: bytes, size: int = IMAGE_SIZE
 ) -> tuple[torch.Tensor, str]:
     """Decode an uploaded picture to uint8 RGB ``(3, size, size)`` and a note on what was done.
 
@@ -62,7 +59,7 @@ def image_from_upload(
     from PIL import Image, UnidentifiedImageError
 
     try:
-        img = Image.open(io.BytesIO(content))
+        img: Image.Image = Image.open(io.BytesIO(content))
         img.load()
     except Image.DecompressionBombError:
         raise ValueError(
@@ -113,12 +110,12 @@ def feature_layers(model: nn.Module) -> list[str]:
     return [name for name in names if name.startswith("stage")]
 
 
-def _to_input(images_u8: torch.Tensor, preprocess: _images.Preprocess) -> torch.Tensor:
+def to_input(images_u8: torch.Tensor, preprocess: Preprocess) -> torch.Tensor:
     """uint8 images -> model input through ``preprocess`` (which takes 0..1 images)."""
     return preprocess(to_unit_float(images_u8))
 
 
-def _layer_choice(layers: str | Sequence[str] | None, offered: list[str]) -> list[str]:
+def layer_choice(layers: str | Sequence[str] | None, offered: list[str]) -> list[str]:
     """The layers an explorer offers: ``layers`` (one name or several) or all ``offered``."""
     chosen = [layers] if isinstance(layers, str) else list(layers or offered)
     unknown = [name for name in chosen if name not in offered]
@@ -130,12 +127,10 @@ def _layer_choice(layers: str | Sequence[str] | None, offered: list[str]) -> lis
     return chosen
 
 
-class _CachedRuns:
+class CachedRuns:
     """One model's feature maps of every layer and its probabilities, per image (cached)."""
 
-    def __init__(
-        self, model: nn.Module, layers: Sequence[str], preprocess: _images.Preprocess
-    ):
+    def __init__(self, model: nn.Module, layers: Sequence[str], preprocess: Preprocess):
         self.model, self.layers, self.preprocess = model, list(layers), preprocess
         self._runs: dict[Any, tuple[dict[str, torch.Tensor], torch.Tensor]] = {}
         self._grids: dict[tuple[Any, str], bytes] = {}
@@ -145,7 +140,7 @@ class _CachedRuns:
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """``(maps: name -> (C, h, w) on CPU, probs: (K,))`` of one uint8 ``(3, H, W)`` image."""
         if key not in self._runs:
-            x = _to_input(image_u8[None], self.preprocess)
+            x = to_input(image_u8[None], self.preprocess)
             with torch.no_grad(), hooks.recording(self.model, self.layers) as maps:
                 logits = self.model(x.to(model_device(self.model)))
             self._runs[key] = (
@@ -162,7 +157,7 @@ class _CachedRuns:
         return self._grids[key, layer]
 
 
-class _Explorer:
+class Explorer:
     """Shared plumbing: a widget tree in ``ui``, displayed when the object is."""
 
     ui: Any
@@ -193,25 +188,3 @@ class _Explorer:
 
         for w in widgets:
             w.observe(on_change, names="value")
-
-
-def _check_images(images: torch.Tensor) -> None:
-    if (
-        not isinstance(images, torch.Tensor)
-        or images.dim() != 4
-        or images.dtype != torch.uint8
-    ):
-        shape = (
-            tuple(images.shape)
-            if isinstance(images, torch.Tensor)
-            else type(images).__name__
-        )
-        raise ValueError(
-            f"expected uint8 images (N, 3, H, W) as data.load_cifar10 returns, got "
-            f"{shape}; pass e.g. images[:1000] of the test set"
-        )
-    if len(images) == 0:
-        raise ValueError(
-            "no images to explore (an empty batch); pass e.g. images[:1000] of the "
-            "test set"
-        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -22,7 +22,7 @@ COLUMN_INCHES = 7.0
 #: Smallest font size in a figure, in points.
 MIN_POINTS = 11.0
 #: Font sizes the figures are drawn with (titles 12 pt, everything else 11 pt).
-FONTS = {
+FONTS: dict[str, Any] = {
     "font.size": 11,
     "axes.titlesize": 12,
     "axes.labelsize": 11,
@@ -42,7 +42,7 @@ def fit_column(fig: Figure) -> Figure:
     if width > COLUMN_INCHES:
         fig.set_size_inches(COLUMN_INCHES, height)
     for text in fig.findobj(Text):
-        if text.get_fontsize() < MIN_POINTS:
+        if float(text.get_fontsize()) < MIN_POINTS:
             text.set_fontsize(MIN_POINTS)
     return fig
 
@@ -52,7 +52,7 @@ def column_figure(plot: F) -> F:
 
     @functools.wraps(plot)
     def draw(*args, **kwargs) -> Figure:
-        with matplotlib.rc_context(FONTS):
+        with matplotlib.rc_context(cast(Any, FONTS)):
             fig = plot(*args, **kwargs)
         return fit_column(fig)
 

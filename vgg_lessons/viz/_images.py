@@ -1,12 +1,8 @@
-"""Images as the package passes them around, and the renderers shared by plots and widgets (private).
+"""Images as the package passes them around; renderers shared by plots and widgets (private).
 
 Conventions:
 
-- *images*: uint8 ``(B, 3, H, W)`` in 0..255, as :func:`vgg_lessons.train.data.load_cifar10`
-  returns them. Public functions that take images accept these.
-- *model input*: float32 ``(B, 3, H, W)``, normalised by the weights' ``transforms()``.
-- *unit floats*: float ``(..., 3, H, W)`` in 0..1, what matplotlib and activation
-  maximisation work with.
+- *images*, *model input* and *unit floats*: see :mod:`vgg_lessons.inputs`;
 - *RGB arrays*: numpy uint8 ``(H, W, 3)``, what PNGs are made of.
 """
 
@@ -14,43 +10,9 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
 
 import numpy as np
 import torch
-
-#: 0..1 RGB images ``(B, 3, H, W)`` -> model input.
-Preprocess = Callable[[torch.Tensor], torch.Tensor]
-
-
-def as_model_input(
-    images: torch.Tensor, transform: Callable | None = None
-) -> torch.Tensor:
-    """uint8 images -> model input through ``transform`` (default: the shipped models');
-    float tensors are taken to be model input already and returned as they are.
-
-    Raises:
-        ValueError: not a ``(B, C, H, W)`` tensor (one line; says what to do).
-    """
-    if not isinstance(images, torch.Tensor):
-        raise ValueError(
-            f"expected a tensor of images (B, 3, H, W), got {type(images).__name__}"
-        )
-    if images.dim() != 4:
-        hint = (
-            " (add a batch dimension with x.unsqueeze(0))" if images.dim() == 3 else ""
-        )
-        raise ValueError(
-            f"expected a batch of images (B, 3, H, W), got shape "
-            f"{tuple(images.shape)}{hint}"
-        )
-    if images.dtype != torch.uint8:
-        return images
-    if transform is None:
-        from vgg_lessons.train.weights import default_transforms
-
-        transform = default_transforms()
-    return transform(images)
 
 
 def to_unit_float(images: torch.Tensor) -> torch.Tensor:

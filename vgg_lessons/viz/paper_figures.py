@@ -22,7 +22,7 @@ COLUMN_INCHES = 7.0
 def plot_paper_errors(
     single: Sequence[ResultRow], multi: Sequence[ResultRow]
 ) -> Figure:
-    """Top-1 and top-5 validation error of every row of Tables 3 and 4, single against multi-scale."""
+    """Top-1 and top-5 validation error of each row of Tables 3 and 4, single vs multi-scale."""
     fig = Figure(figsize=(COLUMN_INCHES, 6.4), layout="constrained")
     labels = [f"{r.config}\n{'jit.' if r.jittered else r.train_scale}" for r in single]
     multi_by_key = {(r.config, r.train_scale): r for r in multi}

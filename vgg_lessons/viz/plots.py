@@ -9,6 +9,8 @@ filters (:mod:`vgg_lessons.viz.feature_plots`, chapter 6), so ``plots.X`` finds 
 
 from __future__ import annotations
 
+from typing import cast
+
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -64,15 +66,19 @@ def rf_diagram_1d(
     )  # ValueError if the input is too small
     rows = list(table)
     top = rows[-1]
-    unit = top.out_size // 2 if unit is None else unit
-    if not 0 <= unit < top.out_size:
+    sizes = [cast(int, r.out_size) for r in rows]  # known: rf_table got input_size
+    last_size = sizes[-1]
+    unit = last_size // 2 if unit is None else unit
+    if not 0 <= unit < last_size:
         raise ValueError(
-            f"unit {unit} is outside the last layer's {top.out_size} outputs; "
-            f"choose 0 to {top.out_size - 1}"
+            f"unit {unit} is outside the last layer's {last_size} outputs; "
+            f"choose 0 to {last_size - 1}"
         )
     members = _field_members(specs, unit)
     # (size, jump, start) of every row, input first
-    geometry = [(input_size, 1, 0.0)] + [(r.out_size, r.jump, r.start) for r in rows]
+    geometry = [(input_size, 1, 0.0)] + [
+        (n, r.jump, r.start) for n, r in zip(sizes, rows)
+    ]
 
     fig = Figure(
         figsize=(min(7.0, max(5.0, 0.28 * input_size + 2)), 0.6 * len(geometry) + 1.4),

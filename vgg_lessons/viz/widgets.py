@@ -28,29 +28,29 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons.inputs import CLASSES, Preprocess, check_images
 from vgg_lessons.probes import activation_max, hooks
-from vgg_lessons.viz import _images, feature_plots
+from vgg_lessons.viz import feature_plots
 from vgg_lessons.viz._explorers import (
-    _CachedRuns,
-    _check_images,
-    _Explorer,
-    _layer_choice,
-    _to_input,
+    CachedRuns,
+    Explorer,
     enlarge,
     feature_layers,
     image_from_upload,
+    layer_choice,
     prediction_html,
+    to_input,
     uploaded_contents,
 )
 from vgg_lessons.viz._images import png_bytes
 
 
 # ---- feature-map explorer ------------------------------------------------------------
-class FeatureMapExplorer(_Explorer):
+class FeatureMapExplorer(Explorer):
     """Choose an image and a layer; see all its channels, one enlarged, and the prediction.
 
     Args:
-        model: a VGG in eval mode (e.g. ``train.load_pretrained("vgg11_bn_cifar10")``).
+        model: a VGG in eval mode (e.g. ``weights.load_pretrained("vgg11_bn_cifar10")``).
         images: uint8 ``(N, 3, 32, 32)`` test images to choose from (a subset is plenty).
         labels: their int64 ``(N,)`` labels, shown as the true class.
         classes: class names, indexed by label.
@@ -70,17 +70,15 @@ class FeatureMapExplorer(_Explorer):
         classes: Sequence[str] | None = None,
         *,
         layers: Sequence[str] | None = None,
-        preprocess: _images.Preprocess | None = None,
+        preprocess: Preprocess | None = None,
     ):
         import ipywidgets as W
 
-        from vgg_lessons.train.data import CLASSES
-
-        _check_images(images)
+        check_images(images)
         self.images, self.labels = images, labels
         self.classes = list(classes or CLASSES)
-        layers = _layer_choice(layers, feature_layers(model))
-        self.runs = _CachedRuns(
+        layers = layer_choice(layers, feature_layers(model))
+        self.runs = CachedRuns(
             model, layers, preprocess or activation_max.default_preprocess
         )
         self._upload: tuple[torch.Tensor, str] | None = None
@@ -178,7 +176,7 @@ class FeatureMapExplorer(_Explorer):
 
 
 # ---- filter viewer -------------------------------------------------------------------
-class FilterViewer(_Explorer):
+class FilterViewer(Explorer):
     """One channel of a convolution: its kernel (first layer), what maximises it, its top images.
 
     A channel is read before its ReLU (at its batch norm where BN comes before the ReLU): the
@@ -189,7 +187,8 @@ class FilterViewer(_Explorer):
         images: uint8 ``(N, 3, 32, 32)``, the images searched for the top ones
             (e.g. the first 1,000 test images).
         k: how many top images to show.
-        act_max: keyword arguments for :func:`vgg_lessons.probes.activation_max.maximize_activation`.
+        act_max: keyword arguments for
+            :func:`vgg_lessons.probes.activation_max.maximize_activation`.
 
     Attributes:
         current: ``layer`` (conv name), ``probe`` (the layer read), ``channel``,
@@ -204,17 +203,17 @@ class FilterViewer(_Explorer):
         *,
         k: int = 8,
         layers: Sequence[str] | None = None,
-        preprocess: _images.Preprocess | None = None,
+        preprocess: Preprocess | None = None,
         act_max: dict[str, Any] | None = None,
     ):
         import ipywidgets as W
 
-        _check_images(images)
+        check_images(images)
         self.model, self.images, self.k = model, images, k
         self.preprocess = preprocess or activation_max.default_preprocess
         self.act_max = dict(act_max or {})
         convs = [n for n in feature_layers(model) if ".conv" in n]
-        self.layers = _layer_choice(layers, convs)
+        self.layers = layer_choice(layers, convs)
         self.first = hooks.first_conv_name(model)
         self._inputs: torch.Tensor | None = None
         self._scores: dict[str, torch.Tensor] = {}
@@ -256,7 +255,7 @@ class FilterViewer(_Explorer):
         """Cached ``(N, C)`` channel responses of the images at ``layer``."""
         if layer not in self._scores:
             if self._inputs is None:
-                self._inputs = _to_input(self.images, self.preprocess)
+                self._inputs = to_input(self.images, self.preprocess)
             self._scores[layer] = hooks.channel_scores(self.model, self._inputs, layer)
         return self._scores[layer]
 
@@ -317,7 +316,7 @@ class FilterViewer(_Explorer):
 
 
 # ---- trained versus random -----------------------------------------------------------
-class TrainedVsRandom(_Explorer):
+class TrainedVsRandom(Explorer):
     """The same layer of a trained and a randomly initialised network, for the same image.
 
     Args:
@@ -338,13 +337,11 @@ class TrainedVsRandom(_Explorer):
         classes: Sequence[str] | None = None,
         *,
         layers: Sequence[str] | None = None,
-        preprocess: _images.Preprocess | None = None,
+        preprocess: Preprocess | None = None,
     ):
         import ipywidgets as W
 
-        from vgg_lessons.train.data import CLASSES
-
-        _check_images(images)
+        check_images(images)
         if trained.layer_names != random.layer_names:
             raise ValueError(
                 "the trained and the random model must have the same configuration; "
@@ -352,11 +349,11 @@ class TrainedVsRandom(_Explorer):
             )
         self.images, self.labels = images, labels
         self.classes = list(classes or CLASSES)
-        layers = _layer_choice(layers, feature_layers(trained))
+        layers = layer_choice(layers, feature_layers(trained))
         pre: Callable = preprocess or activation_max.default_preprocess
         self.runs = {
-            "trained": _CachedRuns(trained, layers, pre),
-            "random": _CachedRuns(random, layers, pre),
+            "trained": CachedRuns(trained, layers, pre),
+            "random": CachedRuns(random, layers, pre),
         }
         self.current: dict[str, Any] = {}
         self.index = W.IntSlider(

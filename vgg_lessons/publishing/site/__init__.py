@@ -47,8 +47,6 @@ KINDS = (
     "field-arithmetic",
     "live-model",
 )
-#: Kinds that need the data computed from the model (field-arithmetic is pure JavaScript).
-DATA_KINDS = (*KINDS[:4], "live-model")
 #: Scripts a page loads for its explorers: the core for all, then one more for some kinds
 #: (each registers itself with ``window.VGGLessons.register(kind, init)``).
 EXTRA_SCRIPTS = {

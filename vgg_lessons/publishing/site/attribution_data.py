@@ -2,7 +2,8 @@
 
 For each of the explorer's test images, each set of weights (trained, random), each of
 the ten classes as the target, and each method (saliency; Grad-CAM at
-:data:`GRADCAM_LAYERS`), one ``32 x 32`` map computed with :func:`vgg_lessons.probes.attribution.saliency`
+:data:`GRADCAM_LAYERS`), one ``32 x 32`` map computed with
+:func:`vgg_lessons.probes.attribution.saliency`
 and :func:`vgg_lessons.probes.attribution.grad_cam`. Each map is scaled to its own maximum (the page
 shows where, not how much) and coloured with inferno; one sprite sheet per weights and
 image holds them all, a row per method and a column per class.
@@ -16,6 +17,7 @@ images, here per map.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from vgg_lessons.inputs import normalize
 from vgg_lessons.probes import attribution, hooks
-from vgg_lessons.train import data
 
 #: Where Grad-CAM is taken: the last ReLU of stages 2 to 5 (16, 8, 4 and 2 units a side).
 GRADCAM_LAYERS = ("stage2.relu1", "stage3.relu2", "stage4.relu2", "stage5.relu2")
@@ -40,7 +42,7 @@ def attribution_maps(
     number of classes, ``B, H, W`` those of ``images_u8`` (uint8 ``(B, 3, H, W)``).
     """
     with torch.no_grad():
-        n_classes = model(data.normalize(images_u8[:1])).shape[1]
+        n_classes = model(normalize(images_u8[:1])).shape[1]
     per_method: list[list[torch.Tensor]] = [[] for _ in range(1 + len(layers))]
     for k in range(n_classes):
         target = torch.full((len(images_u8),), k)
@@ -97,7 +99,7 @@ def zero_masks(maps: torch.Tensor) -> list[str]:
 
 
 def attribution_data(
-    folder: Path, models: dict[str, nn.Module], images_u8: torch.Tensor, save: Any
+    folder: Path, models: Mapping[str, nn.Module], images_u8: torch.Tensor, save: Any
 ) -> dict[str, Any]:
     """Write one sheet per (weights, image) under ``folder/attribution``; return its manifest part.
 

@@ -25,10 +25,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from vgg_lessons.models import build_vgg
+from vgg_lessons.inputs import CLASSES, IMAGE_SIZE, normalize
+from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.probes import activation_max, hooks
 from vgg_lessons.probes import fields as probes_fields
-from vgg_lessons.train import checkpoints, data
+from vgg_lessons.train import data, weights
 
 from .attribution_data import attribution_data
 from .model_data import write_model_data
@@ -45,7 +46,6 @@ TOP_K, SEARCHED, CHUNK = (
     1000,
     16,
 )  # top images per channel, among the first N test images
-INPUT_SIZE = 32
 VERSION = 2  # bump when the layout of the data changes
 #: What manifest.js starts with: the manifest goes into the book's one global, window.VGGLessons.
 MANIFEST_PREFIX = "(window.VGGLessons = window.VGGLessons || {}).data = "
@@ -59,13 +59,13 @@ def map_layers(model: nn.Module) -> list[str]:
     return [n for n in names if n.split(".")[1].rstrip("0123456789") in MAP_KINDS]
 
 
-def geometry_index(model: nn.Module, layers: list[str]) -> list[int]:
+def geometry_index(model: VGG, layers: list[str]) -> list[int]:
     """For each of ``layers``, the row of ``layer_table`` that fixes its geometry.
 
     A ReLU keeps the geometry of the convolution before it: its row is that conv's.
     """
     order = [n for n in model.layer_names if n.startswith("stage")]
-    rows = [r.name for r in probes_fields.layer_table(model, INPUT_SIZE)]
+    rows = [r.name for r in probes_fields.layer_table(model, IMAGE_SIZE)]
     index, current = {}, -1
     for name in order:
         if name in rows:
@@ -173,14 +173,19 @@ def _predictions(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, 
     return probs.argmax(1), top3
 
 
-def random_model(model: nn.Module) -> nn.Module:
-    """The same architecture with seeded random initial weights (seed 0), in eval mode."""
-    torch.manual_seed(0)
-    return build_vgg(**model.config).eval()
+def random_model(model: VGG) -> VGG:
+    """The same architecture with seeded random initial weights (seed 0), in eval mode.
+
+    Seeded inside ``torch.random.fork_rng``: the caller's global RNG state is left as
+    it was (the weights are those ``torch.manual_seed(0); build_vgg(...)`` gives).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build_vgg(**model.config).eval()
 
 
 def feature_map_data(
-    folder: Path, models: dict[str, nn.Module], images_u8: torch.Tensor
+    folder: Path, models: dict[str, VGG], images_u8: torch.Tensor
 ) -> dict[str, Any]:
     """Write one map sheet per (weights, image) under ``folder/maps``; return its manifest part.
 
@@ -190,7 +195,7 @@ def feature_map_data(
     """
     trained = models["trained"]
     layers = map_layers(trained)
-    inputs = data.normalize(images_u8)
+    inputs = normalize(images_u8)
     part: dict[str, Any] = {
         "layers": [],
         "sheets": {},
@@ -205,6 +210,7 @@ def feature_map_data(
             bands, height = band_layout(
                 [(maps[n].shape[1], maps[n].shape[2]) for n in layers]
             )
+        assert bands is not None and height is not None  # set on the first pass
         predicted, top3 = _predictions(model, inputs)
         part["predicted"][key], part["top3"][key] = predicted.tolist(), top3
         part["sheets"][key], part["ranges"][key] = [], []
@@ -213,6 +219,7 @@ def feature_map_data(
             part["sheets"][key].append(_save(folder, f"maps/{key}-{i:02d}.png", sheet))
             part["ranges"][key].append(ranges)
     rows = geometry_index(trained, layers)
+    assert bands is not None  # at least one model was drawn
     for name, band, row in zip(layers, bands, rows):
         kind = name.split(".")[1].rstrip("0123456789")
         part["layers"].append({"name": name, "kind": kind, "row": row, **band})
@@ -226,11 +233,11 @@ def effective_field_data(
     """The trained model's effective field of each layer's centre unit (a ``32 x 32`` map
     each, greyscale in 0..1 of its peak), tiled in one row: ``erf.png``."""
     fields = [
-        probes_fields.effective_rf(model, name, INPUT_SIZE).map for name in layers
+        probes_fields.effective_rf(model, name, IMAGE_SIZE).map for name in layers
     ]
     strip = torch.cat(fields, dim=1).clamp(0, 1)  # (32, 32 * L)
     array = (strip.numpy() * 255).round().astype(np.uint8)
-    return {"sprite": _save(folder, "erf.png", array), "size": INPUT_SIZE}
+    return {"sprite": _save(folder, "erf.png", array), "size": IMAGE_SIZE}
 
 
 def filter_data(
@@ -249,7 +256,7 @@ def filter_data(
             "layer": hooks.first_conv_name(model),
         }
     }
-    inputs = data.normalize(searched_u8)
+    inputs = normalize(searched_u8)
     scores = hooks.channel_scores(model, inputs, DEEP_LAYER)  # (N, C)
     n_channels = scores.shape[1]
     painted = activation_max.maximize_activation(
@@ -286,27 +293,27 @@ def filter_data(
 def write_explorer_data(folder: Path) -> dict[str, Any]:
     """Compute every explorer's data from the shipped model and write it into ``folder``.
 
-    Reads the shipped model (:func:`vgg_lessons.train.checkpoints.load_pretrained`) and the
+    Reads the shipped model (:func:`vgg_lessons.train.weights.load_pretrained`) and the
     CIFAR-10 test set with :func:`vgg_lessons.train.data.load_cifar10` (from ``VGG_LESSONS_DATA``
     or the user cache; downloaded there when missing, as for the notebooks). Returns the
     manifest, also written as ``manifest.js``.
     """
     torch.set_grad_enabled(True)
-    model = checkpoints.load_pretrained().eval()
+    model = weights.load_pretrained().eval()
     images, labels = data.load_cifar10("test")
     searched, searched_labels = images[:SEARCHED], labels[:SEARCHED]
     with torch.no_grad():
-        predicted = model(data.normalize(searched)).argmax(1)
+        predicted = model(normalize(searched)).argmax(1)
     shown = pick_images(predicted, searched_labels)
     shown_u8 = searched[shown]
     folder.mkdir(parents=True, exist_ok=True)
     both = {"trained": model, "random": random_model(model)}
     maps = feature_map_data(folder, both, shown_u8)
-    table = probes_fields.layer_table(model, INPUT_SIZE)
-    manifest = {
+    table = probes_fields.layer_table(model, IMAGE_SIZE)
+    manifest: dict[str, Any] = {
         "version": VERSION,
-        "input_size": INPUT_SIZE,
-        "classes": list(data.CLASSES),
+        "input_size": IMAGE_SIZE,
+        "classes": list(CLASSES),
         "images": {
             "sprite": _save(folder, "images.png", tile_rgb(shown_u8, N_IMAGES)),
             "test_index": shown,
@@ -333,10 +340,6 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
         searched_labels[row].tolist()
         for row in manifest["filters"]["deep"]["top_index"]
     ]
-    text = (
-        MANIFEST_PREFIX
-        + json.dumps(manifest, separators=(",", ":"))
-        + ";\n"
-    )
+    text = MANIFEST_PREFIX + json.dumps(manifest, separators=(",", ":")) + ";\n"
     (folder / "manifest.js").write_text(text, encoding="utf-8")
     return manifest

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vgg_lessons import inputs
 from vgg_lessons.train import data
 
 FILE, WEIGHTS_FILE = "model.js", "model-weights.js"
@@ -171,8 +172,8 @@ def model_data(
     return {
         "version": VERSION,
         "input_size": int(images_u8.shape[-1]),
-        "mean": list(data.MEAN),
-        "std": list(data.STD),
+        "mean": list(inputs.MEAN),
+        "std": list(inputs.STD),
         "classes": list(data.CLASSES),
         "layers": layers,
         "n_weights": int(offset),

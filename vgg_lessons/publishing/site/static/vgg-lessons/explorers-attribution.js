@@ -92,9 +92,10 @@
       picker.mark(i);
       map.setAttribute("aria-label", "the map: " + describe(method) + ", class " + m.classes[state.target]);
       overlay.setAttribute("aria-label", "the map over the input, at " + state.opacity + "% opacity");
+      var px = m.input_size + "x" + m.input_size;
       root.querySelector(".vgg-map-caption").textContent = "The map: " + describe(method) + ", class " +
         m.classes[state.target] + (method.layer ? " (" + method.units + "x" + method.units +
-        " units, upsampled to 32x32 pixels)" : " (32x32 pixels)") + "; black is 0, pale yellow the map's peak.";
+        " units, upsampled to " + px + " pixels)" : " (" + px + " pixels)") + "; black is 0, pale yellow the map's peak.";
       tiles.forEach(function (b, k) {
         b.setAttribute("aria-pressed", k === state.target ? "true" : "false");
         b.className = (k === truth ? "vgg-true " : "") + (k === said ? "vgg-said" : "");

@@ -211,7 +211,7 @@
       box.appendChild(b);
     }
     loadImage(m.images.sprite).then(function (sprite) {
-      buttons.forEach(function (b, j) { blit(b.firstChild, sprite, 32 * j, 0, 32, 32, 0, 0, 32, 32); });
+      buttons.forEach(function (b, j) { blit(b.firstChild, sprite, m.input_size * j, 0, m.input_size, m.input_size, 0, 0, 32, 32); });
     });
     box.mark = function (i) {
       current = i;
@@ -222,7 +222,7 @@
 
   function drawInput(m, target, i) {
     return loadImage(m.images.sprite).then(function (sprite) {
-      blit(target, sprite, 32 * i, 0, 32, 32, 0, 0, target.width, target.height);
+      blit(target, sprite, m.input_size * i, 0, m.input_size, m.input_size, 0, 0, target.width, target.height);
     });
   }
 
@@ -355,7 +355,7 @@
     root.appendChild(el("div", { "class": "vgg-controls" },
       [field("Layer", layerSel), field("Show the effective field (centre unit)", erfBox)]));
     root.appendChild(el("div", { "class": "vgg-panels" }, [
-      el("figure", {}, [input, el("figcaption", { text: "input, 32x32 pixels" })]),
+      el("figure", {}, [input, el("figcaption", { text: "input, " + size + "x" + size + " pixels" })]),
       el("figure", {}, [map, el("figcaption", { "class": "vgg-map-caption" })])]));
     root.appendChild(info);
     layerSel.addEventListener("change", function () {
@@ -476,8 +476,8 @@
       painted.setAttribute("aria-label", "an input that drives channel " + c + " of " + deep.layer + " hard");
       tops.setAttribute("aria-label", "the test images that drive channel " + c + " hardest: " + names.join(", "));
       return Promise.all([loadImage(deep.actmax[chunk]), loadImage(deep.top[chunk])]).then(function (r) {
-        blit(painted, r[0], j * 32, 0, 32, 32, 0, 0, 128, 128);
-        for (var i = 0; i < deep.k; i++) blit(tops, r[1], i * 32, j * 32, 32, 32, i * 64, 0, 64, 64);
+        blit(painted, r[0], j * m.input_size, 0, m.input_size, m.input_size, 0, 0, 128, 128);
+        for (var i = 0; i < deep.k; i++) blit(tops, r[1], i * m.input_size, j * m.input_size, m.input_size, m.input_size, i * 64, 0, 64, 64);
         root.dataset.drawn = "channel " + c;
       });
     }
