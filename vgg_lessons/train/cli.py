@@ -365,19 +365,6 @@ def _cpu_features() -> str:
     return ", ".join(named + ([missing] if missing else [])) or "no AVX2"
 
 
-def _test_results(
-    model: VGG, test_data: tuple[torch.Tensor, torch.Tensor]
-) -> dict[str, Any]:
-    ev = evaluate(model, *test_data)
-    tta = evaluate(model, *test_data, flip_tta=True)
-    return dict(
-        test_acc=ev["acc"],
-        test_loss=ev["loss"],
-        test_acc_flip_tta=tta["acc"],
-        test_acc_per_class=per_class_accuracy(test_data[1], ev["predictions"], CLASSES),
-    )
-
-
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """``python -m vgg_lessons.train``: train a VGG on CIFAR-10 from the command line.
 

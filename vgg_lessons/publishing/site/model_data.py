@@ -155,7 +155,7 @@ def model_data(
         images_u8: the explorer's test images, uint8 ``(N, 3, 32, 32)``.
         labels: their true classes.
     """
-    from .explorer_data import _viridis
+    from matplotlib import colormaps
 
     layers, tensors = layer_list(model, images_u8.shape[-1])
     offset, chunks = 0, []
@@ -184,7 +184,11 @@ def model_data(
             "count": len(images_u8),
             "labels": [int(v) for v in labels],
         },
-        "viridis": _b64(_viridis(np.linspace(0, 1, 256))),
+        "viridis": _b64(
+            (colormaps["viridis"](np.linspace(0, 1, 256))[:, :3] * 255)
+            .round()
+            .astype(np.uint8)
+        ),
     }
 
 
