@@ -10,10 +10,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_train import _model, _toy  # noqa: E402
+
 from vgg_lessons.train import distributed  # noqa: E402
 from vgg_lessons.train.loop import fit  # noqa: E402
 
-SETTINGS = dict(epochs=2, batch_size=32, lr=0.05, progress=False, device="cpu", threads=1)
+SETTINGS = dict(epochs=2, batch_size=32, lr=0.05, progress=False, device="cpu")
 
 if __name__ == "__main__":
     torch.set_num_threads(1)

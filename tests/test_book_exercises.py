@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from vgg_lessons import inputs
-from vgg_lessons.train import weights
 import vgg_lessons.exercises
+from vgg_lessons.inputs import normalize
 from vgg_lessons.publishing._myst import Context, parse_bibtex, to_plain_markdown
 from vgg_lessons.publishing.editions import (
     answer_cell,
@@ -33,6 +32,7 @@ from vgg_lessons.publishing.editions import (
     glued_values,
     read_notebook,
 )
+from vgg_lessons.train import weights
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
@@ -46,14 +46,13 @@ def _chapter_context(name: str, test_split: tuple) -> tuple:
 
     from vgg_lessons.models import build_vgg
     from vgg_lessons.probes import dense
-    from vgg_lessons.train import checkpoints, data
 
     model = weights.load_pretrained("vgg11_bn_cifar10")
     images, labels = test_split  # CIFAR-10's test images, uint8, and labels
     if name == "check_kernel_numbers":
         return (model,)
     if name in ("check_zero_fraction", "check_top_image", "check_random_zero_fraction"):
-        inputs = inputs.normalize(images[:1000])
+        inputs = normalize(images[:1000])
         if name == "check_random_zero_fraction":
             torch.manual_seed(0)  # as chapter 6 draws its random network
             return build_vgg(**model.config).eval(), inputs[:100]
