@@ -266,9 +266,6 @@ WIDE_THINGS = """(() => {
 FIGURES = """[...document.querySelectorAll('article img')].filter(i => i.getAttribute('src').includes('_images/'))
   .map(i => [i.getAttribute('src'), i.naturalWidth, Math.round(i.getBoundingClientRect().width)])"""
 #: Chapters whose figures another change redraws (issue 23, section 2): expected to fail until then.
-FIGURES_BEING_REDRAWN = ("book/04_training", "book/07_the_paper")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("page", toc_pages())
 def test_tables_and_figures_fit_the_column(page: str, browser: DevTools, served_book: str):
@@ -279,15 +276,8 @@ def test_tables_and_figures_fit_the_column(page: str, browser: DevTools, served_
     assert not wide, f"{page}: wider than the column at 1280 px:\n" + "\n".join(wide)
 
 
-def _sharp_figures_params() -> list:
-    return [pytest.param(page, marks=pytest.mark.xfail(
-                reason="chapters 4 and 7: their figures are being redrawn (issue 23, section 2)",
-                strict=False)) if page in FIGURES_BEING_REDRAWN else page
-            for page in toc_pages()]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("page", _sharp_figures_params())
+@pytest.mark.parametrize("page", toc_pages())
 def test_figures_are_sharp(page: str, browser: DevTools, served_book: str):
     """Every figure's PNG is at least 1.5x its displayed width at 1280 px."""
     browser.set_width(1280)
