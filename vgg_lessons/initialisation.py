@@ -21,9 +21,13 @@ the weights they have.
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import torch
 from torch import nn
+
+#: Any module type: :func:`initialise` returns the very model it is given.
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 #: The schemes :func:`initialise` knows, in the order chapter 3 shows them.
 SCHEMES = ("he_fan_out", "he_fan_in", "glorot", "paper")
@@ -52,7 +56,7 @@ def conv_std(conv: nn.Conv2d, scheme: str) -> float:
     raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
 
 
-def initialise(model: nn.Module, scheme: str) -> nn.Module:
+def initialise(model: ModuleT, scheme: str) -> ModuleT:
     """Draw every convolution's weights of ``model`` anew by ``scheme``; biases become 0.
 
     Uses torch's global random generator (seed it first with ``torch.manual_seed``).

@@ -87,9 +87,9 @@ def as_number(
         return None
     try:
         number = float(value)
-    except OverflowError:
+    except OverflowError:  # only an int can be too large for a float
         print(
-            f"{WRONG} {what.capitalize()} is far too large to be right ({_digits(value)})."
+            f"{WRONG} {what.capitalize()} is far too large to be right ({_digits(int(value))})."
         )
         return None
     if not math.isfinite(number):
@@ -233,10 +233,9 @@ class NumberCheck:
         check.__name__ = check.__qualname__ = name
         check.__doc__ = self.doc
         check.__module__ = "vgg_lessons.exercises"
-        check.number_check = (
-            self  # the row itself, for tests (the solution, the tolerance)
-        )
-        check.solution = solution
+        # the row itself, for tests (the solution, the tolerance)
+        check.number_check = self  # type: ignore[attr-defined]
+        check.solution = solution  # type: ignore[attr-defined]
         return check
 
 

@@ -168,4 +168,5 @@ def check_dilated_stack(answer: Any) -> bool:
     )
 
 
-check_dilated_stack.solution = lambda: (1, 2, 4)  # one right design among several
+# one right design among several
+check_dilated_stack.solution = lambda: (1, 2, 4)  # type: ignore[attr-defined]

@@ -85,6 +85,7 @@ def _solve_fan_in_std() -> Solution:
 
     with torch.device("meta"):
         conv = build_vgg("D", bn=None).layer("stage4.conv1")  # 256 -> 512 channels
+    assert isinstance(conv, nn.Conv2d)
     return conv_std(conv, "he_fan_in"), [
         (
             conv_std(conv, "he_fan_out"),

@@ -8,11 +8,16 @@ measurement with a tolerance).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from vgg_lessons.exercises._checking import NumberCheck, Solution
 from vgg_lessons.exercises._predictions import PredictionCheck
+
+if TYPE_CHECKING:
+    from vgg_lessons.models import VGG
 
 
 def _solve_dense_map_side() -> Solution:
@@ -110,7 +115,7 @@ def _solve_dense_cell_field() -> Solution:
 
 
 def _measure_tiles_right(
-    model: nn.Module, scenes: torch.Tensor, labels: torch.Tensor, side: int
+    model: VGG, scenes: torch.Tensor, labels: torch.Tensor, side: int
 ) -> float:
     from vgg_lessons.probes import dense
 

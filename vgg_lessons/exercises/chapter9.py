@@ -31,6 +31,7 @@ def _macs(arch: str, width: float) -> int:
                 * module.kernel_size[1]
             )
         else:
+            assert isinstance(module, nn.Linear)  # the hooks sit on these two only
             total += output.numel() * module.in_features
 
     with torch.device("meta"):

@@ -46,7 +46,7 @@ import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from vgg_lessons.publishing._myst import (
     Context,
@@ -425,7 +425,10 @@ def without_glue(source: str, used_elsewhere: set[str], hidden: bool) -> str:
             break
         keep = [n for n in keep if n not in dead]
     dropped = nested | {
-        i for n in tree.body if n not in keep for i in range(n.lineno - 1, n.end_lineno)
+        i
+        for n in tree.body
+        if n not in keep
+        for i in range(n.lineno - 1, cast(int, n.end_lineno))
     }
     lines = [line for i, line in enumerate(source.split("\n")) if i not in dropped]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")

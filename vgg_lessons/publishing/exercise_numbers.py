@@ -39,7 +39,7 @@ def renumber(fignumbers: dict[str, dict[str, dict[str, tuple[int, ...]]]]) -> li
             continue
         prefix = chapter_number(docname)
         # dicts keep insertion order: Sphinx registered them walking the page top down
-        new = {
+        new: dict[str, tuple[int, ...]] = {
             node_id: (prefix, i) if prefix is not None else (i,)
             for i, node_id in enumerate(numbers, start=1)
         }

@@ -146,6 +146,11 @@ class CrossRankBatchNorm2d(nn.BatchNorm2d):
             0
         )  # biased, as BN normalises
         if self.track_running_stats:
+            assert (
+                self.running_mean is not None
+                and self.running_var is not None
+                and self.num_batches_tracked is not None
+            )  # track_running_stats makes all three
             with torch.no_grad():
                 m = self.momentum if self.momentum is not None else 0.1
                 self.num_batches_tracked += 1
@@ -165,8 +170,8 @@ def _same_state(bn: nn.Module, kind: type) -> nn.Module:
     new = kind(bn.num_features, bn.eps, bn.momentum, bn.affine, bn.track_running_stats)
     for name, tensor in list(bn.named_parameters(recurse=False)):
         setattr(new, name, tensor)
-    for name, tensor in list(bn.named_buffers(recurse=False)):
-        setattr(new, name, tensor)
+    for name, buffer in list(bn.named_buffers(recurse=False)):
+        setattr(new, name, buffer)
     new.train(bn.training)
     return new
 

