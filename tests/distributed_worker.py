@@ -14,7 +14,18 @@ from test_train import _model, _toy  # noqa: E402
 from vgg_lessons.train import distributed  # noqa: E402
 from vgg_lessons.train.loop import fit  # noqa: E402
 
-SETTINGS = dict(epochs=2, batch_size=32, lr=0.05, progress=False, device="cpu")
+# The textbook settings the equality is shown with; the shipped recipe also whitens the
+# first layer and alternates flips, and with those the two runs are not compared yet.
+SETTINGS = dict(
+    epochs=2,
+    batch_size=32,
+    lr=0.05,
+    progress=False,
+    device="cpu",
+    crop_padding=4,
+    flip="random",
+    whiten_first_conv=False,
+)
 
 if __name__ == "__main__":
     torch.set_num_threads(1)

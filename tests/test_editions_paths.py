@@ -15,10 +15,15 @@ import pytest
 from vgg_lessons.publishing import editions
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def _book(root: Path, chapters: list[str] = ["01_first"]) -> Path:  # noqa: B006
     """A tiny repository: ``_toc.yml``, an intro page and one small notebook a chapter."""
     (root / "book").mkdir(parents=True)
     (root / "book" / "intro.md").write_text("# Intro\n")
+    for name in ("_config.yml", "pyproject.toml"):  # the repository url, the package name
+        (root / name).write_text((REPO / name).read_text(encoding="utf-8"))
     entries = "".join(f"  - file: book/{c}\n" for c in chapters)
     (root / "_toc.yml").write_text(
         f"format: jb-book\nroot: book/intro\nchapters:\n{entries}"
@@ -151,7 +156,12 @@ def test_unusable_out_paths_are_one_line(
     monkeypatch.chdir(tmp_path / "repo")
     line = _error(["--out", out if where != "." else ".", "--root", str(root)], capsys)
     assert message in line
-    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["_toc.yml", "book"]
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == [
+        "_config.yml",
+        "_toc.yml",
+        "book",
+        "pyproject.toml",
+    ]
 
 
 def test_a_read_only_out_folder_is_one_line(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from test_grid_records import _record
 from vgg_lessons.exercises import chapter9
@@ -30,5 +29,6 @@ def test_depth_gain_from_records(capsys) -> None:
     assert "percentage points" in capsys.readouterr().out
     assert not chapter9.check_depth_gain(-3.0, records)
     assert "not the other way round" in capsys.readouterr().out
-    with pytest.raises(ValueError, match="no finished VGG-11 and VGG-16 runs yet"):
-        chapter9.check_depth_gain(1.0, records[:2])
+    assert not chapter9.check_depth_gain(1.0, records[:2])  # one line, no traceback
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "no finished VGG-11 and VGG-16 runs yet" in out

@@ -174,11 +174,12 @@ def test_top_activating_images_match_a_brute_force_ranking(model, images):
 def test_chapter6_checks_accept_the_right_answer_and_hint_otherwise(model, images, capsys):
     from vgg_lessons.exercises import chapter6 as exercises
 
-    assert exercises.check_map_side(32 // 2 ** 3)       # three pools before stage 4
-    assert not exercises.check_map_side(2)
-    assert exercises.check_kernel_numbers(3 * 3 * 3)
-    assert not exercises.check_kernel_numbers(9)
-    assert "one colour plane" in capsys.readouterr().out
+    assert exercises.check_map_side(72 // 2**3)  # three pools before stage 4
+    assert not exercises.check_map_side(32 // 2**3)
+    in_channels = model.layer("stage3.conv1").in_channels
+    assert exercises.check_kernel_numbers(3 * 3 * in_channels, model)
+    assert not exercises.check_kernel_numbers(3 * 3, model)
+    assert "one input channel" in capsys.readouterr().out
     with torch.no_grad():  # by hand: conv-bn-relu, pool, conv-bn-relu = features[:7]
         zeros = (model.features[:7](images) == 0).float().mean().item()
     assert exercises.check_zero_fraction(zeros, model, images)
