@@ -34,7 +34,7 @@ from chromium import DevTools, serve
 from live_model_page import PAGE, write_page
 from PIL import Image
 
-from vgg_lessons import inputs
+from vgg_lessons.inputs import normalize
 from vgg_lessons.train import weights
 from vgg_lessons.probes import hooks
 from vgg_lessons.publishing.site import explorer_data
@@ -59,7 +59,7 @@ def shown(model, cifar10_test):
     images, labels = cifar10_test
     searched = images[: explorer_data.SEARCHED]
     with torch.no_grad():
-        predicted = model(inputs.normalize(searched)).argmax(1)
+        predicted = model(normalize(searched)).argmax(1)
     index = explorer_data.pick_images(predicted, labels[: explorer_data.SEARCHED])
     return searched[index], labels[index].tolist()
 
@@ -156,7 +156,7 @@ def page_forward(browser: DevTools, pixels: np.ndarray) -> dict:
 
 
 def pytorch(model, pixels: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    inputs = inputs.normalize(torch.from_numpy(pixels.reshape(1, 3, 32, 32).copy()))
+    inputs = normalize(torch.from_numpy(pixels.reshape(1, 3, 32, 32).copy()))
     maps = hooks.feature_maps(model, inputs, list(LAYERS))
     with torch.no_grad():
         logits = model(inputs)[0].numpy()
@@ -265,7 +265,7 @@ def test_uploaded_images_change_the_prediction(
     # prediction: 4x larger, between grey bands (the crop must drop them)
     images, labels = cifar10_test
     with torch.no_grad():
-        probs = torch.softmax(model(inputs.normalize(images[1000:1200])), 1)
+        probs = torch.softmax(model(normalize(images[1000:1200])), 1)
     confident = [
         1000 + i
         for i, p in enumerate(probs)
