@@ -2,11 +2,7 @@
 
 Each says right or wrong, with a hint, never the answer.
 
-Each ``check_*`` function takes the student's answer, prints one line and returns True
-when it is right, so a notebook cell can also ``assert`` it. An unanswered exercise (the
-placeholder ``...``) prints "Not answered yet" and returns False. Each number check is
-a :class:`~vgg_lessons.exercises._checking.NumberCheck` row: what is asked, a
-``_solve_*`` function that computes the right value from the package, and the hint.
+How a check reads, compares and reports an answer: :mod:`vgg_lessons.exercises._checking`.
 None of the answers is printed in the chapter: each asks to predict, transfer to another
 configuration or input size, or estimate.
 """

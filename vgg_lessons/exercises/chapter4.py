@@ -1,10 +1,6 @@
 """Chapter 4, training: the checks of its exercises (right or wrong, with a hint, never the answer).
 
-Each ``check_*`` function takes the student's answer, prints one line and returns True
-when it is right, so a notebook cell can also ``assert`` it. An unanswered exercise (the
-placeholder ``...``) prints "Not answered yet" and returns False. Each number check is
-a :class:`~vgg_lessons.exercises._checking.NumberCheck` row: what is asked, a
-``_solve_*`` function that computes the right value from the package, and the hint.
+How a check reads, compares and reports an answer: :mod:`vgg_lessons.exercises._checking`.
 """
 
 from __future__ import annotations
