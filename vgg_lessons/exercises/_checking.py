@@ -176,19 +176,29 @@ class NumberCheck:
     whole: bool = False
 
     def __call__(self, answer: Any, *context: Any, name: str = "check") -> bool:
-        value = as_number(answer, self.what, whole=self.whole)
-        if value is None:
+        read = self.read(answer, context, name)
+        if read is None:
             return False
-        solution = self.solution(*context, name=name)
-        if solution is None:
-            return False
-        expected, slips = solution
+        value, (expected, slips) = read
         if self.matches(value, expected):
             return report(True, self.hint)
         for slip, slip_hint in slips:
             if self.matches(value, slip):
                 return report(False, slip_hint)
         return report(False, self.hint)
+
+    def read(
+        self, answer: Any, context: tuple[Any, ...], name: str
+    ) -> tuple[float, Solution] | None:
+        """The answer as a number and the right value with its slips, or None after one
+        printed line saying what was wrong (the answer, or the extra arguments)."""
+        value = as_number(answer, self.what, whole=self.whole)
+        if value is None:
+            return None
+        solution = self.solution(*context, name=name)
+        if solution is None:
+            return None
+        return value, solution
 
     def matches(self, value: float, target: float) -> bool:
         """Whether ``value`` counts as ``target``: equal for whole numbers, else within rel_tol."""
@@ -284,13 +294,10 @@ class EstimateCheck(NumberCheck):
     factor: float | None = None
 
     def __call__(self, answer: Any, *context: Any, name: str = "check") -> bool:
-        value = as_number(answer, self.what, whole=self.whole)
-        if value is None:
+        read = self.read(answer, context, name)
+        if read is None:
             return False
-        solution = self.solution(*context, name=name)
-        if solution is None:
-            return False
-        expected, slips = solution
+        value, (expected, slips) = read
         if self.factor is not None:
             ok = (
                 value * expected > 0
