@@ -7,9 +7,9 @@ Two grids, one record per run in ``vgg_lessons/assets/depth/<run>.json``:
   label smoothing 0.1, 2-pixel crops, alternating flips, whitened first convolution),
   several seeds. Runs go seed by seed (every depth with seed 0, then seed 1, ...), so
   a grid cut short still has every depth.
-- ``--grid start``: the same depths without batch norm, with every convolution and the
-  linear layer initialised by the paper's N(0, 0.01^2), by Glorot (uniform, fan-in +
-  fan-out) or by He (normal, fan-in, ReLU gain), biases zero; the paper's plain SGD
+- ``--grid start``: the same depths without batch norm, with every convolution drawn by
+  :func:`vgg_lessons.initialisation.initialise` (chapter 3's schemes): the paper's
+  variance 10^-2, Glorot's or He's fan-in, biases zero; the paper's plain SGD
   (momentum 0.9, constant lr 0.01, no label smoothing, no whitening) for a few epochs
   on a subset. Which ones learn at all: the step losses, and each stage's output spread
   (standard deviation of its ReLU output) and weight-gradient spread at initialisation.
@@ -40,7 +40,6 @@ image, the machine and the load average around it.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import os
@@ -59,6 +58,7 @@ from vgg_lessons.models import build_vgg  # noqa: E402
 from vgg_lessons.train._files import atomic_write  # noqa: E402
 from vgg_lessons.train.checkpoints import CHECKPOINT  # noqa: E402
 from vgg_lessons.train.config import TrainConfig, configure  # noqa: E402
+from vgg_lessons.initialisation import initialise  # noqa: E402
 from vgg_lessons.inputs import normalize  # noqa: E402
 from vgg_lessons.train.data import load_cifar10  # noqa: E402
 from vgg_lessons.train.loop import TrainingDiverged, fit, seed_everything  # noqa: E402
@@ -66,7 +66,9 @@ from vgg_lessons.train.metrics import evaluate  # noqa: E402
 
 ARCHS = ("A", "B", "D", "E")
 DEPTH = {"A": 11, "B": 13, "D": 16, "E": 19}
-INITS = ("normal001", "glorot", "he")
+#: The start problem's schemes, from vgg_lessons.initialisation (the convolutions are
+#: drawn anew; the one linear layer of the CIFAR head keeps its default draw).
+INITS = ("paper", "glorot", "he_fan_in")
 RECORDS = ROOT / "vgg_lessons" / "assets" / "depth"
 
 #: The depth grid's recipe: the shipped one at the width, epochs and precision below.
@@ -96,24 +98,6 @@ def macs_per_image(model: nn.Module, size: int = 32) -> int:
     for h in hooks:
         h.remove()
     return macs
-
-
-def initialise(model: nn.Module, init: str) -> None:
-    """Re-initialise every convolution and linear layer: ``normal001`` (N(0, 0.01^2), the
-    paper's), ``glorot`` (uniform, Glorot & Bengio 2010) or ``he`` (normal, fan-in, ReLU
-    gain, He et al. 2015); biases zero."""
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            if init == "normal001":
-                nn.init.normal_(m.weight, 0.0, 0.01)
-            elif init == "glorot":
-                nn.init.xavier_uniform_(m.weight)
-            elif init == "he":
-                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            else:
-                raise ValueError(f"unknown init {init!r}; use one of {', '.join(INITS)}")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
 
 
 def signal_spread(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -196,7 +180,7 @@ def train_run(run: dict, settings: dict, data, runs_dir: Path, records: Path) ->
     model = build_vgg(run["arch"], bn=None if run["bn"] == "none" else run["bn"],
                       width=config.width, head="cifar")
     if run["init"]:
-        initialise(model, run["init"])
+        initialise(model, run["init"])  # vgg_lessons.initialisation
     at_init = None
     if run["init"]:  # one fixed batch of 256 training images
         at_init = signal_spread(model, train_images[:256], train_labels[:256])

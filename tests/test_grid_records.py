@@ -46,17 +46,17 @@ def test_depth_summary_means_spreads_and_compute() -> None:
 
 
 def test_start_summary_says_which_runs_learn() -> None:
-    records = [_record(19, 0, 0.1, "start", "normal001", losses=(2.303, 2.302)),
-               _record(19, 0, 0.4, "start", "he", losses=(2.3, 1.6))]
+    records = [_record(19, 0, 0.1, "start", "paper", losses=(2.303, 2.302)),
+               _record(19, 0, 0.4, "start", "he_fan_in", losses=(2.3, 1.6))]
     rows = grid_records.start_summary(records)
-    assert [(r["init"], r["learns"]) for r in rows] == [("normal001", False), ("he", True)]
+    assert [(r["init"], r["learns"]) for r in rows] == [("paper", False), ("he_fan_in", True)]
     assert rows[0]["spread_ratio"] == pytest.approx(0.0625)
     assert not grid_records.learns(dict(records[1], diverged="the loss became nan"))
 
 
 def test_depth_figures_have_their_panels() -> None:
     records = [_record(11, 0, 0.80), _record(16, 0, 0.85),
-               _record(11, 0, 0.1, "start", "he"), _record(16, 0, 0.1, "start", "glorot")]
+               _record(11, 0, 0.1, "start", "he_fan_in"), _record(16, 0, 0.1, "start", "glorot")]
     fig = plot_depth_grid(grid_records.depth_summary(records), records)
     assert len(fig.axes) == 3 and fig.axes[0].get_ylabel() == "test accuracy (%)"
     fig = plot_start_problem(records)
@@ -79,7 +79,7 @@ def test_depth_grid_script_writes_records_and_skips_finished_runs(
     assert depth["depth"] == 11 and depth["epochs"] == 1 and depth["cpu_seconds"] > 0
     assert depth["macs_per_image"] > 0 and "step_losses" not in depth["metrics"][0]
     start = grid_records.load_records(records, grid="start")
-    assert sorted(r["init"] for r in start) == ["glorot", "he", "normal001"]
+    assert sorted(r["init"] for r in start) == ["glorot", "he_fan_in", "paper"]
     assert all(len(r["signal_at_init"]["activation_std"]) == 5 for r in start)
     # a second call finds every record and trains nothing
     again = subprocess.run([*argv, "--grid", "depth", "--seeds", "0"], env=env,
