@@ -395,7 +395,9 @@ def both_editions(notebook: Path) -> tuple[nbformat.NotebookNode, list[int], lis
     for cell, theirs in zip(student, jupyter_code):
         if cell.metadata.get("nbgrader", {}).get("grade"):
             blank_checks.append(len(combined))
-            combined += [cell, nbformat.v4.new_code_cell(next(solutions)), copy.deepcopy(cell)]
+            again = copy.deepcopy(cell)
+            again.id = f"{cell.id}-again"  # cell ids stay unique (nbformat would rename it)
+            combined += [cell, nbformat.v4.new_code_cell(next(solutions)), again]
             solved_checks.append(len(combined) - 1)
             continue
         assert cell.source.rstrip("\n") == theirs, "the Jupyter and student editions run the same code"
