@@ -132,9 +132,10 @@ class CrossRankBatchNorm2d(nn.BatchNorm2d):
             return super().forward(x)
         from torch.distributed.nn.functional import all_reduce
 
-        xf = x.float()
+        # statistics in float32 at least (bf16 activations are promoted; fp64 stays)
+        xf = x.to(torch.promote_types(x.dtype, torch.float32))
         count = torch.full(
-            (1,), xf.numel() / xf.shape[1], dtype=torch.float32, device=x.device
+            (1,), xf.numel() / xf.shape[1], dtype=xf.dtype, device=x.device
         )
         packed = all_reduce(
             torch.cat([xf.sum((0, 2, 3)), (xf * xf).sum((0, 2, 3)), count])
