@@ -47,7 +47,7 @@ def two_process_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
 @pytest.mark.parametrize("recipe", list(RECIPES))
 def test_two_processes_end_with_the_weights_of_one(two_process_runs: dict[str, Any],
                                                    recipe: str) -> None:
-    """2 ranks x 16 images (gloo, synchronised BN, averaged gradients) == 1 x 32 images,
+    """2 ranks x 8 images (gloo, synchronised BN, averaged gradients) == 1 x 16 images,
     for the shipped recipe (whitened first convolution, alternating flips, padding 2:
     every rank must whiten alike and crop and flip each image by its global index) and
     the textbook one; in float64 (see distributed_worker.run), so to many digits."""
