@@ -1,7 +1,8 @@
 """vgg_lessons.train.distributed: the same training on 2 processes (torchrun, gloo) as on one.
 
 torchrun starts real processes here (a few seconds each), so these tests are few: equal
-weights for equal global batches, the pieces that make them equal, and a killed rank.
+weights for equal global batches (one start trains both recipes), the pieces that make
+them equal, and a killed rank.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
+from distributed_worker import RECIPES, run
+from test_train import _image_folder, _model
 from torch import nn
 
-from test_train import _image_folder, _model, _toy
-from distributed_worker import SETTINGS
 from vgg_lessons.train import distributed
-from vgg_lessons.train.loop import fit
+from vgg_lessons.train.config import TrainConfig, configure
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
@@ -31,24 +34,46 @@ def _env() -> dict[str, str]:
                 OMP_NUM_THREADS="1")
 
 
-def test_two_processes_end_with_the_weights_of_one(tmp_path: Path) -> None:
-    """2 ranks x 16 images (gloo, synchronised BN, averaged gradients) == 1 x 32 images."""
-    out = tmp_path / "two.pt"
+@pytest.fixture(scope="module")
+def two_process_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every recipe of distributed_worker.RECIPES trained by 2 ranks (one torchrun start)."""
+    out = tmp_path_factory.mktemp("torchrun") / "two.pt"
     done = subprocess.run([*TORCHRUN, str(ROOT / "tests" / "distributed_worker.py"), str(out)],
                           env=_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, _problems(done.stderr)
-    two = torch.load(out, weights_only=False)
-    one_model = _model(0)
-    one = fit(one_model, _toy(64), None, **SETTINGS)
+    return torch.load(out, weights_only=False)
+
+
+@pytest.mark.parametrize("recipe", list(RECIPES))
+def test_two_processes_end_with_the_weights_of_one(two_process_runs: dict[str, Any],
+                                                   recipe: str) -> None:
+    """2 ranks x 8 images (gloo, synchronised BN, averaged gradients) == 1 x 16 images,
+    for the shipped recipe (whitened first convolution, alternating flips, padding 2:
+    every rank must whiten alike and crop and flip each image by its global index) and
+    the textbook one; in float64 (see distributed_worker.run), so to many digits."""
+    two = two_process_runs[recipe]
+    one_model, one = run(recipe)
     state = one_model.state_dict()
     assert two["state"].keys() == state.keys()  # a plain model again: BN keys unchanged
     for key, value in state.items():
-        torch.testing.assert_close(two["state"][key], value, rtol=1e-4, atol=1e-5, msg=key)
-    assert [r["train_loss"] for r in two["history"]] == pytest.approx(
-        [r["train_loss"] for r in one], rel=1e-4)
+        torch.testing.assert_close(two["state"][key], value, rtol=1e-9, atol=1e-12, msg=key)
+    for name in ("train_loss", "step_losses"):  # recorded in float32
+        assert np.ravel([r[name] for r in two["history"]]) == pytest.approx(
+            np.ravel([r[name] for r in one]), rel=1e-6), name
     assert [r["train_acc"] for r in two["history"]] == [r["train_acc"] for r in one]
     # and not trivially: the weights moved
-    assert not torch.equal(state["features.0.weight"], _model(0).state_dict()["features.0.weight"])
+    assert not torch.equal(state["features.0.weight"],
+                           _model(0).double().state_dict()["features.0.weight"])
+
+
+def test_the_recipes_compared_are_the_shipped_one_and_the_textbook_one() -> None:
+    shipped = configure(**RECIPES["shipped"])
+    assert shipped == TrainConfig()  # the defaults, whatever they become
+    assert shipped.whiten_first_conv and shipped.flip == "alternate"
+    assert shipped.crop_padding == 2
+    textbook = configure(**RECIPES["textbook"])
+    assert (textbook.whiten_first_conv, textbook.flip, textbook.crop_padding) == (
+        False, "random", 4)
 
 
 def test_a_rank_takes_its_share_of_the_global_batch() -> None:

@@ -76,6 +76,14 @@ def test_fit_with_alternating_flips_mirrors_every_image_once_in_two_epochs(
         fit(_model(), _toy(64), **SMALL, flip="sometimes")
 
 
+def test_fit_and_evaluate_take_a_float64_model_in_float64() -> None:
+    """The images are cast to the model's dtype (tests/test_distributed.py compares runs so)."""
+    model = _model().double()
+    history = fit(model, _toy(64), _toy(32, seed=1), **{**SMALL, "epochs": 1})
+    assert all(p.dtype == torch.float64 for p in model.parameters())
+    assert history[0]["test_acc"] is not None and math.isfinite(history[0]["train_loss"])
+
+
 def test_first_conv_from_patches_whitens_them() -> None:
     images, _ = _toy(200)
     model = build_vgg("A", head="cifar", width=0.25)  # 16 kernels: 8 components, +/-

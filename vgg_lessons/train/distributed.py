@@ -8,12 +8,21 @@ process). Then :func:`vgg_lessons.train.loop.fit` trains a DistributedDataParall
 - every rank draws the same shuffle and augmentation of the same *global* batch
   (``batch_size`` images) and trains on its contiguous share (``batch_size / N``), so a
   global batch, the learning rate and the schedule mean what they mean in one process;
+  an image's crop and (alternating) flip follow from the seed, the epoch and its index
+  in the whole training set, never from the rank;
+- every rank whitens the first convolution (``whiten_first_conv``) from the whole
+  training set, and DistributedDataParallel then starts all of them from rank 0's
+  weights;
 - DistributedDataParallel averages the gradients, and batch norm is synchronised
   (statistics over the global batch): ``nn.SyncBatchNorm`` on CUDA, and on CPU
   :class:`CrossRankBatchNorm2d`, the same arithmetic through a differentiable
   all-reduce (PyTorch's SyncBatchNorm runs on GPUs only);
-- so N processes end with the weights of one process on the same global batch, up to
-  the order of floating-point sums;
+- so N processes take the steps of one process on the same global batch, up to the
+  order of floating-point sums (tests/test_distributed.py checks it in float64: in
+  float32 that rounding can tip a max-pool window whose two largest values nearly tie,
+  and from then on the runs differ as two seeds do);
+- dropout (the ImageNet head only; the command line trains the CIFAR head) draws its
+  masks on every rank from the same seed, so it is the one draw not of the global batch;
 - testing is split over the ranks and the sums are added; rank 0 alone writes
   checkpoints, ``metrics.json``, the metrics record and the export; ``--resume``
   continues on any number of ranks (the checkpoint is the plain model's).
@@ -132,9 +141,10 @@ class CrossRankBatchNorm2d(nn.BatchNorm2d):
             return super().forward(x)
         from torch.distributed.nn.functional import all_reduce
 
-        xf = x.float()
+        # statistics in float32 at least (bf16 activations are promoted; fp64 stays)
+        xf = x.to(torch.promote_types(x.dtype, torch.float32))
         count = torch.full(
-            (1,), xf.numel() / xf.shape[1], dtype=torch.float32, device=x.device
+            (1,), xf.numel() / xf.shape[1], dtype=xf.dtype, device=x.device
         )
         packed = all_reduce(
             torch.cat([xf.sum((0, 2, 3)), (xf * xf).sum((0, 2, 3)), count])

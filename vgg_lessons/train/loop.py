@@ -34,6 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from vgg_lessons._layers import model_dtype
 from vgg_lessons.inputs import check_images, normalize
 from vgg_lessons.train import distributed
 from vgg_lessons.train._files import atomic_write, run_folder_lock
@@ -255,6 +256,32 @@ def _loss_problem(value: float, num_classes: int) -> str | None:
     return None
 
 
+def _step_batch(
+    data: tuple[torch.Tensor, torch.Tensor],
+    rows: tuple[torch.Tensor, torch.Tensor],
+    gen: torch.Generator,
+    mirrored: torch.Tensor | None,
+    config: TrainConfig,
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """This process's share of one step's global batch: the images at ``rows`` (indices
+    into the whole training set, on the images' device and on the CPU) cropped and
+    mirrored, normalised to ``dtype``.
+
+    Every process draws the augmentation of the whole global batch from ``gen`` (the
+    same on all of them) and the mirrors by global image index (``mirrored``), then
+    keeps its own rows: so an image's crop and flip do not depend on the number of
+    processes or on which one trains it.
+    """
+    (images, labels), (index, index_cpu) = data, rows
+    x, y = images[index], labels[index]
+    if config.augment:
+        mirror = None if mirrored is None else mirrored[index_cpu]
+        x = augment_batch(x, gen, padding=config.crop_padding, mirror=mirror)
+    x = normalize(x).to(dtype).contiguous(memory_format=torch.channels_last)
+    return distributed.shard(x, y, distributed.context())
+
+
 def train_one_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -280,6 +307,7 @@ def train_one_epoch(
     gen = torch.Generator().manual_seed(config.seed * 1000 + epoch)
     order_cpu = torch.randperm(n, generator=gen)
     order = order_cpu.to(device)
+    dtype = model_dtype(model)  # float32, or what the caller converted the model to
     mirrored = (
         alternating_mirrors(n, epoch, config.seed)
         if config.flip == "alternate"
@@ -300,20 +328,17 @@ def train_one_epoch(
         dynamic_ncols=True,
     )
     for step in bar:
-        # batch: shuffle, augment, normalise (all on the device)
-        batch = slice(step * size, (step + 1) * size)
-        x, y = images[order[batch]], labels[order[batch]]
-        if config.augment:
-            mirror = None if mirrored is None else mirrored[order_cpu[batch]]
-            x = augment_batch(x, gen, padding=config.crop_padding, mirror=mirror)
-        x = normalize(x).contiguous(memory_format=torch.channels_last)
-        x, y = distributed.shard(x, y, ctx)  # this process's share (all of it in one)
+        batch = slice(step * size, (step + 1) * size)  # rows of the global batch
+        rows = (order[batch], order_cpu[batch])
+        x, y = _step_batch((images, labels), rows, gen, mirrored, config, dtype)
         # forward, backward, step
         for group in optimizer.param_groups:
             group["lr"] = lr_at(epoch * steps + step, total, config.lr, config.schedule)
         with training_autocast(device, config.precision):
             logits = model(x)
-            loss = loss_fn(logits.float(), y)
+            loss = loss_fn(
+                logits.to(torch.promote_types(logits.dtype, torch.float32)), y
+            )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from vgg_lessons._layers import model_device
+from vgg_lessons._layers import model_device, model_dtype
 from vgg_lessons.inputs import check_images, normalize
 
 
@@ -43,7 +43,7 @@ def evaluate(
         ValueError: images that are not uint8 ``(N, C, H, W)``, labels of another length,
             or a ``device`` other than the model's.
     """
-    here = model_device(model)
+    here, dtype = model_device(model), model_dtype(model)
     if (
         device is not None
         and torch.device(device) != here
@@ -61,7 +61,7 @@ def evaluate(
     model.eval()
     total_loss, preds = 0.0, []
     for start in range(0, len(images), batch_size):
-        x = normalize(images[start : start + batch_size].to(here))
+        x = normalize(images[start : start + batch_size].to(here)).to(dtype)
         x = x.contiguous(memory_format=torch.channels_last)
         y = labels[start : start + batch_size].to(here)
         with autocast(here):
