@@ -325,13 +325,16 @@ def test_command_line_defaults_are_the_TrainConfig() -> None:
         k: shipped[k] for k in recipe if k not in ("arch", "bn", "width")}
 
 
-def test_load_pretrained_matches_its_model_card(cifar10_test) -> None:
-    """The shipped model, on the real test set ($VGG_LESSONS_DATA), scores what its card says."""
-    model = load_pretrained()
+@pytest.mark.parametrize("name", ["vgg11_bn_cifar10", "vgg11_bn_w05_cifar10"])
+def test_load_pretrained_matches_its_model_card(name: str, cifar10_test) -> None:
+    """Each shipped CIFAR-10 model, on the real test set ($VGG_LESSONS_DATA), scores what its
+    card says, and its file stays under 10 MB."""
+    model = load_pretrained(name)
     assert not model.training and model.config["bn"] == "before_relu"
-    info = json.loads((ASSETS / "vgg11_bn_cifar10.json").read_text())
-    card = (ASSETS / "vgg11_bn_cifar10.md").read_text()
+    info = json.loads((ASSETS / f"{name}.json").read_text())
+    card = (ASSETS / f"{name}.md").read_text()
     assert f"{100 * info['test_acc']:.2f}%" in card and info["command"] in card
+    assert (ASSETS / f"{name}.pt").stat().st_size <= 10_000_000  # the issue's 10 MB
     images, labels = cifar10_test
     result = evaluate(model, images, labels)
     assert result["acc"] == pytest.approx(info["test_acc"], abs=0.003)  # fp16 storage

@@ -178,6 +178,8 @@ def _count_parameters(model_config: dict[str, Any]) -> int:
 #: Every shipped model, by name. ``DEFAULT`` is the one the book uses.
 WEIGHTS: dict[str, Weights] = {
     "vgg11_bn_cifar10": Weights("vgg11_bn_cifar10"),
+    # a stronger model (width 0.5, bf16, 40 epochs); the book does not use it yet
+    "vgg11_bn_w05_cifar10": Weights("vgg11_bn_w05_cifar10"),
     # chapter 7's source network: five classes, its record is the experiment's
     "transfer_source_cifar5": Weights(
         "transfer_source_cifar5", record="transfer_cifar5", categories=CLASSES[:5]
