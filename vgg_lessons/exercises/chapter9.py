@@ -1,7 +1,9 @@
 """Checks for chapter 9's exercises (depth, tested): right or wrong, with a hint, never the answer.
 
 The depth chapter asks readers to predict before they look: what deeper costs (a count
-from the architecture) and what it buys (read from the committed grid records).
+from the architecture), what it buys (read from the committed grid records), and how the
+paper's initialisation spreads the signal in VGG-19 (an estimate, against the start
+grid's record).
 """
 
 from __future__ import annotations
