@@ -58,6 +58,8 @@ def test_depth_contrast_says_whether_the_seeds_overlap() -> None:
     assert grid_records.depth_contrast(rows, 16, 11)["order"] == "below"
     assert grid_records.depth_contrast(rows, 16, 19)["order"] == "overlap"
     assert contrast["seeds"] == 2
+    one_seed = grid_records.depth_summary([_record(11, 0, 0.80), _record(16, 0, 0.90)])
+    assert grid_records.depth_contrast(one_seed, 11, 16)["order"] == "single"
     with pytest.raises(ValueError, match=r"no finished run of depth \[13\]"):
         grid_records.depth_contrast(rows, 11, 13)
 

@@ -98,9 +98,10 @@ def depth_contrast(
 
     Returns:
         ``gain``: the deep mean accuracy minus the shallow one, in percentage points;
-        ``order``: "above" if every deep run beats every shallow run, "below" if every
-        one loses, "overlap" if their ranges (min to max over seeds) overlap; ``seeds``:
-        the fewer of the two rows' seed counts.
+        ``order``: "single" if either row rests on one seed (no spread to compare the
+        gain with), else "above" if every deep run beats every shallow run, "below" if
+        every one loses, "overlap" if their ranges (min to max over seeds) overlap;
+        ``seeds``: the fewer of the two rows' seed counts.
 
     Raises:
         ValueError: a depth with no finished run in ``summary``.
@@ -113,7 +114,9 @@ def depth_contrast(
             f"{sorted(rows)}); wait for the grid or pass depths it holds"
         )
     low, high = rows[shallow], rows[deep]
-    if high["acc_min"] > low["acc_max"]:
+    if min(low["seeds"], high["seeds"]) < 2:
+        order = "single"
+    elif high["acc_min"] > low["acc_max"]:
         order = "above"
     elif high["acc_max"] < low["acc_min"]:
         order = "below"
