@@ -30,7 +30,8 @@ def _record(depth: int, seed: int, acc: float, grid: str = "depth", init: str | 
         init=init, test_acc=acc, train_seconds=100.0 * depth, cpu_seconds=150.0 * depth,
         macs_per_image=1_000_000 * depth, train_images=1000, epochs=2, diverged=None,
         config=dict(training=dict(batch_size=128)),
-        metrics=[dict(epoch=i + 1, train_loss=loss, step_losses=[loss] * 3)
+        metrics=[dict(epoch=i + 1, train_loss=loss, step_losses=[loss] * 3,
+                      seconds=10.0 * depth + seed + i)
                  for i, loss in enumerate(losses)],
         signal_at_init=dict(activation_std=[1.0, 0.5, 0.25, 0.125, 0.0625], loss=2.31),
     )
@@ -44,6 +45,7 @@ def test_depth_summary_means_spreads_and_compute() -> None:
     assert rows[0]["acc_mean"] == pytest.approx(0.81)
     assert rows[0]["acc_std"] == pytest.approx(math.sqrt(2) * 0.01)
     assert rows[1]["acc_std"] is None
+    assert [r["fastest_epoch_seconds"] for r in rows] == [110.0, 160.0]  # epoch 1, seed 0
     # 3 x MACs x 896 images (7 whole batches of 128) x 2 epochs
     assert grid_records.training_macs(records[2]) == 3 * 16e6 * 896 * 2
     assert rows[1]["acc_per_tmac"] == pytest.approx(0.85 / (3 * 16e6 * 896 * 2 / 1e12))

@@ -55,7 +55,9 @@ def depth_summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     Returns:
         Rows ``depth``, ``arch``, ``seeds`` (how many runs), ``acc_mean``, ``acc_std``
         (sample standard deviation; None for one seed), ``acc_min``, ``acc_max``
-        (fractions), ``seconds_mean`` (wall), ``cpu_seconds_mean``, ``macs_per_image``,
+        (fractions), ``seconds_mean`` (wall), ``cpu_seconds_mean``,
+        ``fastest_epoch_seconds`` (the shortest wall time of any epoch of any seed: on a
+        shared machine, the one least slowed by the neighbours), ``macs_per_image``,
         ``training_tmacs`` (10^12 MACs a run) and ``acc_per_tmac`` (mean accuracy over
         training TMACs).
     """
@@ -83,6 +85,9 @@ def depth_summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 acc_max=max(accs),
                 seconds_mean=statistics.fmean(r["train_seconds"] for r in runs),
                 cpu_seconds_mean=statistics.fmean(r["cpu_seconds"] for r in runs),
+                fastest_epoch_seconds=min(
+                    row["seconds"] for r in runs for row in r["metrics"]
+                ),
                 macs_per_image=runs[0]["macs_per_image"],
                 training_tmacs=tmacs,
                 acc_per_tmac=statistics.fmean(accs) / tmacs,
