@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-
 from test_grid_records import _record
+
 from vgg_lessons.exercises import chapter9
 
 
@@ -32,3 +32,17 @@ def test_depth_gain_from_records(capsys) -> None:
     assert not chapter9.check_depth_gain(1.0, records[:2])  # one line, no traceback
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "no finished VGG-11 and VGG-16 runs yet" in out
+
+
+def test_paper_spread_from_start_records(capsys) -> None:
+    # the hand-made record's stage spreads halve from stage to stage: 1 to 1/16
+    records = [_record(19, 0, 0.1, "start", "paper"), _record(19, 0, 0.4, "start", "glorot")]
+    records[1]["signal_at_init"]["activation_std"] = [1.0, 1.0, 1.0, 1.0, 50.0]
+    assert chapter9.check_paper_spread(2 / 16, records)  # within a factor of 3
+    assert not chapter9.check_paper_spread(4 / 16, records)
+    assert "between 2 and 10 times too high" in capsys.readouterr().out
+    assert not chapter9.check_paper_spread(16.0, records)
+    assert "not the other way round" in capsys.readouterr().out
+    assert not chapter9.check_paper_spread(1.0, records[1:])  # one line, no traceback
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "no VGG-19 run with the paper's" in out

@@ -1,7 +1,9 @@
 """Checks for chapter 9's exercises (depth, tested): right or wrong, with a hint, never the answer.
 
 The depth chapter asks readers to predict before they look: what deeper costs (a count
-from the architecture) and what it buys (read from the committed grid records).
+from the architecture), what it buys (read from the committed grid records), and how the
+paper's initialisation spreads the signal in VGG-19 (an estimate, against the start
+grid's record).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vgg_lessons.exercises._checking import NumberCheck, Solution
+from vgg_lessons.exercises._checking import EstimateCheck, NumberCheck, Solution
 
 
 def _macs(arch: str, width: float) -> int:
@@ -80,6 +82,28 @@ def _solve_depth_gain(records: Sequence[dict] | None = None) -> Solution:
     ]
 
 
+def _solve_paper_spread(records: Sequence[dict]) -> Solution:
+    from vgg_lessons.train.grid_records import start_summary
+
+    ratios = [
+        row["spread_ratio"]
+        for row in start_summary(list(records))
+        if row["depth"] == 19 and row["init"] == "paper"
+    ]
+    if not ratios:
+        raise ValueError(
+            "the start grid's records hold no VGG-19 run with the paper's "
+            "initialisation yet; run scripts/depth_grid.py --grid start"
+        )
+    ratio = sum(ratios) / len(ratios)
+    return ratio, [
+        (
+            1 / ratio,
+            "stage 5's spread over stage 1's, not the other way round",
+        ),
+    ]
+
+
 check_depth_macs_ratio = NumberCheck(
     "Exercise ex-depth-macs: VGG-19's multiply-accumulates per 32x32 image over VGG-11's "
     "(both width 0.25, CIFAR head, batch norm), within 1 %.",
@@ -101,3 +125,17 @@ check_depth_gain = NumberCheck(
     hint="take acc_mean of the rows with depth 16 and depth 11 in depth_summary(...), "
     "subtract, and multiply by 100",
 ).function("check_depth_gain")
+
+check_paper_spread = EstimateCheck(
+    "Exercise ex-depth-start: by what factor the paper's initialisation (standard "
+    "deviation 0.1) multiplies the spread of the signal from stage 1's output to stage "
+    "5's in VGG-19 at width 0.25 without batch norm, at initialisation (the start grid's "
+    "record), within a factor of 3.",
+    "the factor",
+    _solve_paper_spread,
+    factor=3.0,
+    hint="each convolution multiplies the standard deviation by about "
+    "sqrt(9 x C_in x 0.01 / 2) (chapter 3); multiply over the convolutions of stages 2 "
+    "to 5, and mind stage 5's 2x2 maps, where a 3x3 kernel overlaps only 4 of its 9 "
+    "positions with the map",
+).function("check_paper_spread")

@@ -55,7 +55,9 @@ def depth_summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     Returns:
         Rows ``depth``, ``arch``, ``seeds`` (how many runs), ``acc_mean``, ``acc_std``
         (sample standard deviation; None for one seed), ``acc_min``, ``acc_max``
-        (fractions), ``seconds_mean`` (wall), ``cpu_seconds_mean``, ``macs_per_image``,
+        (fractions), ``seconds_mean`` (wall), ``cpu_seconds_mean``,
+        ``fastest_epoch_seconds`` (the shortest wall time of any epoch of any seed: on a
+        shared machine, the one least slowed by the neighbours), ``macs_per_image``,
         ``training_tmacs`` (10^12 MACs a run) and ``acc_per_tmac`` (mean accuracy over
         training TMACs).
     """
@@ -83,12 +85,53 @@ def depth_summary(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 acc_max=max(accs),
                 seconds_mean=statistics.fmean(r["train_seconds"] for r in runs),
                 cpu_seconds_mean=statistics.fmean(r["cpu_seconds"] for r in runs),
+                fastest_epoch_seconds=min(
+                    row["seconds"] for r in runs for row in r["metrics"]
+                ),
                 macs_per_image=runs[0]["macs_per_image"],
                 training_tmacs=tmacs,
                 acc_per_tmac=statistics.fmean(accs) / tmacs,
             )
         )
     return rows
+
+
+def depth_contrast(
+    summary: Sequence[dict[str, Any]], shallow: int, deep: int
+) -> dict[str, Any]:
+    """How the ``deep`` row of :func:`depth_summary` compares with the ``shallow`` one.
+
+    Returns:
+        ``gain``: the deep mean accuracy minus the shallow one, in percentage points;
+        ``order``: "single" if either row rests on one seed (no spread to compare the
+        gain with), else "above" if every deep run beats every shallow run, "below" if
+        every one loses, "overlap" if their ranges (min to max over seeds) overlap;
+        ``seeds``: the fewer of the two rows' seed counts.
+
+    Raises:
+        ValueError: a depth with no finished run in ``summary``.
+    """
+    rows = {row["depth"]: row for row in summary}
+    missing = [d for d in (shallow, deep) if d not in rows]
+    if missing:
+        raise ValueError(
+            f"no finished run of depth {missing} in the summary (it has depths "
+            f"{sorted(rows)}); wait for the grid or pass depths it holds"
+        )
+    low, high = rows[shallow], rows[deep]
+    if min(low["seeds"], high["seeds"]) < 2:
+        order = "single"
+    elif high["acc_min"] > low["acc_max"]:
+        order = "above"
+    elif high["acc_max"] < low["acc_min"]:
+        order = "below"
+    else:
+        order = "overlap"
+    return dict(
+        gain=100 * (high["acc_mean"] - low["acc_mean"]),
+        order=order,
+        seeds=min(low["seeds"], high["seeds"]),
+    )
 
 
 def learns(record: dict[str, Any]) -> bool:
@@ -101,7 +144,9 @@ def learns(record: dict[str, Any]) -> bool:
 
 def start_summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per start-grid run: ``depth``, ``init``, ``seed``, ``learns``,
-    ``first_loss`` and ``last_loss`` (first step, last epoch's mean), ``test_acc``,
+    ``diverged`` (bool), ``init_loss`` (the loss on one batch before any step; large
+    when the initial logits are), ``first_loss`` and ``last_loss`` (first step, last
+    epoch's mean; None for a run that diverged in its first epoch), ``test_acc``,
     ``stage_std_at_init`` (each stage's output spread, 5 numbers) and
     ``spread_ratio`` (stage 5's over stage 1's: how much the signal shrank or grew)."""
     rows = []
@@ -116,6 +161,8 @@ def start_summary(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 init=r["init"],
                 seed=r["seed"],
                 learns=learns(r),
+                diverged=bool(r.get("diverged")),
+                init_loss=r["signal_at_init"]["loss"],
                 first_loss=first,
                 last_loss=r["metrics"][-1]["train_loss"] if r["metrics"] else None,
                 test_acc=r.get("test_acc"),
