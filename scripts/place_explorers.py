@@ -68,7 +68,7 @@ TEXT = {
         "the strip shows the map for every class), and switch to random weights to run the "
         "sanity check above on that map: its rank correlation with the trained map is "
         "printed below it. The maps were computed from the shipped model with "
-        "`probes.saliency` and `probes.grad_cam` when this book was built; in Jupyter or "
+        "`attribution.saliency` and `attribution.grad_cam` when this book was built; in Jupyter or "
         "Colab, call them on any image."),
 }
 
