@@ -208,7 +208,8 @@ def test_student_edition_has_blank_answers_and_no_solutions(notebook):
     assert len(check_cells(path)) == n_exercises
     prose = "\n".join(c["source"] for c in cells(path, "markdown"))
     assert "<details>" not in prose and "Solution" not in prose
-    assert prose.count("### Exercise: ") == n_exercises
+    # every checked exercise is there; an open design exercise may have no check
+    assert prose.count("### Exercise: ") >= n_exercises
 
 
 @book_params
