@@ -46,3 +46,16 @@ def test_paper_spread_from_start_records(capsys) -> None:
     assert not chapter9.check_paper_spread(1.0, records[1:])  # one line, no traceback
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "no VGG-19 run with the paper's" in out
+
+
+def test_the_open_exercises_model_answer_costs_about_twice_the_grid() -> None:
+    """Exercise 9.4's model answer (2 seeds of A and E at 2x and 4x the epochs) stays
+    within "about twice the grid" (3 seeds of every depth), by the committed records'
+    multiply-accumulates; kept here, not in the chapter, so the student copy does not
+    show the design."""
+    from vgg_lessons.train.grid_records import load_records
+
+    macs = {r["arch"]: r["macs_per_image"] for r in load_records(grid="depth")}
+    assert sorted(macs) == ["A", "B", "D", "E"]
+    extension = 2 * (macs["A"] + macs["E"]) * (2 + 4)
+    assert 1.5 < extension / (3 * sum(macs.values())) < 2.5
