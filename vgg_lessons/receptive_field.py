@@ -241,15 +241,7 @@ def rf_table(specs: Iterable[LayerSpec], input_size: int | None = None) -> RFTab
     rows = []
     for s in specs:
         if n is not None:
-            n_out = output_size(
-                n,
-                s.kernel,
-                s.stride,
-                s.padding,
-                s.dilation,
-                s.ceil_mode,
-                s.padding_right,
-            )
+            n_out = spec_output_size(n, s)
             if n_out < 1:
                 raise ValueError(
                     f"an input of {input_size} pixels is too small: layer {s.name!r} "
@@ -278,21 +270,26 @@ def rf_table(specs: Iterable[LayerSpec], input_size: int | None = None) -> RFTab
     return RFTable(rows, input_size)
 
 
+def spec_output_size(n: int, spec: LayerSpec) -> int:
+    """Output length (pixels) of the layer ``spec`` for an input of ``n`` pixels."""
+    return output_size(
+        n,
+        spec.kernel,
+        spec.stride,
+        spec.padding,
+        spec.dilation,
+        spec.ceil_mode,
+        spec.padding_right,
+    )
+
+
 def min_input_size(specs: Iterable[LayerSpec]) -> int:
     """Smallest input length (pixels) for which every layer's output is non-empty."""
     specs = list(specs)
     for n in range(1, 1 << 16):
         m = n
         for s in specs:
-            m = output_size(
-                m,
-                s.kernel,
-                s.stride,
-                s.padding,
-                s.dilation,
-                s.ceil_mode,
-                s.padding_right,
-            )
+            m = spec_output_size(m, s)
             if m < 1:
                 break
         else:
