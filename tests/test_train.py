@@ -325,7 +325,7 @@ def test_command_line_defaults_are_the_TrainConfig() -> None:
         k: shipped[k] for k in recipe if k not in ("arch", "bn", "width")}
 
 
-@pytest.mark.parametrize("name", ["vgg11_bn_cifar10", "vgg11_bn_w05_cifar10"])
+@pytest.mark.parametrize("name", ["vgg11_bn_cifar10", "vgg16_bn_w05_cifar10"])
 def test_load_pretrained_matches_its_model_card(name: str, cifar10_test) -> None:
     """Each shipped CIFAR-10 model, on the real test set ($VGG_LESSONS_DATA), scores what its
     card says, and its file stays under 10 MB."""
