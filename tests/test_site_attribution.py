@@ -83,7 +83,7 @@ def test_attribution_data_writes_one_sheet_per_weights_and_image(tmp_path, tiny_
 
     part = attribution_data.attribution_data(tmp_path, {"trained": model, "random": other}, images, save)
     assert [m["units"] for m in part["methods"]] == [32, 16, 8, 4, 2]
-    assert part["methods"][part["default_method"]]["layer"] == attribution_data.DEFAULT_LAYER
+    assert part["methods"][part["default_method"]]["layer"] == "stage3.relu2"  # VGG-11's stage 3
     assert part["sheets"]["random"] == [f"attribution/random-{i:02d}.png" for i in range(3)]
     assert saved["attribution/trained-01.png"].shape == (5 * 32, 10 * 32, 3)
     assert len(part["similarity"]) == 3 and all(len(z) == 50 for z in part["zero"]["trained"])
@@ -99,6 +99,22 @@ def test_the_chapters_explorer_text_states_what_the_data_holds():
     text = place.TEXT["attribution"]
     assert f"{explorer_data.N_IMAGES} test images" in text
     assert "Grad-CAM at the last ReLU of stages 2 to 5" in text
-    relus = [n for n in weights.load_pretrained().layer_names if ".relu" in n]
-    last_relu = {name.split(".")[0]: name for name in relus}  # the last one of each stage wins
-    assert attribution_data.GRADCAM_LAYERS == tuple(last_relu[f"stage{i}"] for i in range(2, 6))
+    assert attribution_data.GRADCAM_STAGES == (2, 3, 4, 5)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("vgg11_bn_cifar10", ("stage2.relu1", "stage3.relu2", "stage4.relu2", "stage5.relu2")),
+        ("vgg16_bn_w05_cifar10", ("stage2.relu2", "stage3.relu3", "stage4.relu3", "stage5.relu3")),
+    ],
+)
+def test_gradcam_layers_are_the_last_relu_of_stages_2_to_5(name, expected):
+    """Named by hand from the configurations: VGG-11 has 1, 2, 2, 2 convolutions in stages
+    2-5, VGG-16 has 2, 3, 3, 3."""
+    assert attribution_data.gradcam_layers(weights.load_pretrained(name)) == expected
+
+
+def test_gradcam_layers_of_a_model_without_layer_names_is_a_one_line_error():
+    with pytest.raises(ValueError, match="need a VGG from build_vgg"):
+        attribution_data.gradcam_layers(torch.nn.Sequential(torch.nn.ReLU()))

@@ -2,7 +2,7 @@
 
 For each of the explorer's test images, each set of weights (trained, random), each of
 the ten classes as the target, and each method (saliency; Grad-CAM at
-:data:`GRADCAM_LAYERS`), one ``32 x 32`` map computed with
+:func:`gradcam_layers`), one ``32 x 32`` map computed with
 :func:`vgg_lessons.probes.attribution.saliency`
 and :func:`vgg_lessons.probes.attribution.grad_cam`. Each map is scaled to its own maximum (the page
 shows where, not how much) and coloured with inferno; one sprite sheet per weights and
@@ -28,9 +28,30 @@ from torch import nn
 from vgg_lessons.inputs import normalize
 from vgg_lessons.probes import attribution, hooks
 
-#: Where Grad-CAM is taken: the last ReLU of stages 2 to 5 (16, 8, 4 and 2 units a side).
-GRADCAM_LAYERS = ("stage2.relu1", "stage3.relu2", "stage4.relu2", "stage5.relu2")
-DEFAULT_LAYER = "stage3.relu2"  # the one chapter 7 shows
+#: Where Grad-CAM is taken: the last ReLU of stages 2 to 5 (16, 8, 4 and 2 units a side
+#: at 32 pixels), named per model by :func:`gradcam_layers`.
+GRADCAM_STAGES = (2, 3, 4, 5)
+DEFAULT_STAGE = 3  # the stage chapter 8 reads
+
+
+def gradcam_layers(model: nn.Module) -> tuple[str, ...]:
+    """The last ReLU of each stage of :data:`GRADCAM_STAGES`, in order: for VGG-11
+    ``("stage2.relu1", "stage3.relu2", "stage4.relu2", "stage5.relu2")``, for VGG-16
+    ``("stage2.relu2", "stage3.relu3", "stage4.relu3", "stage5.relu3")``.
+
+    Raises:
+        ValueError: ``model`` has no readable layer names (not built by ``build_vgg``).
+    """
+    last_relu: dict[str, str] = {}
+    for name in getattr(model, "layer_names", {}):
+        if ".relu" in name:  # a stage's later ReLU overwrites its earlier ones
+            last_relu[name.split(".")[0]] = name
+    try:
+        return tuple(last_relu[f"stage{i}"] for i in GRADCAM_STAGES)
+    except KeyError:
+        raise ValueError(
+            "Grad-CAM's layers need a VGG from build_vgg or load_pretrained"
+        ) from None
 
 
 def attribution_maps(
@@ -108,19 +129,19 @@ def attribution_data(
         images_u8: the shown test images, uint8 ``(N, 3, 32, 32)``.
         save: ``save(folder, name, array) -> name``, the writer of the other sprites.
     """
-    shapes = hooks.feature_maps(models["trained"], images_u8[:1], list(GRADCAM_LAYERS))
+    layers = gradcam_layers(models["trained"])
+    shapes = hooks.feature_maps(models["trained"], images_u8[:1], list(layers))
     maps = {
-        key: attribution_maps(model, images_u8, GRADCAM_LAYERS)
-        for key, model in models.items()
+        key: attribution_maps(model, images_u8, layers) for key, model in models.items()
     }
     size = images_u8.shape[-1]
     part: dict[str, Any] = {
         "methods": [{"name": "saliency", "layer": None, "units": size}]
         + [
             {"name": "Grad-CAM", "layer": layer, "units": shapes[layer].shape[-1]}
-            for layer in GRADCAM_LAYERS
+            for layer in layers
         ],
-        "default_method": 1 + GRADCAM_LAYERS.index(DEFAULT_LAYER),
+        "default_method": 1 + GRADCAM_STAGES.index(DEFAULT_STAGE),
         "tile": size,
         "sheets": {},
         "zero": {},
