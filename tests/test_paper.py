@@ -152,6 +152,48 @@ def test_grad_cam_matches_the_formula_on_a_tiny_model():
     torch.testing.assert_close(attribution.grad_cam(model, images, "relu2"), by_image)
 
 
+def _moved_by_hand(x, dx, dy):
+    """Content moved dx right and dy down, the border repeated: by index clamping."""
+    h, w = x.shape[-2:]
+    rows = (torch.arange(h) - dy).clamp(0, h - 1)
+    cols = (torch.arange(w) - dx).clamp(0, w - 1)
+    return x[..., rows[:, None], cols[None, :]]
+
+
+def test_jittered_grad_cam_is_the_mean_over_moved_and_mirrored_copies():
+    model, images = _tiny_and_images()
+    x = normalize(images)
+    predicted = model(x).argmax(1)
+    for jitter, target in ((1, None), (2, 1)):
+        classes = predicted if target is None else torch.full((2,), target)
+        expected = []
+        for mirror in (False, True):
+            for dx in (-jitter, 0, jitter):
+                for dy in (-jitter, 0, jitter):
+                    copy = _moved_by_hand(x.flip(-1) if mirror else x, dx, dy)
+                    cam = _moved_by_hand(attribution.grad_cam(model, copy, "relu2", classes), -dx, -dy)
+                    expected.append(cam.flip(-1) if mirror else cam)
+        assert len(expected) == attribution.JITTER_COPIES
+        got = attribution.grad_cam(model, images, "relu2", target, jitter=jitter)
+        assert got.shape == (2, 8, 8)
+        torch.testing.assert_close(got, torch.stack(expected).mean(0))
+    plain = attribution.grad_cam(model, images, "relu2", 1)
+    torch.testing.assert_close(attribution.grad_cam(model, images, "relu2", 1, jitter=0), plain)
+
+
+def test_jittered_grad_cam_rejects_a_bad_jitter_or_target_in_one_line():
+    model, images = _tiny_and_images()  # 8 pixels a side: jitter 0 to 2
+    for jitter, message in ((-1, "0 to 2 pixels"), (3, "0 to 2 pixels"), (1.5, "whole number"),
+                            (True, "whole number")):
+        with pytest.raises(ValueError, match=message) as caught:
+            attribution.grad_cam(model, images, "relu2", jitter=jitter)
+        assert "\n" not in str(caught.value)
+    with pytest.raises(ValueError, match=r"one per image \(2\)"):  # the images given, not the copies
+        attribution.grad_cam(model, images, "relu2", torch.tensor([0, 1, 2]), jitter=1)
+    with pytest.raises(ValueError, match="class index"):
+        attribution.grad_cam(model, images, "relu2", 1.5, jitter=1)
+
+
 def test_grad_cam_on_a_vgg_layer_before_an_inplace_relu():
     torch.manual_seed(0)
     model = build_vgg("A", head="cifar", width=1 / 16).eval()
