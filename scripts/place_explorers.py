@@ -38,18 +38,20 @@ TEXT = {
         "underline marks one the model gets wrong), a layer (every stage's convolution, "
         "ReLU and pooling output) and a channel (or click one in the grid), and switch "
         "between the trained and random weights; below it, the model's prediction and top 3. "
-        "The maps were computed from the shipped model when this book was built. In "
+        "The maps were computed from this chapter's VGG-16 when this book was built. In "
         "Jupyter or Colab, the `FeatureMapExplorer` widget of the code cell above does the "
         "same for any test image or an image of your own."),
     "live-model": (
         "**Explorer in the page (no kernel needed): the model itself.** Drop an image of "
         "your own here or choose a file (it is centre-cropped to a square and downscaled "
         "to 32x32 pixels, shown as the model sees it), or pick one of the 16 test images: "
-        "the shipped model runs in this page, in plain JavaScript, and shows its "
-        "prediction, its top 3 and the feature maps of every layer (pick a layer; click a "
-        "channel or use the arrow keys; order the channels by number or strongest first). "
-        "Its weights were exported from the shipped model when this book was built; the "
-        "page computes the same logits as PyTorch."),
+        "a model runs in this page, in plain JavaScript, and shows its prediction, its "
+        "top 3 and the feature maps of every layer (pick a layer; click a channel or use "
+        "the arrow keys; order the channels by number or strongest first). It is the small "
+        "model of chapter 4 (VGG-11 at a quarter of the paper's width, 82% right), not this "
+        "chapter's VGG-16: it needs an eighth of the multiply-adds and a sixth of the "
+        "weights, which the page downloads. Its weights were exported when this book was "
+        "built; the page computes the same logits as PyTorch."),
     "receptive-field": (
         "**Explorer in the page (no kernel needed): receptive fields.** Click a unit on a "
         "layer's map: its theoretical field is drawn on the input, at the place "
@@ -67,9 +69,10 @@ TEXT = {
         "or Grad-CAM at the last ReLU of stages 2 to 5) and a target class (click its tile: "
         "the strip shows the map for every class), and switch to random weights to run the "
         "sanity check above on that map: its rank correlation with the trained map is "
-        "printed below it. The maps were computed from the shipped model with "
-        "`attribution.saliency` and `attribution.grad_cam` when this book was built; in Jupyter or "
-        "Colab, call them on any image."),
+        "printed below it. The maps were computed from this chapter's VGG-16 with "
+        "`attribution.saliency` and `attribution.grad_cam` (Grad-CAM averaged over 18 "
+        "moved and mirrored copies, `jitter=2`, as above) when this book was built; in "
+        "Jupyter or Colab, call them on any image."),
 }
 
 #: notebook -> [(heading line, explorers placed at the end of its section)]

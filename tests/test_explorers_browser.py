@@ -121,14 +121,14 @@ def test_feature_maps_follow_every_control(browser: DevTools, origin: str):
     }
     expected = {"image": "5", "layer": "7", "channel": "9", "weights": "random"}
     now = each_change_redraws(browser, "feature-maps", changes, expected)
-    assert now["sheet"] == "maps/random-05.png" and now["layerName"] == "stage3.relu1"
+    assert now["sheet"] == "maps/random-05.png" and now["layerName"] == "stage2.conv2"  # VGG-16
     text = browser.evaluate(f"document.querySelector('{explorer('feature-maps')}').innerText")
     assert "top 3:" in text and "random model says" in text
 
 
 @pytest.fixture(scope="module")
 def model_rows():
-    model = weights.load_pretrained()
+    model = weights.load_pretrained(weights.INSPECTED)
     layers = explorer_data.map_layers(model)
     table = fields.layer_table(model, IMAGE_SIZE)
     return layers, [table[i] for i in explorer_data.geometry_index(model, layers)]
@@ -324,7 +324,8 @@ def test_units_and_channels_are_chosen_by_keyboard(browser: DevTools, origin: st
     open_explorer(browser, origin + CHAPTER6, "feature-maps")
     assert press(browser, "feature-maps", "canvas.vgg-grid", "ArrowRight")["channel"] == "1"
     assert press(browser, "feature-maps", "canvas.vgg-grid", "ArrowDown")["channel"] == "9"
-    assert press(browser, "feature-maps", "canvas.vgg-grid", "End")["channel"] == "15"
+    # the last of stage1.conv1's 32 channels (VGG-16 at half the paper's width)
+    assert press(browser, "feature-maps", "canvas.vgg-grid", "End")["channel"] == "31"
 
 
 def test_deep_layers_show_readable_pages_of_channels(browser: DevTools, origin: str, book_html: Path):
@@ -332,16 +333,17 @@ def test_deep_layers_show_readable_pages_of_channels(browser: DevTools, origin: 
     deep = max(range(len(layers)), key=lambda i: (layers[i]["channels"], -layers[i]["size"]))
     open_explorer(browser, origin + CHAPTER6, "feature-maps")
     act(browser, "feature-maps", SET.format(which="select[aria-label=layer]", value=deep, event="change"))
-    now = act(browser, "feature-maps", SET.format(which="input[aria-label=channel]", value=100,
+    assert layers[deep]["channels"] == 256  # stages 4 and 5 of VGG-16 at half width
+    now = act(browser, "feature-maps", SET.format(which="input[aria-label=channel]", value=250,
                                                   event="input"))
-    assert now["channel"] == "100" and now["page"] == "96-127"
+    assert now["channel"] == "250" and now["page"] == "224-255"
     tile = browser.evaluate(f"document.querySelector('{explorer('feature-maps')} canvas.vgg-grid')"
                             ".getBoundingClientRect().width / 8")
     assert tile >= 24, f"a {layers[deep]['size']}x{layers[deep]['size']} map is drawn {tile} px wide"
     assert browser.evaluate(f"document.querySelector('{explorer('feature-maps')} .vgg-pager "
                             "button:last-child').disabled")  # the last page
     back = act(browser, "feature-maps", "root.querySelector('.vgg-pager button').click();")
-    assert back["channel"] == "64" and back["page"] == "64-95"
+    assert back["channel"] == "192" and back["page"] == "192-223"
 
 
 def test_channel_box_refuses_a_channel_the_layer_lacks(browser: DevTools, origin: str):

@@ -38,6 +38,7 @@ from vgg_lessons.inputs import normalize
 from vgg_lessons.train import weights
 from vgg_lessons.probes import hooks
 from vgg_lessons.publishing.site import explorer_data
+from vgg_lessons.viz import paper_figures
 from vgg_lessons.train import checkpoints, data
 
 browser = chromium.browser  # the fixture: a headless Chromium for this module
@@ -50,17 +51,20 @@ CHAPTER6 = "book/06_what_vgg_sees.html"
 
 @pytest.fixture(scope="module")
 def model():
-    return weights.load_pretrained().eval()
+    """The model the page runs: the small one (the other explorers show weights.INSPECTED)."""
+    return weights.load_pretrained(weights.DEFAULT).eval()
 
 
 @pytest.fixture(scope="module")
-def shown(model, cifar10_test):
-    """The 16 explorer test images (uint8 (16, 3, 32, 32)) and labels, chosen as the book does."""
+def shown(cifar10_test):
+    """The 16 explorer test images (uint8 (16, 3, 32, 32)) and labels, chosen as the book
+    does: by the predictions of the model the other explorers show."""
     images, labels = cifar10_test
     searched = images[: explorer_data.SEARCHED]
     with torch.no_grad():
-        predicted = model(normalize(searched)).argmax(1)
-    index = explorer_data.pick_images(predicted, labels[: explorer_data.SEARCHED])
+        predicted = weights.load_pretrained(weights.INSPECTED)(normalize(searched)).argmax(1)
+    index = paper_figures.pick_examples(predicted, labels[: explorer_data.SEARCHED], explorer_data.N_IMAGES,
+                                       explorer_data.N_WRONG)
     return searched[index], labels[index].tolist()
 
 
@@ -385,13 +389,20 @@ def test_forward_pass_is_fast_and_the_grid_works_from_the_keyboard(
 
 @pytest.mark.parametrize("how", ["http", "file"])
 def test_chapter6_runs_the_model_as_pytorch_did(
-    browser: DevTools, book_html: Path, how: str
+    browser: DevTools, book_html: Path, how: str, model, shown
 ):
+    """The page's top 3 for each of the 16 test images is the small model's in PyTorch
+    (the maps' top 3 in the manifest are the other model's, weights.INSPECTED)."""
     text = (book_html / "_explorers" / "manifest.js").read_text(encoding="utf-8")
     manifest = json.loads(
         text.removeprefix(explorer_data.MANIFEST_PREFIX).rstrip().rstrip(";")
     )
-    classes, top3 = manifest["classes"], manifest["maps"]["top3"]["trained"]
+    images, _ = shown
+    assert manifest["live_model"]["n_weights"] == sum(p.numel() for p in model.state_dict().values()
+                                                      if p.is_floating_point())
+    with torch.no_grad():
+        top3 = model(normalize(images)).topk(3, dim=1).indices.tolist()
+    classes = manifest["classes"]
 
     def check(url: str) -> None:
         now = open_live(browser, url)
@@ -402,7 +413,7 @@ def test_chapter6_runs_the_model_as_pytorch_did(
                     f"{ROOT_JS}.querySelectorAll('.vgg-thumbs button')[{i}].click()"
                 )
                 now = wait_redraw(browser, before)
-            assert now["top3"] == ",".join(classes[c] for c, _ in top3[i]), (
+            assert now["top3"] == ",".join(classes[c] for c in top3[i]), (
                 f"test image {i}"
             )
         assert float(now["forwardMs"]) > 0

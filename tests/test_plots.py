@@ -10,7 +10,7 @@ from matplotlib.patches import Rectangle
 
 from vgg_lessons.viz import feature_plots
 from vgg_lessons.viz import plots
-from vgg_lessons.viz import training_plots
+from vgg_lessons.viz import paper_figures, training_plots
 
 # ---- Batch norm and training (chapters 3 and 4) ---------------------------------------
 
@@ -280,3 +280,26 @@ def test_image_grid_labels_each_row():
     assert labels == {"channel 0": 0, "channel 1": 4}  # first image of each row
     with pytest.raises(ValueError, match="make 2 rows; pass one row label per row, got 3"):
         training_plots.plot_image_grid(images, ncols=4, row_labels=["a", "b", "c"])
+
+
+def test_pick_examples_includes_mistakes_and_each_class():
+    labels = torch.arange(40) % 10
+    predicted = labels.clone()
+    predicted[[2, 13, 27]] = 0  # three mistakes
+    chosen = paper_figures.pick_examples(predicted, labels, 16, 6)
+    assert len(chosen) == 16 == len(set(chosen)) and chosen == sorted(chosen)
+    assert {2, 13, 27} <= set(chosen)
+    assert set(labels[chosen].tolist()) == set(range(10))
+
+
+def test_plot_cam_overlays_puts_each_map_over_its_image_eight_to_a_row():
+    images = torch.randint(0, 256, (10, 3, 8, 8), dtype=torch.uint8)
+    maps = torch.rand(10, 8, 8)
+    fig = paper_figures.plot_cam_overlays(images, maps, [f"image {i}" for i in range(10)])
+    shown = [ax for ax in fig.axes if ax.axison]
+    assert len(fig.axes) == 16 and len(shown) == 10  # two rows of eight, six left blank
+    assert [ax.get_title() for ax in shown] == [f"image {i}" for i in range(10)]
+    layers = shown[3].get_images()
+    assert len(layers) == 2 and layers[1].get_alpha() == 0.55
+    np.testing.assert_allclose(layers[1].get_array(), (maps[3] / maps[3].max()).numpy())
+    assert fig.get_figwidth() == paper_figures.COLUMN_INCHES

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -21,14 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def model():
-    return weights.load_pretrained()
+    """The model the maps, fields, filters and attribution explorers show."""
+    return weights.load_pretrained(weights.INSPECTED)
 
 
 def test_map_layers_are_every_conv_relu_and_pool(model):
     layers = explorer_data.map_layers(model)
     kinds = [name.split(".")[1].rstrip("0123456789") for name in layers]
-    assert kinds.count("pool") == 5 and kinds.count("conv") == kinds.count("relu") == 8
-    assert layers[:3] == ["stage1.conv1", "stage1.relu1", "stage1.pool"]
+    assert kinds.count("pool") == 5 and kinds.count("conv") == kinds.count("relu") == 13  # VGG-16
+    assert layers[:5] == ["stage1.conv1", "stage1.relu1", "stage1.conv2", "stage1.relu2", "stage1.pool"]
 
 
 def test_geometry_index_gives_a_relu_its_convolution_row(model):
@@ -38,16 +40,6 @@ def test_geometry_index_gives_a_relu_its_convolution_row(model):
     assert table[rows["stage3.relu2"]].name == "stage3.conv2"
     assert table[rows["stage3.conv2"]].name == "stage3.conv2"
     assert table[rows["stage5.pool"]].name == "stage5.pool"
-
-
-def test_pick_images_includes_mistakes_and_each_class():
-    labels = torch.arange(40) % 10
-    predicted = labels.clone()
-    predicted[[2, 13, 27]] = 0  # three mistakes
-    chosen = explorer_data.pick_images(predicted, labels)
-    assert len(chosen) == explorer_data.N_IMAGES == len(set(chosen)) and chosen == sorted(chosen)
-    assert {2, 13, 27} <= set(chosen)
-    assert set(labels[chosen].tolist()) == set(range(10))
 
 
 def test_band_layout_stacks_layers_without_overlap():
@@ -64,6 +56,22 @@ def test_map_sheet_places_each_channel_and_its_range():
     low, high = explorer_data._viridis(torch.tensor([0.0, 1.0]).numpy())
     assert (sheet[0, 0] == low).all() and (sheet[1, 1] == high).all()
     assert (sheet[:, 2:4] == high).all()  # channel 1 is all 3.0, the top of the range
+    assert (sheet[:, 4:] == low).all()  # never shown: the scale's low end, no extra colour
+
+
+def test_sheets_with_at_most_256_colours_are_saved_losslessly_with_a_palette(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    colours = rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    few = colours[rng.integers(0, 256, (20, 30))]  # (20, 30, 3), 256 colours at most
+    many = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)  # about 600 colours
+    grey = rng.integers(0, 256, (20, 30), dtype=np.uint8)  # an effective-field strip
+    for name, array, mode in (("few.png", few, "P"), ("many.png", many, "RGB"), ("grey.png", grey, "L")):
+        explorer_data._save(tmp_path, name, array)
+        with Image.open(tmp_path / name) as image:
+            assert image.mode == mode
+            assert (np.asarray(image if mode == "L" else image.convert("RGB")) == array).all()
 
 
 def test_placement_script_is_idempotent(tmp_path):

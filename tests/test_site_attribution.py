@@ -34,8 +34,13 @@ def test_attribution_maps_index_method_class_and_image(tiny_and_images):
     assert maps.shape == (1 + len(LAYERS), 10, 3, 32, 32)
     for k in (0, 7):  # each class's slice is that class's map, computed on its own
         torch.testing.assert_close(maps[0, k], attribution.saliency(model, images, k))
-        torch.testing.assert_close(maps[2, k], attribution.grad_cam(model, images, "stage5.relu2", k))
-    torch.testing.assert_close(maps[1, 3, 2], attribution.grad_cam(model, images[2:], "stage3.relu2", 3)[0])
+        torch.testing.assert_close(maps[2, k], attribution.grad_cam(model, images, "stage5.relu2", k,
+                                                                    jitter=2))
+    torch.testing.assert_close(maps[1, 3, 2], attribution.grad_cam(model, images[2:], "stage3.relu2", 3,
+                                                                 jitter=2)[0])
+    # Read as chapter 8 reads it: the mean over moved and mirrored copies, not one view.
+    assert attribution_data.GRADCAM_JITTER == 2
+    assert not torch.allclose(maps[2, 0], attribution.grad_cam(model, images, "stage5.relu2", 0))
 
 
 def test_sheet_puts_method_rows_and_class_columns_scaled_to_their_peak():
@@ -83,6 +88,7 @@ def test_attribution_data_writes_one_sheet_per_weights_and_image(tmp_path, tiny_
 
     part = attribution_data.attribution_data(tmp_path, {"trained": model, "random": other}, images, save)
     assert [m["units"] for m in part["methods"]] == [32, 16, 8, 4, 2]
+    assert [m.get("copies") for m in part["methods"]] == [None] + [attribution.JITTER_COPIES] * 4
     assert part["methods"][part["default_method"]]["layer"] == "stage3.relu2"  # VGG-11's stage 3
     assert part["sheets"]["random"] == [f"attribution/random-{i:02d}.png" for i in range(3)]
     assert saved["attribution/trained-01.png"].shape == (5 * 32, 10 * 32, 3)
@@ -100,6 +106,8 @@ def test_the_chapters_explorer_text_states_what_the_data_holds():
     assert f"{explorer_data.N_IMAGES} test images" in text
     assert "Grad-CAM at the last ReLU of stages 2 to 5" in text
     assert attribution_data.GRADCAM_STAGES == (2, 3, 4, 5)
+    assert f"averaged over {attribution.JITTER_COPIES} moved and mirrored copies" in text
+    assert f"`jitter={attribution_data.GRADCAM_JITTER}`" in text
 
 
 @pytest.mark.parametrize(

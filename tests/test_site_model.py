@@ -21,7 +21,8 @@ from vgg_lessons.train import checkpoints
 
 @pytest.fixture(scope="module")
 def model():
-    return weights.load_pretrained()
+    """The model the page runs: the small one."""
+    return weights.load_pretrained(weights.DEFAULT)
 
 
 def test_layers_follow_the_model_and_weights_decode_exactly(model, tmp_path):
@@ -83,3 +84,25 @@ def test_a_layer_the_page_cannot_run_is_refused():
         model_data.layer_list(model)
     with pytest.raises(ValueError, match="needs a VGG from build_vgg"):
         model_data.layer_list(nn.Sequential(nn.Conv2d(3, 4, 3)))
+
+
+def test_the_chapters_text_says_which_model_the_page_runs_and_why():
+    """Chapter 6's sentence above the live model (scripts/place_explorers.py): the small
+    model, its accuracy from its card, and its share of the VGG-16's MACs and weights."""
+    import importlib.util
+    from pathlib import Path
+
+    from vgg_lessons.stats import count_parameters, layer_stats
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "place_explorers.py"
+    spec = importlib.util.spec_from_file_location("place_explorers", path)
+    place = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(place)
+    text = place.TEXT["live-model"]
+    small, big = (weights.load_pretrained(n) for n in (weights.DEFAULT, weights.INSPECTED))
+    assert small.config["arch"] == "A" and small.config["width"] == 0.25
+    assert "VGG-11 at a quarter of the paper's width" in text
+    assert f"{round(100 * weights.get_weights(weights.DEFAULT).meta['test_acc'])}% right" in text
+    macs = [layer_stats(m, 32).total_macs for m in (small, big)]
+    assert round(macs[1] / macs[0]) == 8 and "an eighth of the multiply-adds" in text
+    assert round(count_parameters(big) / count_parameters(small)) == 6 and "a sixth of the weights" in text

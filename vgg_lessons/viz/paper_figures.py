@@ -1,4 +1,5 @@
-"""Chapters 7 and 8: the paper's tables, score maps, features reused; saliency, Grad-CAM.
+"""Chapters 7 and 8: the paper's tables, score maps, features reused; saliency, Grad-CAM,
+and which test images such figures (and the in-page explorers) show: :func:`pick_examples`.
 
 Like :mod:`vgg_lessons.viz.plots`, every function returns a ``matplotlib.figure.Figure``
 (sized for a 7-inch text column) and never calls ``show``.
@@ -123,6 +124,50 @@ def plot_attributions(
         for j, (name, maps) in enumerate(columns.items(), start=1):
             m = maps[i]
             _show(axes[i][j], m / m.max().clamp_min(1e-12), name if i == 0 else "")
+    return fig
+
+
+def pick_examples(
+    predicted: torch.Tensor, labels: torch.Tensor, n_images: int = 16, n_wrong: int = 6
+) -> list[int]:
+    """Test-set indices to show, in index order: the first ``n_wrong`` mistakes, then the
+    first right image of each class, then further images, until ``n_images``.
+
+    Args:
+        predicted, labels: int64 ``(N,)`` each, the model's class and the true one.
+    """
+    wrong = (predicted != labels).nonzero().flatten().tolist()[:n_wrong]
+    chosen, seen = list(wrong), set()
+    for i in (predicted == labels).nonzero().flatten().tolist():
+        if len(chosen) == n_images:
+            break
+        if int(labels[i]) not in seen:
+            seen.add(int(labels[i]))
+            chosen.append(i)
+    spare = [i for i in range(len(labels)) if i not in chosen]
+    chosen += spare[: n_images - len(chosen)]
+    return sorted(chosen)
+
+
+def plot_cam_overlays(
+    images: torch.Tensor, maps: torch.Tensor, titles: Sequence[str], ncols: int = 8
+) -> Figure:
+    """Each map over its image, ``ncols`` to a row: uint8 images ``(B, 3, H, W)``, maps
+    ``(B, H, W)`` (each scaled to its own peak, inferno at 55% opacity)."""
+    nrows = -(-len(images) // ncols)
+    fig = Figure(
+        figsize=(COLUMN_INCHES, (COLUMN_INCHES / ncols + 0.3) * nrows),
+        layout="constrained",
+    )
+    axes = fig.subplots(nrows, ncols, squeeze=False).flatten()
+    for ax, image, cam, title in zip(axes, images, maps, titles):
+        _show(ax, image, title)
+        ax.title.set_fontsize(7)
+        ax.imshow(
+            (cam / cam.max().clamp_min(1e-12)).cpu().numpy(), cmap="inferno", alpha=0.55
+        )
+    for ax in axes[len(images) :]:
+        ax.axis("off")
     return fig
 
 

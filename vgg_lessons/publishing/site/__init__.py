@@ -134,7 +134,8 @@ def _page_assets(
 
 
 def data_cache_key() -> str:
-    """Hash of the shipped model and of every source file of the package: its cache's name.
+    """Hash of the shipped models the explorers show and of every source file of the
+    package: its cache's name.
 
     Every module counts, not a chosen few: the data depend on the input conventions,
     the registry, the layers' names and the configurations as much as on the probes.
@@ -143,7 +144,8 @@ def data_cache_key() -> str:
 
     package = Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
-    digest.update((weights.ASSETS / "vgg11_bn_cifar10.pt").read_bytes())
+    for name in (weights.INSPECTED, weights.DEFAULT):
+        digest.update((weights.ASSETS / f"{name}.pt").read_bytes())
     for source in sorted(package.rglob("*.py")):
         digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())

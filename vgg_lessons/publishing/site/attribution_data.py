@@ -2,7 +2,8 @@
 
 For each of the explorer's test images, each set of weights (trained, random), each of
 the ten classes as the target, and each method (saliency; Grad-CAM at
-:func:`gradcam_layers`), one ``32 x 32`` map computed with
+:func:`gradcam_layers`, averaged over moved and mirrored copies of the image as chapter 8
+reads it), one ``32 x 32`` map computed with
 :func:`vgg_lessons.probes.attribution.saliency`
 and :func:`vgg_lessons.probes.attribution.grad_cam`. Each map is scaled to its own maximum (the page
 shows where, not how much) and coloured with inferno; one sprite sheet per weights and
@@ -32,6 +33,9 @@ from vgg_lessons.probes import attribution, hooks
 #: at 32 pixels), named per model by :func:`gradcam_layers`.
 GRADCAM_STAGES = (2, 3, 4, 5)
 DEFAULT_STAGE = 3  # the stage chapter 8 reads
+#: Grad-CAM's ``jitter`` (pixels), as chapter 8 reads it: every map is the mean over
+#: :data:`~vgg_lessons.probes.attribution.JITTER_COPIES` moved and mirrored copies.
+GRADCAM_JITTER = 2
 
 
 def gradcam_layers(model: nn.Module) -> tuple[str, ...]:
@@ -59,7 +63,8 @@ def attribution_maps(
 ) -> torch.Tensor:
     """Every method's map for every class: ``(1 + len(layers), K, B, H, W)``, raw values.
 
-    Method 0 is saliency, method ``1 + j`` Grad-CAM at ``layers[j]``; ``K`` is the
+    Method 0 is saliency, method ``1 + j`` Grad-CAM at ``layers[j]`` (with
+    :data:`GRADCAM_JITTER`); ``K`` is the
     number of classes, ``B, H, W`` those of ``images_u8`` (uint8 ``(B, 3, H, W)``).
     """
     with torch.no_grad():
@@ -69,7 +74,11 @@ def attribution_maps(
         target = torch.full((len(images_u8),), k)
         per_method[0].append(attribution.saliency(model, images_u8, target))
         for j, layer in enumerate(layers, start=1):
-            per_method[j].append(attribution.grad_cam(model, images_u8, layer, target))
+            per_method[j].append(
+                attribution.grad_cam(
+                    model, images_u8, layer, target, jitter=GRADCAM_JITTER
+                )
+            )
     return torch.stack([torch.stack(maps) for maps in per_method]).cpu()
 
 
@@ -138,7 +147,12 @@ def attribution_data(
     part: dict[str, Any] = {
         "methods": [{"name": "saliency", "layer": None, "units": size}]
         + [
-            {"name": "Grad-CAM", "layer": layer, "units": shapes[layer].shape[-1]}
+            {
+                "name": "Grad-CAM",
+                "layer": layer,
+                "units": shapes[layer].shape[-1],
+                "copies": attribution.JITTER_COPIES,
+            }
             for layer in layers
         ],
         "default_method": 1 + GRADCAM_STAGES.index(DEFAULT_STAGE),

@@ -30,6 +30,7 @@ from vgg_lessons.models import VGG, build_vgg
 from vgg_lessons.probes import activation_max, hooks
 from vgg_lessons.probes import fields as probes_fields
 from vgg_lessons.train import data, weights
+from vgg_lessons.viz import paper_figures
 
 from .attribution_data import attribution_data
 from .model_data import write_model_data
@@ -74,22 +75,6 @@ def geometry_index(model: VGG, layers: list[str]) -> list[int]:
     return [index[n] for n in layers]
 
 
-def pick_images(predicted: torch.Tensor, labels: torch.Tensor) -> list[int]:
-    """Test-set indices to show: the first ``N_WRONG`` mistakes, then the first correct
-    image of each class, then further correct images, until ``N_IMAGES``; in index order."""
-    wrong = (predicted != labels).nonzero().flatten().tolist()[:N_WRONG]
-    chosen, seen = list(wrong), set()
-    for i in (predicted == labels).nonzero().flatten().tolist():
-        if len(chosen) == N_IMAGES:
-            break
-        if int(labels[i]) not in seen:
-            seen.add(int(labels[i]))
-            chosen.append(i)
-    spare = [i for i in range(len(labels)) if i not in chosen]
-    chosen += spare[: N_IMAGES - len(chosen)]
-    return sorted(chosen)
-
-
 def band_layout(shapes: list[tuple[int, int]]) -> tuple[list[dict[str, int]], int]:
     """Place each layer's ``(channels, size)`` tiles in a band ``SHEET_WIDTH`` wide.
 
@@ -120,8 +105,11 @@ def map_sheet(
     maps: list[torch.Tensor], bands: list[dict[str, int]], height: int
 ) -> tuple[np.ndarray, list[list[float]]]:
     """One image's maps ``(C, h, w)`` per layer -> an RGB sheet ``(height, SHEET_WIDTH, 3)``
-    and each layer's ``[lo, hi]`` (the values shown as the ends of the colour scale)."""
-    sheet = np.zeros((height, SHEET_WIDTH, 3), np.uint8)
+    and each layer's ``[lo, hi]`` (the values shown as the ends of the colour scale).
+
+    Pixels outside every tile (never shown) have the colour of ``lo``, so the sheet has
+    at most the colour scale's 256 colours and is stored with a palette."""
+    sheet = np.broadcast_to(_viridis(np.zeros(1)), (height, SHEET_WIDTH, 3)).copy()
     ranges = []
     for fmap, band in zip(maps, bands):
         lo, hi = float(fmap.min()), float(fmap.max())
@@ -152,13 +140,30 @@ def tile_rgb(images: torch.Tensor, cols: int) -> np.ndarray:
 
 
 def _save(folder: Path, name: str, array: np.ndarray) -> str:
+    """Write an RGB uint8 ``(H, W, 3)`` array as ``folder/name``: JPEG (quality 90) for
+    ``.jpg``; else PNG, with a palette when it has at most 256 colours (a coloured map
+    sheet: the same pixels in about a third of the bytes), full RGB otherwise."""
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if name.endswith(".jpg"):
         Image.fromarray(array).save(path, quality=90)
     else:
-        Image.fromarray(array).save(path, optimize=True)
+        palette_image(array).save(path, optimize=True)
     return name
+
+
+def palette_image(array: np.ndarray) -> Image.Image:
+    """A uint8 array as a PIL image: an RGB ``(H, W, 3)`` one in palette mode (``"P"``,
+    lossless) if it has at most 256 distinct colours; greyscale ``(H, W)`` and other
+    RGB arrays as they are."""
+    if array.ndim != 3 or array.shape[-1] != 3:
+        return Image.fromarray(array)
+    colours, index = np.unique(array.reshape(-1, 3), axis=0, return_inverse=True)
+    if len(colours) > 256:
+        return Image.fromarray(array)
+    image = Image.fromarray(index.reshape(array.shape[:2]).astype(np.uint8), mode="P")
+    image.putpalette(colours.astype(np.uint8).flatten().tolist())
+    return image
 
 
 def _predictions(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, list]:
@@ -293,18 +298,21 @@ def filter_data(
 def write_explorer_data(folder: Path) -> dict[str, Any]:
     """Compute every explorer's data from the shipped model and write it into ``folder``.
 
-    Reads the shipped model (:func:`vgg_lessons.train.weights.load_pretrained`) and the
+    Reads the shipped models (:func:`vgg_lessons.train.weights.load_pretrained`): the
+    maps, fields, filters and attribution show :data:`~vgg_lessons.train.weights.INSPECTED`;
+    the live-model explorer runs :data:`~vgg_lessons.train.weights.DEFAULT`, whose weights
+    the page loads (an eighth of the MACs, a sixth of the parameters). Also reads the
     CIFAR-10 test set with :func:`vgg_lessons.train.data.load_cifar10` (from ``VGG_LESSONS_DATA``
     or the user cache; downloaded there when missing, as for the notebooks). Returns the
     manifest, also written as ``manifest.js``.
     """
     torch.set_grad_enabled(True)
-    model = weights.load_pretrained().eval()
+    model = weights.load_pretrained(weights.INSPECTED).eval()
     images, labels = data.load_cifar10("test")
     searched, searched_labels = images[:SEARCHED], labels[:SEARCHED]
     with torch.no_grad():
         predicted = model(normalize(searched)).argmax(1)
-    shown = pick_images(predicted, searched_labels)
+    shown = paper_figures.pick_examples(predicted, searched_labels, N_IMAGES, N_WRONG)
     shown_u8 = searched[shown]
     folder.mkdir(parents=True, exist_ok=True)
     both = {"trained": model, "random": random_model(model)}
@@ -333,7 +341,10 @@ def write_explorer_data(folder: Path) -> dict[str, Any]:
         "filters": filter_data(folder, model, searched),
         "attribution": attribution_data(folder, both, shown_u8, _save),
         "live_model": write_model_data(
-            folder, model, shown_u8, searched_labels[shown].tolist()
+            folder,
+            weights.load_pretrained(weights.DEFAULT).eval(),
+            shown_u8,
+            searched_labels[shown].tolist(),
         ),
     }
     manifest["filters"]["deep"]["top_labels"] = [

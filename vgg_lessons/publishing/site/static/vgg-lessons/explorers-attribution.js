@@ -95,7 +95,9 @@
       var px = m.input_size + "x" + m.input_size;
       root.querySelector(".vgg-map-caption").textContent = "The map: " + describe(method) + ", class " +
         m.classes[state.target] + (method.layer ? " (" + method.units + "x" + method.units +
-        " units, upsampled to " + px + " pixels)" : " (" + px + " pixels)") + "; black is 0, pale yellow the map's peak.";
+        " units, upsampled to " + px + " pixels" + (method.copies ? ", the mean over " + method.copies +
+        " moved and mirrored copies of the image" : "") + ")" : " (" + px + " pixels)") +
+        "; black is 0, pale yellow the map's peak.";
       tiles.forEach(function (b, k) {
         b.setAttribute("aria-pressed", k === state.target ? "true" : "false");
         b.className = (k === truth ? "vgg-true " : "") + (k === said ? "vgg-said" : "");
