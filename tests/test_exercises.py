@@ -442,8 +442,8 @@ def test_prediction_checks_measure_on_the_given_model(tiny_model_and_images, cap
         .float()
         .mean()
     )
-    assert chapter6.check_random_zero_fraction(float(zeros) + 0.04, model, inputs)
-    assert not chapter6.check_random_zero_fraction(float(zeros) + 0.2, model, inputs)
+    assert chapter6.check_random_zero_fraction(float(zeros) + 0.09, model, inputs)  # within 0.1
+    assert not chapter6.check_random_zero_fraction(float(zeros) + 0.12, model, inputs)
     assert "too high" in capsys.readouterr().out
     labels = torch.arange(12) % 10
     logits = model(

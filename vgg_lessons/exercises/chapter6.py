@@ -115,10 +115,10 @@ check_random_zero_fraction = PredictionCheck(
     "Exercise ex-see-random-sparsity: predict the fraction of ``stage2.relu1`` outputs "
     "that are exactly 0 in the random network.\n\n"
     "Called as ``check_random_zero_fraction(answer, random_model, inputs)``; right within "
-    "0.05.",
+    "0.1 (the share depends on the random draw of the channels).",
     "the fraction",
     _measure_random_zero_fraction,
-    tolerance=0.05,
+    tolerance=0.1,
     unit="",
     hint="in eval mode an untrained batch norm divides by 1 and subtracts 0; is a random "
     "convolution's output more often positive or negative, and what does the ReLU do "
