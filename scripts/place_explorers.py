@@ -65,7 +65,8 @@ TEXT = {
         "channel."),
     "attribution": (
         "**Explorer in the page (no kernel needed): saliency and Grad-CAM.** Pick one of "
-        "16 test images (a red underline marks one the model gets wrong), a map (saliency, "
+        "the 16 test images of the figure above (a red underline marks one the model gets "
+        "wrong), a map (saliency, "
         "or Grad-CAM at the last ReLU of stages 2 to 5) and a target class (click its tile: "
         "the strip shows the map for every class), and switch to random weights to run the "
         "sanity check above on that map: its rank correlation with the trained map is "
