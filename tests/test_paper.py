@@ -181,6 +181,21 @@ def test_jittered_grad_cam_is_the_mean_over_moved_and_mirrored_copies():
     torch.testing.assert_close(attribution.grad_cam(model, images, "relu2", 1, jitter=0), plain)
 
 
+def test_grad_cams_of_several_layers_equal_one_layer_at_a_time():
+    torch.manual_seed(0)
+    model = build_vgg("A", head="cifar", width=1 / 16).eval()
+    images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    layers = ("stage2.relu1", "stage4.bn2", "stage5.relu2")  # a BN changed in place too
+    for jitter in (0, 2):
+        together = attribution.grad_cams(model, images, layers, 4, jitter=jitter)
+        assert together.shape == (3, 3, 32, 32)
+        for j, layer in enumerate(layers):
+            torch.testing.assert_close(together[j], attribution.grad_cam(model, images, layer, 4,
+                                                                         jitter=jitter))
+    with pytest.raises(ValueError, match="no layer named"):
+        attribution.grad_cams(model, images, ("stage2.relu1", "stage9.conv1"))
+
+
 def test_jittered_grad_cam_rejects_a_bad_jitter_or_target_in_one_line():
     model, images = _tiny_and_images()  # 8 pixels a side: jitter 0 to 2
     for jitter, message in ((-1, "0 to 2 pixels"), (3, "0 to 2 pixels"), (1.5, "whole number"),

@@ -18,7 +18,7 @@ changes its batch-norm running statistics, even in training mode.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -160,31 +160,58 @@ def grad_cam(
     Raises:
         ValueError: a bad layer, target or jitter (one line).
     """
+    return grad_cams(model, images, (layer,), target, jitter=jitter)[0]
+
+
+def grad_cams(
+    model: nn.Module,
+    images: torch.Tensor,
+    layers: Sequence[str],
+    target: int | torch.Tensor | None = None,
+    *,
+    jitter: int = 0,
+) -> torch.Tensor:
+    """:func:`grad_cam` at each of ``layers``, ``(L, B, H, W)``, from one forward and one
+    backward pass (per copy, with ``jitter``): ``[j]`` is ``grad_cam(..., layers[j], ...)``.
+
+    Raises:
+        ValueError: a bad layer, target or jitter (one line).
+    """
     if jitter:
-        return _jittered_grad_cam(model, images, layer, target, jitter)
+        return _jittered_grad_cams(model, images, tuple(layers), target, jitter)
     x, pick = _input_and_target(model, images, target)
-    store: list[torch.Tensor] = []
+    stores: list[list[torch.Tensor]] = [[] for _ in layers]
 
-    def keep(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
-        store.append(output)
-        return (
-            output.clone()
-        )  # later in-place ops (ReLU) change the clone, not what we keep
+    def keeper(store: list) -> Callable:
+        def keep(mod: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+            store.append(output)
+            return output.clone()  # later in-place ops (ReLU) change the clone
 
-    handle = resolve_layer(model, layer).register_forward_hook(keep)
+        return keep
+
+    handles = [
+        resolve_layer(model, layer).register_forward_hook(keeper(store))
+        for layer, store in zip(layers, stores)
+    ]
     with _statistics_kept(model):
         try:
             score = pick(model(x))
         finally:
-            handle.remove()
-        _check_maps(store, layer)
-        (grad,) = torch.autograd.grad(score, store[0])
-    weights = grad.mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
-    cam = torch.relu((weights * store[0]).sum(dim=1, keepdim=True))  # (B, 1, h, w)
-    cam = nn.functional.interpolate(
-        cam, size=x.shape[-2:], mode="bilinear", align_corners=False
-    )
-    return cam[:, 0].detach()
+            for handle in handles:
+                handle.remove()
+        for layer, store in zip(layers, stores):
+            _check_maps(store, layer)
+        grads = torch.autograd.grad(score, [store[0] for store in stores])
+    cams = []
+    for grad, store in zip(grads, stores):
+        weights = grad.mean(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
+        cam = torch.relu((weights * store[0]).sum(dim=1, keepdim=True))  # (B, 1, h, w)
+        cams.append(
+            nn.functional.interpolate(
+                cam, size=x.shape[-2:], mode="bilinear", align_corners=False
+            )[:, 0]
+        )
+    return torch.stack(cams).detach()
 
 
 #: How many copies of an image a jittered Grad-CAM averages: 2 mirrors x 3 x 3 shifts.
@@ -202,14 +229,14 @@ def _moved(t: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     return padded[..., pad - dy : pad - dy + h, pad - dx : pad - dx + w]
 
 
-def _jittered_grad_cam(
+def _jittered_grad_cams(
     model: nn.Module,
     images: torch.Tensor,
-    layer: str,
+    layers: tuple[str, ...],
     target: int | torch.Tensor | None,
     jitter: int,
 ) -> torch.Tensor:
-    """:func:`grad_cam` averaged over :data:`JITTER_COPIES` moved and mirrored copies."""
+    """:func:`grad_cams` averaged over :data:`JITTER_COPIES` moved and mirrored copies."""
     check_target(target)
     x = as_model_input(images).to(_device(model), model_dtype(model))
     side = min(x.shape[-2:])
@@ -222,13 +249,15 @@ def _jittered_grad_cam(
         )
     with torch.no_grad(), _statistics_kept(model):
         classes = _target_classes(model(x), target)
-    total = torch.zeros(len(x), *x.shape[-2:], device=x.device, dtype=x.dtype)
+    total = torch.zeros(
+        len(layers), len(x), *x.shape[-2:], device=x.device, dtype=x.dtype
+    )
     for mirror in (False, True):  # one copy at a time: the memory of one plain map
         for dy in (-jitter, 0, jitter):
             for dx in (-jitter, 0, jitter):
                 copy = _moved(x.flip(-1) if mirror else x, dx, dy)
-                cam = _moved(grad_cam(model, copy, layer, classes)[:, None], -dx, -dy)
-                total += cam[:, 0].flip(-1) if mirror else cam[:, 0]
+                cams = _moved(grad_cams(model, copy, layers, classes), -dx, -dy)
+                total += cams.flip(-1) if mirror else cams
     return total / JITTER_COPIES
 
 

@@ -73,12 +73,11 @@ def attribution_maps(
     for k in range(n_classes):
         target = torch.full((len(images_u8),), k)
         per_method[0].append(attribution.saliency(model, images_u8, target))
-        for j, layer in enumerate(layers, start=1):
-            per_method[j].append(
-                attribution.grad_cam(
-                    model, images_u8, layer, target, jitter=GRADCAM_JITTER
-                )
-            )
+        cams = attribution.grad_cams(
+            model, images_u8, layers, target, jitter=GRADCAM_JITTER
+        )  # (L, B, H, W), all layers from one pass per copy
+        for j, cam in enumerate(cams, start=1):
+            per_method[j].append(cam)
     return torch.stack([torch.stack(maps) for maps in per_method]).cpu()
 
 
