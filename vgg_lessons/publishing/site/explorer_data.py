@@ -158,11 +158,14 @@ def palette_image(array: np.ndarray) -> Image.Image:
     RGB arrays as they are."""
     if array.ndim != 3 or array.shape[-1] != 3:
         return Image.fromarray(array)
-    colours, index = np.unique(array.reshape(-1, 3), axis=0, return_inverse=True)
+    rgb = array.astype(np.uint32)
+    packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]  # one int a pixel
+    colours, index = np.unique(packed, return_inverse=True)
     if len(colours) > 256:
         return Image.fromarray(array)
     image = Image.fromarray(index.reshape(array.shape[:2]).astype(np.uint8), mode="P")
-    image.putpalette(colours.astype(np.uint8).flatten().tolist())
+    palette = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=1)
+    image.putpalette(palette.astype(np.uint8).flatten().tolist())
     return image
 
 
