@@ -11,7 +11,7 @@ image holds them all, a row per method and a column per class.
 
 The manifest part also carries, for every image, method and class, the rank correlation
 (:func:`vgg_lessons.probes.attribution.rank_correlation`, in hundredths) between the trained and the
-random model's map: the sanity check of Adebayo et al. 2018 that chapter 7 runs on 100
+random model's map: the sanity check of Adebayo et al. 2018 that chapter 8 runs on 50
 images, here per map.
 """
 
